@@ -1,0 +1,78 @@
+package wafermonitorreceiver // import "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/receiver"
+
+	"github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver/internal/metadata"
+)
+
+const (
+	defaultEndpoint       = "localhost:17000"
+	defaultMaxBatchEvents = 10000
+	defaultDedupMaxKeys   = 100000
+	defaultDedupWindow    = 24 * time.Hour
+	defaultRetryAfter     = 5 * time.Second
+)
+
+// NewFactory returns the factory of the wafermonitor receiver.
+func NewFactory() receiver.Factory {
+	return receiver.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		receiver.WithLogs(createLogs, metadata.LogsStability),
+		receiver.WithTraces(createTraces, metadata.TracesStability),
+		receiver.WithMetrics(createMetrics, metadata.MetricsStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	server := confighttp.NewDefaultServerConfig()
+	server.Endpoint = defaultEndpoint
+	return &Config{
+		ServerConfig:   server,
+		MaxBatchEvents: defaultMaxBatchEvents,
+		Deduplication: DeduplicationConfig{
+			Enabled: true,
+			MaxKeys: defaultDedupMaxKeys,
+			Window:  defaultDedupWindow,
+		},
+		RetryAfter: defaultRetryAfter,
+	}
+}
+
+// One receiver serves every pipeline that names the same configuration, so
+// a single listener feeds logs, traces and metrics.
+var receivers = newSharedMap()
+
+func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
+	r, err := receivers.loadOrStore(cfg.(*Config), set)
+	if err != nil {
+		return nil, err
+	}
+	r.unwrap().nextLogs = next
+	return r, nil
+}
+
+func createTraces(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Traces) (receiver.Traces, error) {
+	r, err := receivers.loadOrStore(cfg.(*Config), set)
+	if err != nil {
+		return nil, err
+	}
+	r.unwrap().nextTraces = next
+	return r, nil
+}
+
+func createMetrics(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Metrics) (receiver.Metrics, error) {
+	r, err := receivers.loadOrStore(cfg.(*Config), set)
+	if err != nil {
+		return nil, err
+	}
+	r.unwrap().nextMetrics = next
+	return r, nil
+}
