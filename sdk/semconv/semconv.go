@@ -162,3 +162,72 @@ const (
 func EventName(entityType, kind string) string {
 	return "wafer." + entityType + "." + kind
 }
+
+// ---------------------------------------------------------------------------
+// jobhierarchy processor: roll-ups of subjobs onto their job, the job's
+// rolled-up outcome, late and orphan subjobs, and the watchdog's details.
+// ---------------------------------------------------------------------------
+
+// Roll-up attributes on a job's span (and on the processor's follow-up log
+// records for the job). Counts are ints, measurements doubles.
+const (
+	// AttrSubjobsTotal is how many subjob spans of the job were seen.
+	AttrSubjobsTotal = "wafer.job.subjobs.total"
+	// AttrSubjobsSucceeded, AttrSubjobsFailed, AttrSubjobsCanceled and
+	// AttrSubjobsTimedOut count subjobs by status; AttrSubjobsOther counts
+	// subjobs with any other (client-defined or missing) status.
+	AttrSubjobsSucceeded = "wafer.job.subjobs.succeeded"
+	AttrSubjobsFailed    = "wafer.job.subjobs.failed"
+	AttrSubjobsCanceled  = "wafer.job.subjobs.canceled"
+	AttrSubjobsTimedOut  = "wafer.job.subjobs.timed_out"
+	AttrSubjobsOther     = "wafer.job.subjobs.other"
+	// AttrSubjobsMissing is AttrExpectedSubjobs minus the subjobs seen, when
+	// the job declared how many it expects.
+	AttrSubjobsMissing = "wafer.job.subjobs.missing"
+	// AttrSubjobsLate counts subjobs that arrived after the job's span.
+	AttrSubjobsLate = "wafer.job.subjobs.late"
+	// AttrJobCPUUserSum and AttrJobCPUSystemSum sum the subjobs' CPU seconds.
+	AttrJobCPUUserSum   = "wafer.job.cpu_user_s.sum"
+	AttrJobCPUSystemSum = "wafer.job.cpu_system_s.sum"
+	// AttrJobMemMaxMBMax is the highest peak memory of any subjob, in MiB.
+	AttrJobMemMaxMBMax = "wafer.job.mem_max_mb.max"
+	// AttrJobSubjobDurationMin, ...Max and ...Sum summarise the subjobs'
+	// wall durations in seconds.
+	AttrJobSubjobDurationMin = "wafer.job.subjob_duration_s.min"
+	AttrJobSubjobDurationMax = "wafer.job.subjob_duration_s.max"
+	AttrJobSubjobDurationSum = "wafer.job.subjob_duration_s.sum"
+	// AttrJobOutcome is the job's outcome derived by the outcome policy from
+	// its own status and its subjobs': one of the Outcome* values or
+	// OutcomeSuccessWithFailures.
+	AttrJobOutcome = "wafer.job.outcome"
+)
+
+// OutcomeSuccessWithFailures is the rolled-up outcome of a job that
+// succeeded although some of its subjobs failed, when the outcome policy
+// keeps that case apart from plain success.
+const OutcomeSuccessWithFailures = "success_with_failures"
+
+// AttrSubjobLate is true on a subjob span that arrived after its job's span
+// had passed the processor.
+const AttrSubjobLate = "wafer.subjob.late"
+
+// Event kinds the jobhierarchy processor emits about a job, besides
+// KindStalled, KindTimeout and KindRecovered.
+const (
+	// KindLateSubjobs summarises subjobs that arrived after the job's span,
+	// with the job's updated roll-ups.
+	KindLateSubjobs = "late_subjobs"
+	// KindOrphanSubjobs reports subjobs whose job never arrived in time.
+	KindOrphanSubjobs = "orphan_subjobs"
+)
+
+// Watchdog attributes, on stalled, timeout and recovered log records.
+const (
+	// AttrWatchdogSilenceS is how long the entity had not reported, seconds.
+	AttrWatchdogSilenceS = "wafer.watchdog.silence_s"
+	// AttrWatchdogRunningS is how long the entity had been open, seconds.
+	AttrWatchdogRunningS = "wafer.watchdog.running_s"
+	// AttrWatchdogLimitS is the stall time or maximum duration that was
+	// exceeded, seconds.
+	AttrWatchdogLimitS = "wafer.watchdog.limit_s"
+)

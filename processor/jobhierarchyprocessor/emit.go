@@ -1,0 +1,207 @@
+package jobhierarchyprocessor // import "github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor"
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wafermonitor/wafermonitor/sdk/ids"
+	"github.com/wafermonitor/wafermonitor/sdk/semconv"
+)
+
+const (
+	scopeName      = "github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor"
+	unknownService = "unknown_service"
+)
+
+// resourceInfo is the part of a resource the processor keeps to emit events
+// under the same resource as the entity's own records.
+type resourceInfo struct {
+	ServiceName    string `json:"svc,omitempty"`
+	ServiceVersion string `json:"ver,omitempty"`
+	SiteID         string `json:"site,omitempty"`
+	AppID          string `json:"app,omitempty"`
+}
+
+func resourceOf(res pcommon.Resource) resourceInfo {
+	attrs := res.Attributes()
+	return resourceInfo{
+		ServiceName:    str(attrs, semconv.AttrServiceName),
+		ServiceVersion: str(attrs, semconv.AttrServiceVersion),
+		SiteID:         str(attrs, semconv.AttrSiteID),
+		AppID:          str(attrs, semconv.AttrAppID),
+	}
+}
+
+// fill writes the resource attributes the way the wafermonitor receiver does.
+func (r resourceInfo) fill(res pcommon.Resource) {
+	attrs := res.Attributes()
+	name := r.ServiceName
+	if name == "" {
+		name = unknownService
+	}
+	attrs.PutStr(semconv.AttrServiceName, name)
+	if r.ServiceVersion != "" {
+		attrs.PutStr(semconv.AttrServiceVersion, r.ServiceVersion)
+	}
+	attrs.PutStr(semconv.AttrSiteID, r.SiteID)
+	if r.AppID != "" {
+		attrs.PutStr(semconv.AttrAppID, r.AppID)
+	}
+}
+
+// entityRef names an entity the processor emits an event or span about.
+type entityRef struct {
+	Type        string
+	ID          string
+	ParentID    string
+	BusinessKey string
+	SubKey      string
+}
+
+// idsOf derives the entity's trace and span IDs (sdk/ids); an ID that is not
+// a UUID leaves them empty.
+func (e entityRef) idsOf() (ids.Entity, bool) {
+	id, err := uuid.Parse(e.ID)
+	if err != nil {
+		return ids.Entity{}, false
+	}
+	if e.Type == semconv.EntityTypeJob {
+		return ids.ForJob(ids.UUID(id)), true
+	}
+	parent, err := uuid.Parse(e.ParentID)
+	return ids.ForSubjob(ids.UUID(id), ids.UUID(parent), err == nil), true
+}
+
+func (e entityRef) putAttributes(attrs pcommon.Map, status string) {
+	attrs.PutStr(semconv.AttrEntityType, e.Type)
+	attrs.PutStr(semconv.AttrEntityID, e.ID)
+	if e.ParentID != "" {
+		attrs.PutStr(semconv.AttrParentID, e.ParentID)
+	} else if e.Type == semconv.EntityTypeSubjob {
+		attrs.PutBool(semconv.AttrOrphan, true)
+	}
+	if e.BusinessKey != "" {
+		attrs.PutStr(semconv.AttrBusinessKey, e.BusinessKey)
+	}
+	if e.SubKey != "" {
+		attrs.PutStr(semconv.AttrSubKey, e.SubKey)
+	}
+	attrs.PutStr(semconv.AttrStatus, status)
+}
+
+// spanName follows the receiver: type, then business key and sub key.
+func (e entityRef) spanName() string {
+	name := e.Type
+	switch {
+	case e.BusinessKey != "" && e.SubKey != "":
+		name += " " + e.BusinessKey + "/" + e.SubKey
+	case e.BusinessKey != "":
+		name += " " + e.BusinessKey
+	case e.SubKey != "":
+		name += " " + e.SubKey
+	}
+	return name
+}
+
+// emitter collects the synthetic log records and spans of one pass, one
+// resource per site and application.
+type emitter struct {
+	version string
+	logs    plog.Logs
+	traces  ptrace.Traces
+	records map[resourceInfo]plog.LogRecordSlice
+	spans   map[resourceInfo]ptrace.SpanSlice
+}
+
+func newEmitter(version string) *emitter {
+	return &emitter{
+		version: version,
+		logs:    plog.NewLogs(),
+		traces:  ptrace.NewTraces(),
+		records: map[resourceInfo]plog.LogRecordSlice{},
+		spans:   map[resourceInfo]ptrace.SpanSlice{},
+	}
+}
+
+// event appends a lifecycle log record shaped like the receiver's.
+func (em *emitter) event(res resourceInfo, e entityRef, kind, status string, now time.Time) plog.LogRecord {
+	records, ok := em.records[res]
+	if !ok {
+		rl := em.logs.ResourceLogs().AppendEmpty()
+		res.fill(rl.Resource())
+		sl := rl.ScopeLogs().AppendEmpty()
+		sl.Scope().SetName(scopeName)
+		sl.Scope().SetVersion(em.version)
+		records = sl.LogRecords()
+		em.records[res] = records
+	}
+	lr := records.AppendEmpty()
+	ts := pcommon.NewTimestampFromTime(now)
+	lr.SetTimestamp(ts)
+	lr.SetObservedTimestamp(ts)
+	lr.SetEventName(semconv.EventName(e.Type, kind))
+	if id, ok := e.idsOf(); ok {
+		lr.SetTraceID(id.TraceID)
+		lr.SetSpanID(id.SpanID)
+	}
+	switch kind {
+	case semconv.KindTimeout:
+		lr.SetSeverityNumber(plog.SeverityNumberError)
+		lr.SetSeverityText("ERROR")
+	case semconv.KindStalled, semconv.KindOrphanSubjobs:
+		lr.SetSeverityNumber(plog.SeverityNumberWarn)
+		lr.SetSeverityText("WARN")
+	default:
+		lr.SetSeverityNumber(plog.SeverityNumberInfo)
+		lr.SetSeverityText("INFO")
+	}
+	lr.Body().SetStr(e.Type + " " + e.ID + " " + kind + ": " + status)
+	attrs := lr.Attributes()
+	e.putAttributes(attrs, status)
+	attrs.PutStr(semconv.AttrEventKind, kind)
+	attrs.PutStr(semconv.AttrIdempotencyKey, "derived:"+e.ID+":"+kind+":"+strconv.FormatInt(now.UnixNano(), 10))
+	return lr
+}
+
+// timeoutSpan appends the error span of an entity that was given up.
+func (em *emitter) timeoutSpan(res resourceInfo, e entityRef, start, end time.Time, msg string) ptrace.Span {
+	spans, ok := em.spans[res]
+	if !ok {
+		rs := em.traces.ResourceSpans().AppendEmpty()
+		res.fill(rs.Resource())
+		ss := rs.ScopeSpans().AppendEmpty()
+		ss.Scope().SetName(scopeName)
+		ss.Scope().SetVersion(em.version)
+		spans = ss.Spans()
+		em.spans[res] = spans
+	}
+	span := spans.AppendEmpty()
+	if id, ok := e.idsOf(); ok {
+		span.SetTraceID(id.TraceID)
+		span.SetSpanID(id.SpanID)
+		if id.ParentSpanID != ([8]byte{}) {
+			span.SetParentSpanID(id.ParentSpanID)
+		}
+	}
+	span.SetName(e.spanName())
+	if e.Type == semconv.EntityTypeJob {
+		span.SetKind(ptrace.SpanKindServer)
+	} else {
+		span.SetKind(ptrace.SpanKindInternal)
+	}
+	span.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+	span.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
+	attrs := span.Attributes()
+	e.putAttributes(attrs, semconv.StatusTimedOut)
+	attrs.PutStr(semconv.AttrOutcome, semconv.OutcomeTimeout)
+	attrs.PutStr(semconv.AttrErrorMessage, msg)
+	attrs.PutDouble(semconv.AttrDurationS, end.Sub(start).Seconds())
+	span.Status().SetCode(ptrace.StatusCodeError)
+	span.Status().SetMessage(msg)
+	return span
+}

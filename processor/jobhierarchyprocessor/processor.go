@@ -1,0 +1,400 @@
+package jobhierarchyprocessor // import "github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor/internal/metadata"
+	"github.com/wafermonitor/wafermonitor/sdk/semconv"
+)
+
+var (
+	tableEntities = metric.WithAttributeSet(attribute.NewSet(attribute.String("table", "entities")))
+	tableJobs     = metric.WithAttributeSet(attribute.NewSet(attribute.String("table", "job_summaries")))
+	typeJob       = metric.WithAttributeSet(attribute.NewSet(attribute.String(semconv.AttrEntityType, semconv.EntityTypeJob)))
+	typeSubjob    = metric.WithAttributeSet(attribute.NewSet(attribute.String(semconv.AttrEntityType, semconv.EntityTypeSubjob)))
+)
+
+func typeAttr(t string) metric.AddOption {
+	if t == semconv.EntityTypeJob {
+		return typeJob
+	}
+	return typeSubjob
+}
+
+// hierarchy is the processor's state and logic, shared by the logs and the
+// traces pipeline that name the same configuration: the logs feed the
+// watchdog, the traces the roll-ups, and the watchdog's spans go out through
+// the traces pipeline.
+type hierarchy struct {
+	cfg       *Config
+	id        component.ID
+	logger    *zap.Logger
+	version   string
+	telemetry *metadata.TelemetryBuilder
+	rules     []compiledRule
+	// ctx is the context of the processor's own telemetry updates.
+	ctx context.Context
+	// now is the clock; tests replace it.
+	now func() time.Time
+
+	mu       sync.Mutex
+	entities *table[*entity]
+	jobs     *table[*jobSummary]
+	lateJobs map[string]struct{}
+
+	openCount atomic.Int64
+	jobCount  atomic.Int64
+
+	// Set when the pipelines are built, before Start.
+	nextLogs   consumer.Logs
+	nextTraces consumer.Traces
+
+	client   storage.Client
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	started  bool
+	emitLock sync.Mutex // keeps one tick's emissions in order with the next's
+}
+
+func newHierarchy(cfg *Config, set processor.Settings) (*hierarchy, error) {
+	rules, err := compileRules(cfg.Watchdog.Rules)
+	if err != nil {
+		return nil, err
+	}
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	h := &hierarchy{
+		cfg:       cfg,
+		id:        set.ID,
+		logger:    set.Logger,
+		version:   set.BuildInfo.Version,
+		telemetry: tb,
+		rules:     rules,
+		ctx:       context.Background(),
+		now:       time.Now,
+		entities:  newTable[*entity](cfg.MaxOpenEntities),
+		jobs:      newTable[*jobSummary](cfg.MaxJobSummaries),
+		lateJobs:  map[string]struct{}{},
+	}
+	err = errors.Join(
+		tb.RegisterProcessorJobhierarchyEntitiesOpenCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(h.openCount.Load())
+			return nil
+		}),
+		tb.RegisterProcessorJobhierarchyJobSummariesCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(h.jobCount.Load())
+			return nil
+		}),
+	)
+	if err != nil {
+		tb.Shutdown()
+		return nil, err
+	}
+	return h, nil
+}
+
+// Start restores the state from the storage extension, when one is
+// configured, and starts the periodic check.
+func (h *hierarchy) Start(ctx context.Context, host component.Host) error {
+	if h.cfg.Storage != nil {
+		client, err := storageClient(ctx, host, *h.cfg.Storage, h.id)
+		if err != nil {
+			return err
+		}
+		h.client = client
+		if err := h.restore(ctx); err != nil {
+			_ = client.Close(ctx)
+			h.client = nil
+			return err
+		}
+	}
+	h.stop = make(chan struct{})
+	h.started = true
+	h.wg.Add(1)
+	go h.run()
+	return nil
+}
+
+func (h *hierarchy) run() {
+	defer h.wg.Done()
+	ticker := time.NewTicker(h.cfg.CheckInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-ticker.C:
+			h.tick(context.Background())
+		}
+	}
+}
+
+// Shutdown stops the periodic check and writes the state a last time.
+func (h *hierarchy) Shutdown(ctx context.Context) error {
+	var err error
+	if h.started {
+		close(h.stop)
+		h.wg.Wait()
+		h.started = false
+	}
+	if h.client != nil {
+		err = errors.Join(h.checkpoint(ctx), h.client.Close(ctx))
+		h.client = nil
+	}
+	h.telemetry.Shutdown()
+	return err
+}
+
+// tick is one periodic check: the watchdog, orphan and late subjobs, the
+// expiry of old summaries, then a checkpoint of what changed.
+func (h *hierarchy) tick(ctx context.Context) {
+	h.emitLock.Lock()
+	defer h.emitLock.Unlock()
+	now := h.now()
+	em := newEmitter(h.version)
+	h.mu.Lock()
+	h.sweepEntities(now, em)
+	h.sweepJobs(now, em)
+	h.flushLate(now, em)
+	h.syncCounts()
+	h.mu.Unlock()
+	h.emit(ctx, em)
+	if err := h.checkpoint(ctx); err != nil {
+		h.logger.Warn("Writing the job hierarchy state to storage failed; retrying at the next check", zap.Error(err))
+	}
+}
+
+func (h *hierarchy) syncCounts() {
+	h.openCount.Store(int64(h.entities.len()))
+	h.jobCount.Store(int64(h.jobs.len()))
+}
+
+// emit sends synthetic records and spans to the next consumers.
+func (h *hierarchy) emit(ctx context.Context, em *emitter) {
+	if n := em.logs.LogRecordCount(); n > 0 {
+		if h.nextLogs == nil {
+			h.logger.Debug("Dropping synthetic events: the processor is in no logs pipeline", zap.Int("records", n))
+		} else if err := h.nextLogs.ConsumeLogs(ctx, em.logs); err != nil {
+			h.logger.Warn("The logs pipeline refused synthetic job events", zap.Int("records", n), zap.Error(err))
+		}
+	}
+	if n := em.traces.SpanCount(); n > 0 {
+		if h.nextTraces == nil {
+			h.logger.Debug("Dropping timeout spans: the processor is in no traces pipeline", zap.Int("spans", n))
+		} else if err := h.nextTraces.ConsumeTraces(ctx, em.traces); err != nil {
+			h.logger.Warn("The traces pipeline refused timeout spans", zap.Int("spans", n), zap.Error(err))
+		}
+	}
+}
+
+// processLogs feeds lifecycle records to the watchdog; the records pass
+// unchanged. A stalled entity that reports again produces a recovered event,
+// sent before the batch that revived it.
+func (h *hierarchy) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	now := h.now()
+	em := newEmitter(h.version)
+	h.mu.Lock()
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				h.observeRecord(rl.Resource(), lrs.At(k), now, em)
+			}
+		}
+	}
+	h.syncCounts()
+	h.mu.Unlock()
+	h.emit(ctx, em)
+	return ld, nil
+}
+
+// processTraces folds subjob spans into their job's summary, first for the
+// whole batch, then annotates the job spans, so a job and its subjobs in one
+// batch roll up completely.
+func (h *hierarchy) processTraces(_ context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	now := h.now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rss := td.ResourceSpans()
+	for pass := 0; pass < 2; pass++ {
+		for i := 0; i < rss.Len(); i++ {
+			rs := rss.At(i)
+			sss := rs.ScopeSpans()
+			for j := 0; j < sss.Len(); j++ {
+				spans := sss.At(j).Spans()
+				for k := 0; k < spans.Len(); k++ {
+					span := spans.At(k)
+					attrs := span.Attributes()
+					id := str(attrs, semconv.AttrEntityID)
+					if id == "" {
+						continue
+					}
+					switch typ := str(attrs, semconv.AttrEntityType); {
+					case pass == 0 && typ == semconv.EntityTypeSubjob:
+						h.addSubjob(span, rs.Resource(), now)
+					case pass == 1 && typ == semconv.EntityTypeJob:
+						h.passJob(span, id, resourceOf(rs.Resource()), now)
+					}
+				}
+			}
+		}
+	}
+	h.syncCounts()
+	return td, nil
+}
+
+// addSubjob folds a subjob span into its job's summary; a subjob whose
+// job's span already passed is marked late. Called with h.mu held.
+func (h *hierarchy) addSubjob(span ptrace.Span, res pcommon.Resource, now time.Time) {
+	attrs := span.Attributes()
+	parent := str(attrs, semconv.AttrParentID)
+	if parent == "" {
+		return
+	}
+	s := h.summaryFor(parent, resourceOf(res), "", now)
+	s.addSubjob(span)
+	s.Updated = now.UnixNano()
+	if s.Passed {
+		attrs.PutBool(semconv.AttrSubjobLate, true)
+		s.Late++
+		s.PendingLate++
+		h.lateJobs[parent] = struct{}{}
+		h.telemetry.ProcessorJobhierarchyLateSubjobs.Add(h.ctx, 1)
+	}
+	h.jobs.touch(parent)
+}
+
+// passJob annotates a job span with its roll-ups and outcome and remembers
+// that the job passed. Called with h.mu held.
+func (h *hierarchy) passJob(span ptrace.Span, id string, res resourceInfo, now time.Time) {
+	attrs := span.Attributes()
+	s := h.summaryFor(id, res, str(attrs, semconv.AttrBusinessKey), now)
+	if n, ok := integer(attrs, semconv.AttrExpectedSubjobs); ok {
+		s.setExpected(n)
+	}
+	if bk := str(attrs, semconv.AttrBusinessKey); bk != "" {
+		s.BusinessKey = bk
+	}
+	s.Res = res
+	s.OwnOutcome = annotateJob(h.cfg.Outcome, span, s)
+	s.OwnStatus = str(attrs, semconv.AttrStatus)
+	if !s.Passed {
+		s.Passed = true
+		s.PassedAt = now.UnixNano()
+	}
+	s.Updated = now.UnixNano()
+	h.jobs.touch(id)
+	outcome, _ := attrs.Get(semconv.AttrJobOutcome)
+	h.telemetry.ProcessorJobhierarchyJobsRolledUp.Add(h.ctx, 1, metric.WithAttributeSet(attribute.NewSet(attribute.String(semconv.AttrJobOutcome, outcome.Str()))))
+}
+
+// summaryFor returns the job's summary, creating it when needed. Called with
+// h.mu held.
+func (h *hierarchy) summaryFor(id string, res resourceInfo, businessKey string, now time.Time) *jobSummary {
+	if s, ok := h.jobs.get(id); ok {
+		return s
+	}
+	s := &jobSummary{JobID: id, Res: res, BusinessKey: businessKey, Created: now.UnixNano(), Updated: now.UnixNano()}
+	if evicted := h.jobs.put(id, s); len(evicted) > 0 {
+		for _, old := range evicted {
+			delete(h.lateJobs, old.JobID)
+		}
+		h.telemetry.ProcessorJobhierarchyEvictions.Add(h.ctx, int64(len(evicted)), tableJobs)
+	}
+	return s
+}
+
+// sweepJobs reports orphan subjobs and forgets summaries that are done with.
+// Called with h.mu held.
+func (h *hierarchy) sweepJobs(now time.Time, em *emitter) {
+	var drop []string
+	h.jobs.each(func(id string, s *jobSummary) {
+		idle := now.Sub(time.Unix(0, s.Updated))
+		_, jobOpen := h.entities.get(id)
+		switch {
+		case s.Passed:
+			if now.Sub(time.Unix(0, s.PassedAt)) >= h.cfg.LateWindow {
+				drop = append(drop, id)
+			}
+		case jobOpen:
+			// The job is running: its subjobs are not orphans.
+		case s.Total == 0:
+			// Only the job's declared subjob count was seen.
+			if idle >= h.cfg.OrphanTimeout {
+				drop = append(drop, id)
+			}
+		case !s.OrphanReported:
+			if idle >= h.cfg.OrphanTimeout {
+				s.OrphanReported = true
+				h.jobs.touchDirtyOnly(id)
+				h.reportOrphans(s, now, em)
+			}
+		default:
+			if idle >= h.cfg.OrphanTimeout+h.cfg.LateWindow {
+				drop = append(drop, id)
+			}
+		}
+	})
+	for _, id := range drop {
+		h.jobs.remove(id)
+		delete(h.lateJobs, id)
+	}
+}
+
+func (h *hierarchy) reportOrphans(s *jobSummary, now time.Time, em *emitter) {
+	job := entityRef{Type: semconv.EntityTypeJob, ID: s.JobID, BusinessKey: s.BusinessKey}
+	lr := em.event(s.Res, job, semconv.KindOrphanSubjobs, statusUnknown, now)
+	lr.Body().SetStr(fmt.Sprintf("job %s orphan_subjobs: %d subjobs arrived but their job did not within %s", s.JobID, s.Total, h.cfg.OrphanTimeout))
+	s.putRollups(lr.Attributes())
+	h.telemetry.ProcessorJobhierarchyOrphanSubjobs.Add(h.ctx, s.Total)
+}
+
+// flushLate emits one follow-up event per job that received late subjobs
+// since the last check, with the job's updated roll-ups and outcome. Called
+// with h.mu held.
+func (h *hierarchy) flushLate(now time.Time, em *emitter) {
+	for id := range h.lateJobs {
+		s, ok := h.jobs.get(id)
+		if !ok || s.PendingLate == 0 {
+			continue
+		}
+		status := s.OwnStatus
+		if status == "" {
+			status = statusUnknown
+		}
+		job := entityRef{Type: semconv.EntityTypeJob, ID: s.JobID, BusinessKey: s.BusinessKey}
+		lr := em.event(s.Res, job, semconv.KindLateSubjobs, status, now)
+		lr.Body().SetStr(fmt.Sprintf("job %s late_subjobs: %d subjobs arrived after the job ended", s.JobID, s.PendingLate))
+		attrs := lr.Attributes()
+		s.putRollups(attrs)
+		outcome, _ := decide(h.cfg.Outcome, s.OwnOutcome, s)
+		attrs.PutStr(semconv.AttrJobOutcome, outcome)
+		s.PendingLate = 0
+		h.jobs.touchDirtyOnly(id)
+	}
+	clear(h.lateJobs)
+}
+
+// statusUnknown is the status of a job the processor has no report of.
+const statusUnknown = "unknown"
