@@ -1,0 +1,418 @@
+package webhookexporter // import "github.com/wafermonitor/wafermonitor/exporter/webhookexporter"
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/wafermonitor/wafermonitor/exporter/webhookexporter/internal/metadata"
+	"github.com/wafermonitor/wafermonitor/sdk/semconv"
+)
+
+const (
+	contentTypeJSON             = "application/json"
+	contentTypeCloudEvent       = "application/cloudevents+json"
+	contentTypeCloudEventsBatch = "application/cloudevents-batch+json"
+	maxResponseRead             = 4 * 1024
+)
+
+type webhookExporter struct {
+	cfg       *Config
+	settings  component.TelemetrySettings
+	logger    *zap.Logger
+	userAgent string
+	telemetry *metadata.TelemetryBuilder
+	// now is the clock of the signature timestamp.
+	now func() time.Time
+
+	client     *http.Client
+	deadLetter *deadLetterFile
+}
+
+func newExporter(cfg *Config, set exporter.Settings) (*webhookExporter, error) {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return &webhookExporter{
+		cfg:       cfg,
+		settings:  set.TelemetrySettings,
+		logger:    set.Logger,
+		userAgent: fmt.Sprintf("%s/%s (%s/%s)", set.BuildInfo.Description, set.BuildInfo.Version, runtime.GOOS, runtime.GOARCH),
+		telemetry: tb,
+		now:       time.Now,
+	}, nil
+}
+
+// start builds the HTTP client: auth extensions are only known here.
+func (e *webhookExporter) start(ctx context.Context, host component.Host) error {
+	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.settings)
+	if err != nil {
+		return err
+	}
+	if e.cfg.DeadLetter.Path != "" {
+		dl, err := openDeadLetter(e.cfg.DeadLetter)
+		if err != nil {
+			client.CloseIdleConnections()
+			return err
+		}
+		e.deadLetter = dl
+	}
+	e.client = client
+	return nil
+}
+
+func (e *webhookExporter) shutdown(context.Context) error {
+	if e.client != nil {
+		e.client.CloseIdleConnections()
+	}
+	e.telemetry.Shutdown()
+	if e.deadLetter != nil {
+		return e.deadLetter.Close()
+	}
+	return nil
+}
+
+func (e *webhookExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	var items []item
+	filtered := 0
+	for ri, rl := range ld.ResourceLogs().All() {
+		for si, sl := range rl.ScopeLogs().All() {
+			for li, lr := range sl.LogRecords().All() {
+				ev, f := eventOf(rl.Resource(), lr)
+				if !matches(e.cfg.Filters, f) {
+					filtered++
+					continue
+				}
+				var payload any = ev
+				if e.cfg.Format == FormatCloudEvents {
+					payload = cloudEvent{
+						SpecVersion:     "1.0",
+						ID:              ev.IdempotencyKey,
+						Source:          e.cfg.CloudEvents.Source,
+						Type:            cloudEventType(e.cfg.CloudEvents.TypePrefix, f.entityType, f.kind),
+						Subject:         ev.Entity.ID,
+						Time:            ev.Event.At,
+						DataContentType: contentTypeJSON,
+						TraceParent:     traceParent(lr.TraceID(), lr.SpanID()),
+						WaferSite:       f.site,
+						WaferOutcome:    f.outcome,
+						Data:            ev,
+					}
+				}
+				items = e.appendItem(ctx, items, payload, ev.IdempotencyKey, ri, si, li)
+			}
+		}
+	}
+	e.countFiltered(ctx, filtered)
+	return e.deliver(ctx, items, func(rest []item) any { return remainingLogs(ld, rest) })
+}
+
+func (e *webhookExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	var items []item
+	filtered := 0
+	for ri, rs := range td.ResourceSpans().All() {
+		for si, ss := range rs.ScopeSpans().All() {
+			for pi, span := range ss.Spans().All() {
+				rec, f, key := recordOf(rs.Resource(), span)
+				if !matches(e.cfg.Filters, f) {
+					filtered++
+					continue
+				}
+				var payload any = rec
+				if e.cfg.Format == FormatCloudEvents {
+					payload = cloudEvent{
+						SpecVersion:     "1.0",
+						ID:              key,
+						Source:          e.cfg.CloudEvents.Source,
+						Type:            cloudEventType(e.cfg.CloudEvents.TypePrefix, f.entityType, "completed"),
+						Subject:         str(span.Attributes(), semconv.AttrEntityID),
+						Time:            rfc3339(span.EndTimestamp()),
+						DataContentType: contentTypeJSON,
+						TraceParent:     traceParent(span.TraceID(), span.SpanID()),
+						WaferSite:       f.site,
+						WaferOutcome:    f.outcome,
+						Data:            rec,
+					}
+				}
+				items = e.appendItem(ctx, items, payload, key, ri, si, pi)
+			}
+		}
+	}
+	e.countFiltered(ctx, filtered)
+	return e.deliver(ctx, items, func(rest []item) any { return remainingTraces(td, rest) })
+}
+
+// appendItem encodes one payload. One that cannot be encoded (a value JSON
+// cannot hold) is logged and counted as dead-lettered: retrying cannot help.
+func (e *webhookExporter) appendItem(ctx context.Context, items []item, payload any, key string, ri, si, idx int) []item {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		e.logger.Error("Cannot encode an item as JSON; it is dropped", zap.String("idempotency_key", key), zap.Error(err))
+		e.telemetry.ExporterWebhookDeadLettered.Add(ctx, 1)
+		return items
+	}
+	return append(items, item{key: key, body: body, resource: ri, scope: si, index: idx})
+}
+
+func (e *webhookExporter) countFiltered(ctx context.Context, n int) {
+	if n > 0 {
+		e.telemetry.ExporterWebhookFiltered.Add(ctx, int64(n))
+	}
+}
+
+// deliver sends the items in requests of one or up to max_batch_events
+// items. A request the endpoint rejects for good goes to the dead-letter
+// file and the others still go out; at the first retryable failure, what is
+// left (that request and the ones after it) is handed back to the exporter
+// helper to retry, so nothing already accepted or dead-lettered is sent again.
+func (e *webhookExporter) deliver(ctx context.Context, items []item, remaining func([]item) any) error {
+	size := 1
+	if e.cfg.Mode == ModeBatch {
+		size = e.cfg.MaxBatchEvents
+	}
+	var rejected []error
+	for start := 0; start < len(items); start += size {
+		chunk := items[start:min(start+size, len(items))]
+		body, contentType, key := e.encode(chunk)
+		err := e.post(ctx, body, contentType, key)
+		switch {
+		case err == nil:
+			e.countRequest(ctx, "sent")
+		case consumererror.IsPermanent(err):
+			e.countRequest(ctx, "rejected")
+			e.reject(ctx, chunk, body, contentType, key, err)
+			rejected = append(rejected, err)
+		default:
+			e.countRequest(ctx, "retryable")
+			switch rest := remaining(items[start:]).(type) {
+			case plog.Logs:
+				return consumererror.NewLogs(err, rest)
+			case ptrace.Traces:
+				return consumererror.NewTraces(err, rest)
+			}
+			return err
+		}
+	}
+	if len(rejected) > 0 {
+		return consumererror.NewPermanent(errors.Join(rejected...))
+	}
+	return nil
+}
+
+func (e *webhookExporter) countRequest(ctx context.Context, outcome string) {
+	e.telemetry.ExporterWebhookRequests.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome)))
+}
+
+// encode makes the request body of a chunk, its content type and its
+// idempotency key: the item's own key, or for a batch a key derived from the
+// keys of its items (the same batch retried carries the same key).
+func (e *webhookExporter) encode(chunk []item) ([]byte, string, string) {
+	contentType := contentTypeJSON
+	if e.cfg.Format == FormatCloudEvents {
+		contentType = contentTypeCloudEvent
+	}
+	if e.cfg.Mode == ModeSingle {
+		return chunk[0].body, contentType, chunk[0].key
+	}
+	var buf bytes.Buffer
+	h := sha256.New()
+	object := e.cfg.BatchEnvelope == EnvelopeObject && e.cfg.Format != FormatCloudEvents
+	if object {
+		listKey := "events"
+		if e.cfg.Format == FormatRecord {
+			listKey = "records"
+		}
+		buf.WriteString(`{"` + listKey + `":`)
+	}
+	buf.WriteByte('[')
+	for i, it := range chunk {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(it.body)
+		h.Write([]byte(it.key))
+		h.Write([]byte{'\n'})
+	}
+	buf.WriteByte(']')
+	if object {
+		buf.WriteString(`,"count":` + strconv.Itoa(len(chunk)) + `}`)
+	}
+	if e.cfg.Format == FormatCloudEvents {
+		contentType = contentTypeCloudEventsBatch
+	}
+	return buf.Bytes(), contentType, "batch:" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// post sends one request and classifies the answer like core's otlphttp
+// exporter: 2xx is success; 408, 429 and 5xx are retried (429 and 503 after
+// the Retry-After delay when one is sent); any other status is permanent.
+func (e *webhookExporter) post(ctx context.Context, body []byte, contentType, key string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.ClientConfig.Endpoint, bytes.NewReader(body))
+	if err != nil {
+		return consumererror.NewPermanent(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("User-Agent", e.userAgent)
+	ts := strconv.FormatInt(e.now().Unix(), 10)
+	req.Header.Set(e.cfg.Signing.TimestampHeader, ts)
+	if secret := string(e.cfg.Signing.Secret); secret != "" {
+		req.Header.Set(e.cfg.Signing.SignatureHeader, sign([]byte(secret), ts, body))
+	}
+	if e.cfg.IdempotencyHeader != "" && key != "" {
+		req.Header.Set(e.cfg.IdempotencyHeader, key)
+	}
+
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("POST %s failed: %w", e.cfg.ClientConfig.Endpoint, err)
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64*1024))
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return nil
+	}
+	statusErr := &statusError{url: e.cfg.ClientConfig.Endpoint, code: resp.StatusCode, body: string(snippet)}
+	if !retryableStatus(resp.StatusCode) {
+		return consumererror.NewPermanent(statusErr)
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		if delay, ok := retryAfter(resp.Header.Get("Retry-After"), e.now()); ok {
+			return exporterhelper.NewThrottleRetry(statusErr, delay)
+		}
+	}
+	return statusErr
+}
+
+func retryableStatus(code int) bool {
+	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500
+}
+
+// retryAfter parses Retry-After: delay seconds or an HTTP date.
+func retryAfter(value string, now time.Time) (time.Duration, bool) {
+	if value == "" {
+		return 0, false
+	}
+	if seconds, err := strconv.Atoi(value); err == nil {
+		return time.Duration(max(seconds, 0)) * time.Second, true
+	}
+	if date, err := http.ParseTime(value); err == nil {
+		return max(date.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// statusError is an answer other than 2xx.
+type statusError struct {
+	url  string
+	code int
+	body string
+}
+
+func (s *statusError) Error() string {
+	msg := fmt.Sprintf("POST %s answered HTTP %d", s.url, s.code)
+	if s.body != "" {
+		msg += ": " + s.body
+	}
+	return msg
+}
+
+// reject keeps a permanently rejected request in the dead-letter file, or
+// logs it in full when no file is configured.
+func (e *webhookExporter) reject(ctx context.Context, chunk []item, body []byte, contentType, key string, cause error) {
+	e.telemetry.ExporterWebhookDeadLettered.Add(ctx, int64(len(chunk)))
+	entry := deadLetterEntry{
+		Time:           e.now().UTC().Format(time.RFC3339Nano),
+		Endpoint:       e.cfg.ClientConfig.Endpoint,
+		Format:         e.cfg.Format,
+		Mode:           e.cfg.Mode,
+		ContentType:    contentType,
+		IdempotencyKey: key,
+		Count:          len(chunk),
+		Error:          cause.Error(),
+		Payload:        json.RawMessage(body),
+	}
+	var se *statusError
+	if errors.As(cause, &se) {
+		entry.StatusCode = se.code
+	}
+	if e.deadLetter == nil {
+		e.logger.Error("The endpoint rejected a payload for good and no dead_letter::path is configured",
+			zap.Error(cause), zap.String("idempotency_key", key), zap.ByteString("payload", body))
+		return
+	}
+	if err := e.deadLetter.write(entry); err != nil {
+		e.logger.Error("Cannot write to the dead-letter file; the rejected payload follows",
+			zap.String("path", e.cfg.DeadLetter.Path), zap.Error(err), zap.ByteString("payload", body))
+	}
+}
+
+// remainingLogs copies the log records of items into new Logs.
+func remainingLogs(ld plog.Logs, items []item) plog.Logs {
+	out := plog.NewLogs()
+	type pos struct{ r, s int }
+	scopes := map[pos]plog.LogRecordSlice{}
+	for _, it := range items {
+		p := pos{it.resource, it.scope}
+		records, ok := scopes[p]
+		if !ok {
+			src := ld.ResourceLogs().At(it.resource)
+			rl := out.ResourceLogs().AppendEmpty()
+			src.Resource().CopyTo(rl.Resource())
+			rl.SetSchemaUrl(src.SchemaUrl())
+			srcScope := src.ScopeLogs().At(it.scope)
+			sl := rl.ScopeLogs().AppendEmpty()
+			srcScope.Scope().CopyTo(sl.Scope())
+			sl.SetSchemaUrl(srcScope.SchemaUrl())
+			records = sl.LogRecords()
+			scopes[p] = records
+		}
+		ld.ResourceLogs().At(it.resource).ScopeLogs().At(it.scope).LogRecords().At(it.index).CopyTo(records.AppendEmpty())
+	}
+	return out
+}
+
+// remainingTraces copies the spans of items into new Traces.
+func remainingTraces(td ptrace.Traces, items []item) ptrace.Traces {
+	out := ptrace.NewTraces()
+	type pos struct{ r, s int }
+	scopes := map[pos]ptrace.SpanSlice{}
+	for _, it := range items {
+		p := pos{it.resource, it.scope}
+		spans, ok := scopes[p]
+		if !ok {
+			src := td.ResourceSpans().At(it.resource)
+			rs := out.ResourceSpans().AppendEmpty()
+			src.Resource().CopyTo(rs.Resource())
+			rs.SetSchemaUrl(src.SchemaUrl())
+			srcScope := src.ScopeSpans().At(it.scope)
+			ss := rs.ScopeSpans().AppendEmpty()
+			srcScope.Scope().CopyTo(ss.Scope())
+			ss.SetSchemaUrl(srcScope.SchemaUrl())
+			spans = ss.Spans()
+			scopes[p] = spans
+		}
+		td.ResourceSpans().At(it.resource).ScopeSpans().At(it.scope).Spans().At(it.index).CopyTo(spans.AppendEmpty())
+	}
+	return out
+}

@@ -1,0 +1,288 @@
+package webhookexporter // import "github.com/wafermonitor/wafermonitor/exporter/webhookexporter"
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wafermonitor/wafermonitor/sdk/semconv"
+	"github.com/wafermonitor/wafermonitor/sdk/v1event"
+)
+
+// item is one event or finished entity, encoded, with what the filters and
+// the idempotency header need.
+type item struct {
+	key  string          // idempotency key
+	body json.RawMessage // the encoded v1 event, CloudEvent or record
+	// where it came from, to hand back what is left after a retryable failure
+	resource, scope, index int
+}
+
+// facts are the values the filters look at.
+type facts struct {
+	kind, outcome, status, entityType, site, appName, appID string
+}
+
+// cloudEvent is a CloudEvents 1.0 event in structured JSON mode, with the
+// W3C trace context (distributed tracing extension) and wafermonitor's own
+// extension attributes for routing without parsing data.
+type cloudEvent struct {
+	SpecVersion     string `json:"specversion"`
+	ID              string `json:"id"`
+	Source          string `json:"source"`
+	Type            string `json:"type"`
+	Subject         string `json:"subject,omitempty"`
+	Time            string `json:"time,omitempty"`
+	DataContentType string `json:"datacontenttype"`
+	TraceParent     string `json:"traceparent,omitempty"`
+	WaferSite       string `json:"wafersite,omitempty"`
+	WaferOutcome    string `json:"waferoutcome,omitempty"`
+	Data            any    `json:"data"`
+}
+
+// Attributes that a record or v1 event names itself; every other span
+// attribute is copied into a record under its own name.
+var mappedAttributes = map[string]bool{
+	semconv.AttrEntityType: true, semconv.AttrEntityID: true, semconv.AttrParentID: true,
+	semconv.AttrBusinessKey: true, semconv.AttrSubKey: true, semconv.AttrOrphan: true,
+	semconv.AttrStatus: true, semconv.AttrOutcome: true, semconv.AttrErrorType: true,
+	semconv.AttrErrorMessage: true, semconv.AttrDurationS: true, semconv.AttrCPUUserS: true,
+	semconv.AttrCPUSystemS: true, semconv.AttrMemMaxMB: true, semconv.AttrMetadata: true,
+}
+
+func str(attrs pcommon.Map, key string) string {
+	if v, ok := attrs.Get(key); ok {
+		return v.AsString()
+	}
+	return ""
+}
+
+func optStr(attrs pcommon.Map, key string) *string {
+	return v1event.Optional(str(attrs, key))
+}
+
+func num(attrs pcommon.Map, key string) (float64, bool) {
+	v, ok := attrs.Get(key)
+	if !ok {
+		return 0, false
+	}
+	return numValue(v)
+}
+
+// numValue reads a finite number; JSON has no NaN or infinity.
+func numValue(v pcommon.Value) (float64, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeDouble:
+		f := v.Double()
+		return f, !math.IsNaN(f) && !math.IsInf(f, 0)
+	case pcommon.ValueTypeInt:
+		return float64(v.Int()), true
+	case pcommon.ValueTypeStr:
+		f, err := strconv.ParseFloat(v.Str(), 64)
+		return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+	}
+	return 0, false
+}
+
+func rfc3339(ts pcommon.Timestamp) string {
+	return ts.AsTime().UTC().Format(time.RFC3339Nano)
+}
+
+// derivedKey is the key the wafermonitor receiver derives for an event sent
+// without one, so that the same event gets the same key on every path.
+func derivedKey(entityID, kind string, at pcommon.Timestamp) string {
+	return "derived:" + entityID + ":" + kind + ":" + strconv.FormatInt(int64(at), 10)
+}
+
+func resourceFacts(res pcommon.Resource) facts {
+	attrs := res.Attributes()
+	return facts{
+		site:    str(attrs, semconv.AttrSiteID),
+		appName: str(attrs, semconv.AttrServiceName),
+		appID:   str(attrs, semconv.AttrAppID),
+	}
+}
+
+// eventOf rebuilds the v1 event of a log record.
+func eventOf(res pcommon.Resource, lr plog.LogRecord) (v1event.Event, facts) {
+	ra := res.Attributes()
+	attrs := lr.Attributes()
+	f := resourceFacts(res)
+	f.kind = str(attrs, semconv.AttrEventKind)
+	f.status = str(attrs, semconv.AttrStatus)
+	f.outcome = str(attrs, semconv.AttrOutcome)
+	f.entityType = str(attrs, semconv.AttrEntityType)
+
+	at := lr.Timestamp()
+	if at == 0 {
+		at = lr.ObservedTimestamp()
+	}
+	entityID := str(attrs, semconv.AttrEntityID)
+	key := str(attrs, semconv.AttrIdempotencyKey)
+	if key == "" {
+		key = derivedKey(entityID, f.kind, at)
+	}
+	ev := v1event.Event{
+		IdempotencyKey: key,
+		SiteID:         f.site,
+		App:            v1event.App{AppID: f.appID, Name: f.appName, Version: str(ra, semconv.AttrServiceVersion)},
+		Entity: v1event.Entity{
+			Type:        f.entityType,
+			ID:          entityID,
+			ParentID:    optStr(attrs, semconv.AttrParentID),
+			BusinessKey: optStr(attrs, semconv.AttrBusinessKey),
+			SubKey:      optStr(attrs, semconv.AttrSubKey),
+		},
+		Event: v1event.Body{
+			Kind:     f.kind,
+			At:       rfc3339(at),
+			Status:   f.status,
+			Metrics:  metricsOf(attrs),
+			Metadata: metadataOf(attrs),
+		},
+	}
+	return ev, f
+}
+
+// metricsOf collects the wafer.metric.* attributes under their v1 keys.
+func metricsOf(attrs pcommon.Map) map[string]float64 {
+	m := map[string]float64{}
+	for k, v := range attrs.All() {
+		name, ok := strings.CutPrefix(k, semconv.MetricPrefix)
+		if !ok || name == "" {
+			continue
+		}
+		if f, ok := numValue(v); ok {
+			m[name] = f
+		}
+	}
+	return m
+}
+
+// metadataOf returns wafer.metadata unchanged. A record without it (an event
+// from OTLP or synthesised by the jobhierarchy processor) gets the metadata
+// fields the v1 clients send, rebuilt from their attributes.
+func metadataOf(attrs pcommon.Map) map[string]any {
+	if v, ok := attrs.Get(semconv.AttrMetadata); ok && v.Type() == pcommon.ValueTypeMap {
+		return v.Map().AsRaw()
+	}
+	md := map[string]any{}
+	for key, attr := range metadataAttributes {
+		if v, ok := attrs.Get(attr); ok {
+			md[key] = v.AsRaw()
+		}
+	}
+	return md
+}
+
+// metadataAttributes maps v1 metadata keys to the attributes the
+// wafermonitor receiver derives from them.
+var metadataAttributes = map[string]string{
+	"error":            semconv.AttrErrorMessage,
+	"error_type":       semconv.AttrErrorType,
+	"expected_subjobs": semconv.AttrExpectedSubjobs,
+	"done":             semconv.AttrProgressDone,
+	"total":            semconv.AttrProgressTotal,
+	"fraction":         semconv.AttrProgressFraction,
+	"message":          semconv.AttrProgressMessage,
+}
+
+// kindOfSpan names the terminal event a finished entity's span stands for.
+func kindOfSpan(status string) string {
+	switch status {
+	case semconv.StatusCanceled:
+		return semconv.KindCanceled
+	case semconv.StatusTimedOut:
+		return semconv.KindTimeout
+	}
+	return semconv.KindFinished
+}
+
+// recordOf flattens a finished entity's span into one JSON object.
+func recordOf(res pcommon.Resource, span ptrace.Span) (map[string]any, facts, string) {
+	attrs := span.Attributes()
+	f := resourceFacts(res)
+	f.status = str(attrs, semconv.AttrStatus)
+	f.kind = kindOfSpan(f.status)
+	f.outcome = str(attrs, semconv.AttrOutcome)
+	if f.outcome == "" {
+		f.outcome = semconv.OutcomeOf(f.status)
+	}
+	f.entityType = str(attrs, semconv.AttrEntityType)
+	entityID := str(attrs, semconv.AttrEntityID)
+	key := derivedKey(entityID, f.kind, span.EndTimestamp())
+
+	r := map[string]any{
+		"idempotency_key": key,
+		"site_id":         f.site,
+		"service_name":    f.appName,
+		"entity_type":     f.entityType,
+		"entity_id":       entityID,
+		"name":            span.Name(),
+		"kind":            f.kind,
+		"status":          f.status,
+		"started_at":      rfc3339(span.StartTimestamp()),
+		"ended_at":        rfc3339(span.EndTimestamp()),
+		"trace_id":        span.TraceID().String(),
+		"span_id":         span.SpanID().String(),
+	}
+	put := func(name, value string) {
+		if value != "" {
+			r[name] = value
+		}
+	}
+	put("service_version", str(res.Attributes(), semconv.AttrServiceVersion))
+	put("app_id", f.appID)
+	put("parent_id", str(attrs, semconv.AttrParentID))
+	put("business_key", str(attrs, semconv.AttrBusinessKey))
+	put("sub_key", str(attrs, semconv.AttrSubKey))
+	put("outcome", f.outcome)
+	put("error_type", str(attrs, semconv.AttrErrorType))
+	put("error_message", str(attrs, semconv.AttrErrorMessage))
+	if v, ok := attrs.Get(semconv.AttrOrphan); ok && v.Bool() {
+		r["orphan"] = true
+	}
+	if d, ok := num(attrs, semconv.AttrDurationS); ok {
+		r["duration_s"] = d
+	} else {
+		r["duration_s"] = span.EndTimestamp().AsTime().Sub(span.StartTimestamp().AsTime()).Seconds()
+	}
+	for name, attr := range map[string]string{"cpu_user_s": semconv.AttrCPUUserS, "cpu_system_s": semconv.AttrCPUSystemS, "mem_max_mb": semconv.AttrMemMaxMB} {
+		if v, ok := num(attrs, attr); ok {
+			r[name] = v
+		}
+	}
+	if v, ok := attrs.Get(semconv.AttrMetadata); ok {
+		r["metadata"] = v.AsRaw()
+	}
+	// Roll-ups and any other attribute keep their attribute name.
+	for k, v := range attrs.All() {
+		if !mappedAttributes[k] {
+			r[k] = v.AsRaw()
+		}
+	}
+	return r, f, key
+}
+
+// cloudEventType is the documented type of an event or record, e.g.
+// com.wafermonitor.subjob.finished or com.wafermonitor.job.completed.
+func cloudEventType(prefix, entityType, kind string) string {
+	if entityType == "" {
+		entityType = "entity"
+	}
+	return prefix + "." + entityType + "." + kind
+}
+
+func traceParent(traceID pcommon.TraceID, spanID pcommon.SpanID) string {
+	if traceID.IsEmpty() || spanID.IsEmpty() {
+		return ""
+	}
+	return "00-" + hex.EncodeToString(traceID[:]) + "-" + hex.EncodeToString(spanID[:]) + "-01"
+}

@@ -1,0 +1,48 @@
+// Package v1event is the wire form of the v1 event API that the old
+// monitoring sidecar's clients speak (docs: shared/v1-api.md): the canonical
+// five-key event. The wafermonitor receiver accepts it, the webhook exporter
+// sends it to the old Local API, and the SDK's sidecar mode speaks it.
+package v1event // import "github.com/wafermonitor/wafermonitor/sdk/v1event"
+
+// Event is the canonical (nested) v1 event.
+type Event struct {
+	IdempotencyKey string `json:"idempotency_key"`
+	SiteID         string `json:"site_id"`
+	App            App    `json:"app"`
+	Entity         Entity `json:"entity"`
+	Event          Body   `json:"event"`
+}
+
+// App names the application that reports; every field may be missing.
+type App struct {
+	AppID   string `json:"app_id,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// Entity is the job or subjob; absent optional fields are sent as null.
+type Entity struct {
+	Type        string  `json:"type"`
+	ID          string  `json:"id"`
+	ParentID    *string `json:"parent_id"`
+	BusinessKey *string `json:"business_key"`
+	SubKey      *string `json:"sub_key"`
+}
+
+// Body is what happened: kind, time (RFC 3339), status, numeric metrics
+// and free-form metadata.
+type Body struct {
+	Kind     string             `json:"kind"`
+	At       string             `json:"at"`
+	Status   string             `json:"status"`
+	Metrics  map[string]float64 `json:"metrics"`
+	Metadata map[string]any     `json:"metadata"`
+}
+
+// Optional returns nil for an empty string, for the nullable entity fields.
+func Optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
