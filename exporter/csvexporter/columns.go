@@ -1,0 +1,243 @@
+package csvexporter // import "github.com/wafermonitor/wafermonitor/exporter/csvexporter"
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wafermonitor/wafermonitor/sdk/semconv"
+)
+
+// record is one log record or one span with its resource: what a row is made of.
+type record struct {
+	resource pcommon.Map
+	attrs    pcommon.Map
+	log      plog.LogRecord
+	span     ptrace.Span
+}
+
+// fieldFunc reads a property of the record itself; ok is false when it has none.
+type fieldFunc func(r *record) (v pcommon.Value, ok bool)
+
+// eventFields are the fields of a log record.
+var eventFields = map[string]fieldFunc{
+	"timestamp": func(r *record) (pcommon.Value, bool) {
+		return timestampValue(eventTime(r.log))
+	},
+	"observed_timestamp": func(r *record) (pcommon.Value, bool) {
+		return timestampValue(r.log.ObservedTimestamp())
+	},
+	"event_name": func(r *record) (pcommon.Value, bool) {
+		return stringValue(r.log.EventName())
+	},
+	"severity": func(r *record) (pcommon.Value, bool) {
+		return stringValue(r.log.SeverityText())
+	},
+	"body": func(r *record) (pcommon.Value, bool) {
+		if r.log.Body().Type() == pcommon.ValueTypeEmpty {
+			return pcommon.Value{}, false
+		}
+		return r.log.Body(), true
+	},
+	"trace_id": func(r *record) (pcommon.Value, bool) {
+		return idValue(r.log.TraceID())
+	},
+	"span_id": func(r *record) (pcommon.Value, bool) {
+		return idValue(r.log.SpanID())
+	},
+}
+
+// entityFields are the fields of a span.
+var entityFields = map[string]fieldFunc{
+	"start_time": func(r *record) (pcommon.Value, bool) {
+		return timestampValue(r.span.StartTimestamp())
+	},
+	"end_time": func(r *record) (pcommon.Value, bool) {
+		return timestampValue(r.span.EndTimestamp())
+	},
+	"span_duration_s": func(r *record) (pcommon.Value, bool) {
+		start, end := r.span.StartTimestamp(), r.span.EndTimestamp()
+		if start == 0 || end < start {
+			return pcommon.Value{}, false
+		}
+		return pcommon.NewValueDouble(time.Duration(end - start).Seconds()), true
+	},
+	"name": func(r *record) (pcommon.Value, bool) {
+		return stringValue(r.span.Name())
+	},
+	"status_code": func(r *record) (pcommon.Value, bool) {
+		return stringValue(r.span.Status().Code().String())
+	},
+	"status_message": func(r *record) (pcommon.Value, bool) {
+		return stringValue(r.span.Status().Message())
+	},
+	"trace_id": func(r *record) (pcommon.Value, bool) {
+		return idValue(r.span.TraceID())
+	},
+	"span_id": func(r *record) (pcommon.Value, bool) {
+		return idValue(r.span.SpanID())
+	},
+	"parent_span_id": func(r *record) (pcommon.Value, bool) {
+		return idValue(r.span.ParentSpanID())
+	},
+}
+
+func fieldNames(fields map[string]fieldFunc) []string {
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// identityColumns name a row's site, application and entity.
+var identityColumns = []ColumnConfig{
+	{Name: "site_id", Attribute: semconv.AttrSiteID},
+	{Name: "app_id", Attribute: semconv.AttrAppID},
+	{Name: "app_name", Attribute: semconv.AttrServiceName},
+	{Name: "app_version", Attribute: semconv.AttrServiceVersion},
+	{Name: "entity_type", Attribute: semconv.AttrEntityType},
+	{Name: "entity_id", Attribute: semconv.AttrEntityID},
+	{Name: "parent_id", Attribute: semconv.AttrParentID},
+	{Name: "business_key", Attribute: semconv.AttrBusinessKey},
+	{Name: "sub_key", Attribute: semconv.AttrSubKey},
+}
+
+// measurementColumns are the standard metrics of an event or entity.
+var measurementColumns = []ColumnConfig{
+	{Name: "duration_s", Attribute: semconv.AttrDurationS},
+	{Name: "cpu_user_s", Attribute: semconv.AttrCPUUserS},
+	{Name: "cpu_system_s", Attribute: semconv.AttrCPUSystemS},
+	{Name: "mem_max_mb", Attribute: semconv.AttrMemMaxMB},
+}
+
+// defaultEventColumns are the old sidecar's event columns, in its order.
+var defaultEventColumns = slices.Concat(
+	[]ColumnConfig{
+		{Name: "timestamp", Field: "timestamp"},
+		{Name: "idempotency_key", Attribute: semconv.AttrIdempotencyKey},
+	},
+	identityColumns,
+	[]ColumnConfig{
+		{Name: "event_kind", Attribute: semconv.AttrEventKind},
+		{Name: "status", Attribute: semconv.AttrStatus},
+	},
+	measurementColumns,
+	[]ColumnConfig{{Name: "metadata_json", Attribute: semconv.AttrMetadata}},
+)
+
+// defaultEntityColumns describe a finished job or subjob, then the roll-ups
+// the jobhierarchy processor adds to a job (empty on subjobs).
+var defaultEntityColumns = slices.Concat(
+	[]ColumnConfig{
+		{Name: "end_time", Field: "end_time"},
+		{Name: "start_time", Field: "start_time"},
+	},
+	identityColumns,
+	[]ColumnConfig{
+		{Name: "status", Attribute: semconv.AttrStatus},
+		{Name: "outcome", Attribute: semconv.AttrOutcome},
+	},
+	measurementColumns,
+	[]ColumnConfig{
+		{Name: "error_type", Attribute: semconv.AttrErrorType},
+		{Name: "error_message", Attribute: semconv.AttrErrorMessage},
+		{Name: "expected_subjobs", Attribute: semconv.AttrExpectedSubjobs},
+		{Name: "job_outcome", Attribute: semconv.AttrJobOutcome},
+		{Name: "subjobs_total", Attribute: semconv.AttrSubjobsTotal},
+		{Name: "subjobs_succeeded", Attribute: semconv.AttrSubjobsSucceeded},
+		{Name: "subjobs_failed", Attribute: semconv.AttrSubjobsFailed},
+		{Name: "subjobs_canceled", Attribute: semconv.AttrSubjobsCanceled},
+		{Name: "subjobs_timed_out", Attribute: semconv.AttrSubjobsTimedOut},
+		{Name: "subjobs_other", Attribute: semconv.AttrSubjobsOther},
+		{Name: "subjobs_missing", Attribute: semconv.AttrSubjobsMissing},
+		{Name: "subjobs_late", Attribute: semconv.AttrSubjobsLate},
+		{Name: "subjobs_cpu_user_s_sum", Attribute: semconv.AttrJobCPUUserSum},
+		{Name: "subjobs_cpu_system_s_sum", Attribute: semconv.AttrJobCPUSystemSum},
+		{Name: "subjobs_mem_max_mb_max", Attribute: semconv.AttrJobMemMaxMBMax},
+		{Name: "subjob_duration_s_min", Attribute: semconv.AttrJobSubjobDurationMin},
+		{Name: "subjob_duration_s_max", Attribute: semconv.AttrJobSubjobDurationMax},
+		{Name: "subjob_duration_s_sum", Attribute: semconv.AttrJobSubjobDurationSum},
+		{Name: "subjob_late", Attribute: semconv.AttrSubjobLate},
+		{Name: "trace_id", Field: "trace_id"},
+		{Name: "span_id", Field: "span_id"},
+		{Name: "metadata_json", Attribute: semconv.AttrMetadata},
+	},
+)
+
+// column reads one cell of a row.
+type column struct {
+	name  string
+	attr  string
+	field fieldFunc
+}
+
+func (c *column) value(r *record) (pcommon.Value, bool) {
+	if c.field != nil {
+		return c.field(r)
+	}
+	if v, ok := r.attrs.Get(c.attr); ok {
+		return v, true
+	}
+	return r.resource.Get(c.attr)
+}
+
+// buildColumns resolves a validated output configuration.
+func buildColumns(o OutputConfig, defaults []ColumnConfig, fields map[string]fieldFunc) []column {
+	configured := o.Columns
+	if configured == nil {
+		configured = defaults
+	}
+	all := append(append([]ColumnConfig(nil), configured...), o.ExtraColumns...)
+	cols := make([]column, len(all))
+	for i, c := range all {
+		cols[i] = column{name: c.Name, attr: c.Attribute}
+		if c.Field != "" {
+			cols[i].field = fields[c.Field]
+		}
+	}
+	return cols
+}
+
+// eventTime is the event's own time; a record without one is placed by when
+// it was observed.
+func eventTime(lr plog.LogRecord) pcommon.Timestamp {
+	if ts := lr.Timestamp(); ts != 0 {
+		return ts
+	}
+	return lr.ObservedTimestamp()
+}
+
+func timestampValue(ts pcommon.Timestamp) (pcommon.Value, bool) {
+	if ts == 0 {
+		return pcommon.Value{}, false
+	}
+	return pcommon.NewValueStr(formatTime(ts.AsTime())), true
+}
+
+// formatTime is RFC 3339 in UTC with as many fractional digits as needed.
+func formatTime(t time.Time) string {
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func stringValue(s string) (pcommon.Value, bool) {
+	if s == "" {
+		return pcommon.Value{}, false
+	}
+	return pcommon.NewValueStr(s), true
+}
+
+func idValue[T interface {
+	IsEmpty() bool
+	String() string
+}](id T) (pcommon.Value, bool) {
+	if id.IsEmpty() {
+		return pcommon.Value{}, false
+	}
+	return pcommon.NewValueStr(id.String()), true
+}

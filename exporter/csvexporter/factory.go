@@ -1,0 +1,85 @@
+package csvexporter // import "github.com/wafermonitor/wafermonitor/exporter/csvexporter"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/wafermonitor/wafermonitor/exporter/csvexporter/internal/metadata"
+)
+
+const (
+	defaultEventsPath    = "./data/wafer_events_%Y%m%d.csv"
+	defaultEntitiesPath  = "./data/wafer_entities_%Y%m%d.csv"
+	defaultMaxMegabytes  = 100
+	defaultFlushInterval = time.Second
+	defaultDirPerm       = "0750"
+	defaultFilePerm      = "0640"
+)
+
+// NewFactory returns the factory of the csv exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		exporter.WithLogs(createLogs, metadata.LogsStability),
+		exporter.WithTraces(createTraces, metadata.TracesStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	retry := configretry.NewDefaultBackOffConfig()
+	// A full disk or a read-only directory lasts until someone fixes it;
+	// rows are retried until then rather than dropped after a few minutes.
+	retry.MaxElapsedTime = 0
+	return &Config{
+		Events:   OutputConfig{Path: defaultEventsPath},
+		Entities: OutputConfig{Path: defaultEntitiesPath},
+		Format:   FormatCSV,
+		CSV:      CSVConfig{Delimiter: ",", LineEnding: LineEndingCRLF},
+		Rotation: RotationConfig{
+			TimeSource:   TimeSourceEvent,
+			MaxMegabytes: defaultMaxMegabytes,
+		},
+		FlushInterval:        defaultFlushInterval,
+		Fsync:                FsyncOnClose,
+		DirectoryPermissions: defaultDirPerm,
+		FilePermissions:      defaultFilePerm,
+		QueueConfig:          configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+		RetryConfig:          retry,
+	}
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	e, err := newExporter(c, set, outputEvents)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, e.consumeLogs, options(c, e)...)
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+	c := cfg.(*Config)
+	e, err := newExporter(c, set, outputEntities)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewTraces(ctx, set, cfg, e.consumeTraces, options(c, e)...)
+}
+
+func options(cfg *Config, e *csvExporter) []exporterhelper.Option {
+	return []exporterhelper.Option{
+		exporterhelper.WithStart(e.start),
+		exporterhelper.WithShutdown(e.shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithQueue(cfg.QueueConfig),
+		exporterhelper.WithRetry(cfg.RetryConfig),
+	}
+}

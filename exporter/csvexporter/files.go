@@ -1,0 +1,309 @@
+package csvexporter // import "github.com/wafermonitor/wafermonitor/exporter/csvexporter"
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const gzipSuffix = ".gz"
+
+// pathTemplate is a file path whose file name may hold %Y, %m, %d and %H.
+type pathTemplate struct {
+	dir string
+	// stem is the file name template without its extension; ext has no tokens.
+	stem, ext string
+	// all matches the name of every file of the template, any period, any
+	// sequence number, compressed or not.
+	all *regexp.Regexp
+}
+
+// checkTemplate reports why a path cannot be used as a template.
+func checkTemplate(path string) error {
+	dir, name := filepath.Split(path)
+	if name == "" || name == "." || name == ".." {
+		return fmt.Errorf("%q does not name a file", path)
+	}
+	if strings.Contains(dir, "%") {
+		return fmt.Errorf("%q: time tokens are only allowed in the file name, not in the directory", path)
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] != '%' {
+			continue
+		}
+		if i+1 == len(name) || !strings.ContainsRune("YmdH%", rune(name[i+1])) {
+			return fmt.Errorf("%q: unknown time token at offset %d; use %%Y, %%m, %%d, %%H or %%%%", path, len(dir)+i)
+		}
+		i++
+	}
+	return nil
+}
+
+// parseTemplate splits a template that checkTemplate accepted.
+func parseTemplate(path string) pathTemplate {
+	dir, name := filepath.Split(filepath.Clean(path))
+	if dir == "" {
+		dir = "."
+	}
+	ext := filepath.Ext(name)
+	if strings.Contains(ext, "%") || ext == name {
+		ext = ""
+	}
+	t := pathTemplate{dir: filepath.Clean(dir), stem: strings.TrimSuffix(name, ext), ext: ext}
+	var re strings.Builder
+	re.WriteString("^")
+	for i := 0; i < len(t.stem); i++ {
+		if t.stem[i] != '%' {
+			re.WriteString(regexp.QuoteMeta(t.stem[i : i+1]))
+			continue
+		}
+		i++
+		switch t.stem[i] {
+		case 'Y':
+			re.WriteString(`\d{4}`)
+		case 'm', 'd', 'H':
+			re.WriteString(`\d{2}`)
+		case '%':
+			re.WriteString("%")
+		}
+	}
+	re.WriteString(`(?:-\d+)?` + regexp.QuoteMeta(t.ext) + `(?:\.gz)?$`)
+	t.all = regexp.MustCompile(re.String())
+	return t
+}
+
+// resolve fills the stem with the period of at.
+func (t *pathTemplate) resolve(at time.Time) string {
+	if !strings.Contains(t.stem, "%") {
+		return t.stem
+	}
+	var b strings.Builder
+	for i := 0; i < len(t.stem); i++ {
+		c := t.stem[i]
+		if c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch t.stem[i] {
+		case 'Y':
+			fmt.Fprintf(&b, "%04d", at.Year())
+		case 'm':
+			fmt.Fprintf(&b, "%02d", int(at.Month()))
+		case 'd':
+			fmt.Fprintf(&b, "%02d", at.Day())
+		case 'H':
+			fmt.Fprintf(&b, "%02d", at.Hour())
+		case '%':
+			b.WriteByte('%')
+		}
+	}
+	return b.String()
+}
+
+// path of the seq-th file of a period: name.csv, name-1.csv, name-2.csv...
+func (t *pathTemplate) path(stem string, seq int) string {
+	name := stem
+	if seq > 0 {
+		name += "-" + strconv.Itoa(seq)
+	}
+	return filepath.Join(t.dir, name+t.ext)
+}
+
+// lastFile finds the highest sequence number among a period's files.
+// found is false when the period has no file yet.
+func (t *pathTemplate) lastFile(stem string) (seq int, compressed, found bool, err error) {
+	entries, err := os.ReadDir(t.dir)
+	if err != nil {
+		return 0, false, false, err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		gz := strings.HasSuffix(name, gzipSuffix)
+		name = strings.TrimSuffix(name, gzipSuffix)
+		if !strings.HasPrefix(name, stem) || !strings.HasSuffix(name, t.ext) || len(name) < len(stem)+len(t.ext) {
+			continue
+		}
+		middle := name[len(stem) : len(name)-len(t.ext)]
+		n := 0
+		if middle != "" {
+			digits, ok := strings.CutPrefix(middle, "-")
+			if !ok {
+				continue
+			}
+			if n, err = strconv.Atoi(digits); err != nil || n <= 0 {
+				continue
+			}
+		}
+		if !found || n > seq || (n == seq && !gz) {
+			seq, compressed, found = n, gz, true
+		}
+	}
+	return seq, compressed, found, nil
+}
+
+// closedFile is a file of the template that is not being written.
+type closedFile struct {
+	path    string
+	modTime time.Time
+}
+
+// listFiles returns every file of the template except those in skip.
+func (t *pathTemplate) listFiles(skip map[string]bool) ([]closedFile, error) {
+	entries, err := os.ReadDir(t.dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var files []closedFile
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !t.all.MatchString(e.Name()) {
+			continue
+		}
+		p := filepath.Join(t.dir, e.Name())
+		if skip[p] {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		files = append(files, closedFile{path: p, modTime: info.ModTime()})
+	}
+	return files, nil
+}
+
+// completeLength returns the length of the file's prefix that ends with a
+// complete row. In CSV a line break inside quotes belongs to a field, so the
+// whole file is scanned once, tracking quotes; JSON Lines rows cannot hold a
+// raw line break, so the last one ends the last row.
+func completeLength(f *os.File, size int64, csvQuotes bool) (int64, error) {
+	if !csvQuotes {
+		const chunk = 64 << 10
+		buf := make([]byte, chunk)
+		for end := size; end > 0; {
+			start := max(end-chunk, 0)
+			n, err := f.ReadAt(buf[:end-start], start)
+			if err != nil && !errors.Is(err, io.EOF) {
+				return 0, err
+			}
+			for i := n - 1; i >= 0; i-- {
+				if buf[i] == '\n' {
+					return start + int64(i) + 1, nil
+				}
+			}
+			end = start
+		}
+		return 0, nil
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 256<<10)
+	var (
+		pos, complete int64
+		inQuotes      bool
+	)
+	for {
+		b, err := r.ReadByte()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return complete, nil
+			}
+			return 0, err
+		}
+		pos++
+		switch b {
+		case '"':
+			inQuotes = !inQuotes
+		case '\n':
+			if !inQuotes {
+				complete = pos
+			}
+		}
+	}
+}
+
+// repairTail cuts a partially written last row off the file and keeps the
+// cut bytes in path.torn next to it, so a reader never sees half a row and
+// nothing is silently thrown away. It returns the number of bytes moved.
+func repairTail(f *os.File, path string, size int64, csvQuotes bool, perm os.FileMode) (int64, error) {
+	complete, err := completeLength(f, size, csvQuotes)
+	if err != nil || complete == size {
+		return 0, err
+	}
+	torn := make([]byte, size-complete)
+	if _, err := f.ReadAt(torn, complete); err != nil && !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	aside, err := os.OpenFile(path+".torn", os.O_WRONLY|os.O_CREATE|os.O_APPEND, perm)
+	if err != nil {
+		return 0, err
+	}
+	_, werr := aside.Write(append(torn, '\n'))
+	if err := errors.Join(werr, aside.Sync(), aside.Close()); err != nil {
+		return 0, err
+	}
+	if err := f.Truncate(complete); err != nil {
+		return 0, err
+	}
+	return size - complete, nil
+}
+
+// hasHeader reports whether the file starts with exactly header.
+func hasHeader(f *os.File, size int64, header []byte) (bool, error) {
+	if int64(len(header)) > size {
+		return false, nil
+	}
+	got := make([]byte, len(header))
+	if _, err := f.ReadAt(got, 0); err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	return string(got) == string(header), nil
+}
+
+// compressFile replaces a closed file by path.gz, one gzip stream. The
+// stream is written to a temporary name and renamed, so a crash leaves
+// either the original or the complete .gz (and at worst both).
+func compressFile(path string, perm os.FileMode, sync bool) error {
+	src, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	tmp := path + gzipSuffix + ".tmp"
+	dst, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	info, err := src.Stat()
+	if err != nil {
+		return err
+	}
+	zw := gzip.NewWriter(dst)
+	zw.Name = filepath.Base(path)
+	zw.ModTime = info.ModTime()
+	_, err = io.Copy(zw, src)
+	err = errors.Join(err, zw.Close())
+	if sync && err == nil {
+		err = dst.Sync()
+	}
+	if err = errors.Join(err, dst.Close()); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path+gzipSuffix); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	// Retention by age looks at modification times: keep the original's.
+	_ = os.Chtimes(path+gzipSuffix, info.ModTime(), info.ModTime())
+	return os.Remove(path)
+}
