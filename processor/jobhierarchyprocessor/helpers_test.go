@@ -250,3 +250,9 @@ func mustUUID(t testing.TB, s string) ids.UUID {
 	require.True(t, ok)
 	return ids.UUID(id.TraceID)
 }
+
+type consumertestTracesSink = consumertest.TracesSink
+
+func processortestSettings() processor.Settings { return processortest.NewNopSettings(metadata.Type) }
+
+func pcommonTimestamp(t time.Time) pcommon.Timestamp { return pcommon.NewTimestampFromTime(t) }
