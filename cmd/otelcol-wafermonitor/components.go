@@ -24,6 +24,7 @@ import (
 	elasticsearchexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/elasticsearchexporter"
 	loadbalancingexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/loadbalancingexporter"
 	webhookexporter "github.com/wafermonitor/wafermonitor/exporter/webhookexporter"
+	csvexporter "github.com/wafermonitor/wafermonitor/exporter/csvexporter"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	bearertokenauthextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
@@ -36,6 +37,7 @@ import (
 	resourceprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor"
 	transformprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
 	filterprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/filterprocessor"
+	jobhierarchyprocessor "github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor"
 	otlpreceiver "go.opentelemetry.io/collector/receiver/otlpreceiver"
 	wafermonitorreceiver "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
 )
@@ -88,6 +90,7 @@ func components() (otelcol.Factories, error) {
 		elasticsearchexporter.NewFactory(),
 		loadbalancingexporter.NewFactory(),
 		webhookexporter.NewFactory(),
+		csvexporter.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -104,6 +107,7 @@ func components() (otelcol.Factories, error) {
 	factories.ExporterModules[elasticsearchexporter.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/elasticsearchexporter v0.142.0"
 	factories.ExporterModules[loadbalancingexporter.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/loadbalancingexporter v0.142.0"
 	factories.ExporterModules[webhookexporter.NewFactory().Type()] = "github.com/wafermonitor/wafermonitor v0.0.0"
+	factories.ExporterModules[csvexporter.NewFactory().Type()] = "github.com/wafermonitor/wafermonitor v0.0.0"
 
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
 		memorylimiterprocessor.NewFactory(),
@@ -112,6 +116,7 @@ func components() (otelcol.Factories, error) {
 		resourceprocessor.NewFactory(),
 		transformprocessor.NewFactory(),
 		filterprocessor.NewFactory(),
+		jobhierarchyprocessor.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -123,6 +128,7 @@ func components() (otelcol.Factories, error) {
 	factories.ProcessorModules[resourceprocessor.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor v0.142.0"
 	factories.ProcessorModules[transformprocessor.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor v0.142.0"
 	factories.ProcessorModules[filterprocessor.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/processor/filterprocessor v0.142.0"
+	factories.ProcessorModules[jobhierarchyprocessor.NewFactory().Type()] = "github.com/wafermonitor/wafermonitor v0.0.0"
 
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
 		spanmetricsconnector.NewFactory(),
