@@ -2,6 +2,8 @@ package wafermonitorreceiver // import "github.com/wafermonitor/wafermonitor/rec
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -179,11 +181,11 @@ func number(v any) (float64, bool) {
 }
 
 // putRaw copies decoded JSON into an attribute map, keeping integers as
-// integers.
+// integers, in key order so that output is stable.
 func putRaw(dst pcommon.Map, src map[string]any) {
 	dst.EnsureCapacity(len(src))
-	for k, v := range src {
-		setRaw(dst.PutEmpty(k), v)
+	for _, k := range slices.Sorted(maps.Keys(src)) {
+		setRaw(dst.PutEmpty(k), src[k])
 	}
 }
 
