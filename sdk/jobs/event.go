@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
+	"github.com/wafermonitor/wafermonitor/sdk/v1event"
 )
 
 // event is one lifecycle event of an entity, built once and then written as
@@ -175,58 +176,20 @@ func (j *Job) describe(ev *event) string {
 	return b.String()
 }
 
-// v1Event is the canonical (nested) form of the v1 API.
-type v1Event struct {
-	IdempotencyKey string   `json:"idempotency_key"`
-	SiteID         string   `json:"site_id"`
-	App            v1App    `json:"app"`
-	Entity         v1Entity `json:"entity"`
-	Event          v1Body   `json:"event"`
-}
-
-type v1App struct {
-	AppID   string `json:"app_id,omitempty"`
-	Name    string `json:"name,omitempty"`
-	Version string `json:"version,omitempty"`
-}
-
-type v1Entity struct {
-	Type        string  `json:"type"`
-	ID          string  `json:"id"`
-	ParentID    *string `json:"parent_id"`
-	BusinessKey *string `json:"business_key"`
-	SubKey      *string `json:"sub_key"`
-}
-
-type v1Body struct {
-	Kind     string             `json:"kind"`
-	At       string             `json:"at"`
-	Status   string             `json:"status"`
-	Metrics  map[string]float64 `json:"metrics"`
-	Metadata map[string]any     `json:"metadata"`
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func (j *Job) v1Event(ev *event) v1Event {
+func (j *Job) v1Event(ev *event) v1event.Event {
 	m := j.m
-	out := v1Event{
+	out := v1event.Event{
 		IdempotencyKey: formatUUID(newUUID(false, ev.at)),
 		SiteID:         m.cfg.site,
-		App:            v1App{AppID: m.cfg.appID, Name: m.cfg.serviceName, Version: m.cfg.serviceVersion},
-		Entity: v1Entity{
+		App:            v1event.App{AppID: m.cfg.appID, Name: m.cfg.serviceName, Version: m.cfg.serviceVersion},
+		Entity: v1event.Entity{
 			Type:        j.entityType(),
 			ID:          j.idString,
-			ParentID:    optional(j.parentString),
-			BusinessKey: optional(j.businessKey),
-			SubKey:      optional(j.subKey),
+			ParentID:    v1event.Optional(j.parentString),
+			BusinessKey: v1event.Optional(j.businessKey),
+			SubKey:      v1event.Optional(j.subKey),
 		},
-		Event: v1Body{
+		Event: v1event.Body{
 			Kind:     ev.kind,
 			At:       ev.at.UTC().Format(time.RFC3339Nano),
 			Status:   ev.status,

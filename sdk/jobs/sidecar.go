@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel"
+
+	"github.com/wafermonitor/wafermonitor/sdk/v1event"
 )
 
 // Paths of the v1 API on the receiver and on the old sidecar.
@@ -29,7 +31,7 @@ type sidecar struct {
 	interval time.Duration
 	inst     *instruments
 
-	queue   chan v1Event
+	queue   chan v1event.Event
 	flushes chan chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -46,7 +48,7 @@ func newSidecar(baseURL string, queue int, interval time.Duration, inst *instrum
 		client:     &http.Client{Timeout: 10 * time.Second},
 		interval:   interval,
 		inst:       inst,
-		queue:      make(chan v1Event, queue),
+		queue:      make(chan v1event.Event, queue),
 		flushes:    make(chan chan struct{}),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
@@ -58,7 +60,7 @@ func newSidecar(baseURL string, queue int, interval time.Duration, inst *instrum
 
 // enqueue never blocks: a full queue means the receiver is not keeping up,
 // and the event is dropped and counted.
-func (s *sidecar) enqueue(ev v1Event) {
+func (s *sidecar) enqueue(ev v1event.Event) {
 	select {
 	case <-s.stop:
 		return // shut down: nobody would send it
@@ -76,7 +78,7 @@ func (s *sidecar) run() {
 	defer close(s.done)
 	ticker := time.NewTicker(s.interval)
 	defer ticker.Stop()
-	batch := make([]v1Event, 0, 64)
+	batch := make([]v1event.Event, 0, 64)
 	drain := func() {
 		for {
 			select {
@@ -115,7 +117,7 @@ func (s *sidecar) run() {
 	}
 }
 
-func (s *sidecar) send(batch []v1Event) {
+func (s *sidecar) send(batch []v1event.Event) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	if err := json.NewEncoder(zw).Encode(batch); err != nil {
