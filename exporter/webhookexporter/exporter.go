@@ -308,16 +308,20 @@ func retryableStatus(code int) bool {
 	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500
 }
 
+// maxRetryAfter bounds the delay an endpoint can ask for, so that a wrong
+// header cannot park the queue for days.
+const maxRetryAfter = time.Hour
+
 // retryAfter parses Retry-After: delay seconds or an HTTP date.
 func retryAfter(value string, now time.Time) (time.Duration, bool) {
 	if value == "" {
 		return 0, false
 	}
-	if seconds, err := strconv.Atoi(value); err == nil {
-		return time.Duration(max(seconds, 0)) * time.Second, true
+	if seconds, err := strconv.ParseInt(value, 10, 64); err == nil {
+		return time.Duration(min(max(seconds, 0), int64(maxRetryAfter/time.Second))) * time.Second, true
 	}
 	if date, err := http.ParseTime(value); err == nil {
-		return max(date.Sub(now), 0), true
+		return min(max(date.Sub(now), 0), maxRetryAfter), true
 	}
 	return 0, false
 }

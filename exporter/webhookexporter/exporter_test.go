@@ -425,6 +425,8 @@ func TestRetryAfter(t *testing.T) {
 		{fixedNow.Add(time.Minute).Format(http.TimeFormat), time.Minute, true},
 		{fixedNow.Add(-time.Minute).Format(http.TimeFormat), 0, true},
 		{"soon", 0, false},
+		{"9227000000", time.Hour, true},
+		{fixedNow.Add(48 * time.Hour).Format(http.TimeFormat), time.Hour, true},
 	} {
 		got, ok := retryAfter(tc.value, fixedNow)
 		assert.Equal(t, tc.ok, ok, tc.value)

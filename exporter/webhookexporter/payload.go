@@ -171,12 +171,12 @@ func metricsOf(attrs pcommon.Map) map[string]float64 {
 // fields the v1 clients send, rebuilt from their attributes.
 func metadataOf(attrs pcommon.Map) map[string]any {
 	if v, ok := attrs.Get(semconv.AttrMetadata); ok && v.Type() == pcommon.ValueTypeMap {
-		return v.Map().AsRaw()
+		return jsonSafe(v.Map().AsRaw()).(map[string]any)
 	}
 	md := map[string]any{}
 	for key, attr := range metadataAttributes {
 		if v, ok := attrs.Get(attr); ok {
-			md[key] = v.AsRaw()
+			md[key] = jsonSafe(v.AsRaw())
 		}
 	}
 	return md
@@ -192,6 +192,26 @@ var metadataAttributes = map[string]string{
 	"total":            semconv.AttrProgressTotal,
 	"fraction":         semconv.AttrProgressFraction,
 	"message":          semconv.AttrProgressMessage,
+}
+
+// jsonSafe replaces the numbers JSON cannot hold (NaN, infinities) with
+// null, in place, inside raw attribute values.
+func jsonSafe(v any) any {
+	switch t := v.(type) {
+	case float64:
+		if math.IsNaN(t) || math.IsInf(t, 0) {
+			return nil
+		}
+	case map[string]any:
+		for k, item := range t {
+			t[k] = jsonSafe(item)
+		}
+	case []any:
+		for i, item := range t {
+			t[i] = jsonSafe(item)
+		}
+	}
+	return v
 }
 
 // kindOfSpan names the terminal event a finished entity's span stands for.
@@ -260,12 +280,12 @@ func recordOf(res pcommon.Resource, span ptrace.Span) (map[string]any, facts, st
 		}
 	}
 	if v, ok := attrs.Get(semconv.AttrMetadata); ok {
-		r["metadata"] = v.AsRaw()
+		r["metadata"] = jsonSafe(v.AsRaw())
 	}
 	// Roll-ups and any other attribute keep their attribute name.
 	for k, v := range attrs.All() {
 		if !mappedAttributes[k] {
-			r[k] = v.AsRaw()
+			r[k] = jsonSafe(v.AsRaw())
 		}
 	}
 	return r, f, key
