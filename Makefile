@@ -18,7 +18,7 @@ COMPONENTS := $(patsubst %/metadata.yaml,%,$(wildcard receiver/*/metadata.yaml p
 # Modules and checksums come from go.sum; no checksum database is needed at build time.
 export CGO_ENABLED := 0
 
-.PHONY: all build run test test-unit test-sdk generate check-generate lint fmt bench tools clean
+.PHONY: all build run test test-unit generate check-generate vet lint fmt bench tools clean
 
 all: build
 
@@ -54,11 +54,14 @@ generate: $(OCB) $(MDATAGEN)
 check-generate: generate
 	@git status --porcelain -- $(DIST_DIR) $(COMPONENTS) | grep . && { echo "generated code is out of date: run make generate and commit"; git diff --stat; exit 1; } || true
 
-## lint: gofmt, go vet and golangci-lint
-lint: $(GOLANGCI)
+## vet: gofmt and go vet
+vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w"; exit 1; }
 	$(GO) vet ./...
 	cd sdk && $(GO) vet ./...
+
+## lint: go vet and golangci-lint
+lint: vet $(GOLANGCI)
 	$(GOLANGCI) run ./...
 	cd sdk && $(GOLANGCI) run ./...
 
