@@ -18,12 +18,14 @@ COPY sdk/go.mod sdk/go.sum ./sdk/
 COPY cmd/otelcol-wafermonitor/go.mod cmd/otelcol-wafermonitor/go.sum ./cmd/otelcol-wafermonitor/
 RUN cd cmd/otelcol-wafermonitor && go mod download
 COPY . .
-RUN make build
+RUN make build && mkdir -p /out/data
 
 # distroless/static: CA certificates, tzdata, a non-root user (65532), no shell.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /src/bin/otelcol-wafermonitor /otelcol-wafermonitor
 COPY otelcol-config.yaml /etc/otelcol-wafermonitor/config.yaml
+# A named volume takes this directory's owner, so the non-root user can write to it.
+COPY --from=build --chown=65532:65532 /out/data /var/lib/otelcol-wafermonitor
 # Listen on all interfaces inside the container; files and queues under the volume.
 ENV WAFERMONITOR_V1_ENDPOINT=0.0.0.0:17000 \
     WAFERMONITOR_OTLP_GRPC_ENDPOINT=0.0.0.0:4317 \
