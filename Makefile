@@ -50,9 +50,17 @@ generate: $(OCB) $(MDATAGEN)
 	cd $(DIST_DIR) && GOFLAGS=-mod=mod GOSUMDB=off $(GO) mod tidy -e
 	for c in $(COMPONENTS); do (cd $$c && $(MDATAGEN) metadata.yaml) || exit 1; done
 
-## check-generate: fail when generated code drifts from its sources
-check-generate: generate
-	@git status --porcelain -- $(DIST_DIR) $(COMPONENTS) | grep . && { echo "generated code is out of date: run make generate and commit"; git diff --stat; exit 1; } || true
+## check-generate: fail when generate changes anything (run on a clean checkout in CI)
+GENERATED_PATHS = $(DIST_DIR) $(COMPONENTS)
+check-generate:
+	@state() { git status --porcelain -- $(GENERATED_PATHS); git diff -- $(GENERATED_PATHS) | sha1sum; }; \
+	before=$$(state); \
+	$(MAKE) --no-print-directory generate >/dev/null 2>&1 || { $(MAKE) generate; exit 1; }; \
+	after=$$(state); \
+	if [ "$$before" != "$$after" ]; then \
+		echo "generated code is out of date with builder-config.yaml or a metadata.yaml: run make generate and commit"; \
+		git status --short -- $(GENERATED_PATHS); exit 1; \
+	fi; echo "generated code is up to date"
 
 ## vet: gofmt and go vet
 vet:
