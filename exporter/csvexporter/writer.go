@@ -177,12 +177,14 @@ func (w *fileWriter) write(b *rowBatch, writeThrough bool) error {
 		stem := w.stemAt(at)
 		of, err := w.fileFor(stem, now)
 		if err != nil {
-			return fail(err)
+			return fail(describe(w.tmpl.path(stem, 0), err))
 		}
 		if w.spec.maxBytes > 0 && of.hasRows && of.size+int64(len(of.buf)+len(row)) > w.spec.maxBytes {
-			if of, err = w.rotate(of, now); err != nil {
+			next, err := w.rotate(of, now)
+			if err != nil {
 				return fail(err)
 			}
+			of = next
 		}
 		m := markOf(of)
 		of.buf = append(of.buf, row...)
@@ -332,7 +334,7 @@ func (w *fileWriter) rotate(of *openFile, now time.Time) (*openFile, error) {
 	}
 	next, err := w.create(of.stem, of.seq+1)
 	if err != nil {
-		return nil, err
+		return nil, describe(w.tmpl.path(of.stem, of.seq+1), err)
 	}
 	w.uses++
 	next.lastUse = w.uses
