@@ -223,4 +223,3 @@ func countLines(dir, suffix, prefix string) int {
 	}
 	return n
 }
-
