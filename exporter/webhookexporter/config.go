@@ -49,7 +49,7 @@ var (
 	modes        = []string{ModeSingle, ModeBatch}
 	envelopes    = []string{EnvelopeArray, EnvelopeObject}
 	entityTypes  = []string{semconv.EntityTypeJob, semconv.EntityTypeSubjob}
-	knownKinds   = []string{semconv.KindStarted, semconv.KindProgress, semconv.KindMetric, semconv.KindFinished, semconv.KindError, semconv.KindCanceled, semconv.KindStalled, semconv.KindRecovered, semconv.KindTimeout}
+	knownKinds   = []string{semconv.KindStarted, semconv.KindProgress, semconv.KindMetric, semconv.KindFinished, semconv.KindError, semconv.KindCanceled, semconv.KindStalled, semconv.KindRecovered, semconv.KindTimeout, semconv.KindLateSubjobs, semconv.KindOrphanSubjobs}
 	knownOutcome = []string{semconv.OutcomeSuccess, semconv.OutcomeFailure, semconv.OutcomeCancellation, semconv.OutcomeError, semconv.OutcomeTimeout}
 )
 
@@ -120,8 +120,9 @@ type CloudEventsConfig struct {
 // the item's value.
 type FilterConfig struct {
 	// EventKinds: started, progress, metric, finished, error, canceled,
-	// stalled, recovered, timeout. A finished entity (traces pipeline) has
-	// the kind of its terminal event: finished, error, canceled or timeout.
+	// stalled, recovered, timeout, late_subjobs, orphan_subjobs. A finished
+	// entity (traces pipeline) has the kind its status implies: canceled,
+	// timeout, or else finished.
 	EventKinds []string `mapstructure:"event_kinds"`
 	// Outcomes: success, failure, cancellation, error, timeout
 	// (cicd.pipeline.result). Events that are not terminal have no outcome.

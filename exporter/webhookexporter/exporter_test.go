@@ -680,3 +680,31 @@ func TestErrorsWrap(t *testing.T) {
 	var se *statusError
 	assert.True(t, errors.As(consumererror.NewPermanent(&statusError{code: 400}), &se))
 }
+
+// TestRecordRollups: a job span with the jobhierarchy processor's roll-ups
+// gives a record with named roll-up fields; other attributes keep their name.
+func TestRecordRollups(t *testing.T) {
+	_, traces := sampleSignals(t, "python-job-failed.json")
+	span := traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	a := span.Attributes()
+	a.PutInt(semconv.AttrSubjobsTotal, 25)
+	a.PutInt(semconv.AttrSubjobsFailed, 2)
+	a.PutDouble(semconv.AttrJobCPUUserSum, 31.5)
+	a.PutStr(semconv.AttrJobOutcome, semconv.OutcomeSuccessWithFailures)
+	a.PutStr("site.line", "L3")
+	rec := newRecorder(t, nil)
+	cfg := configFor(rec.URL)
+	cfg.Format = FormatRecord
+	e := startExporter(t, cfg)
+	require.NoError(t, e.pushTraces(t.Context(), traces))
+	reqs := rec.received()
+	require.Len(t, reqs, 1)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(reqs[0].body, &got))
+	assert.InDelta(t, 25, got["subjobs_total"], 0)
+	assert.InDelta(t, 2, got["subjobs_failed"], 0)
+	assert.InDelta(t, 31.5, got["subjobs_cpu_user_s_sum"], 0)
+	assert.Equal(t, "success_with_failures", got["job_outcome"])
+	assert.Equal(t, "L3", got["site.line"])
+	assert.NotContains(t, got, semconv.AttrSubjobsTotal)
+}

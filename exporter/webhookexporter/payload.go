@@ -47,6 +47,27 @@ type cloudEvent struct {
 	Data            any    `json:"data"`
 }
 
+// rollupFields names the jobhierarchy processor's roll-ups in a record.
+var rollupFields = map[string]string{
+	semconv.AttrSubjobsTotal:         "subjobs_total",
+	semconv.AttrSubjobsSucceeded:     "subjobs_succeeded",
+	semconv.AttrSubjobsFailed:        "subjobs_failed",
+	semconv.AttrSubjobsCanceled:      "subjobs_canceled",
+	semconv.AttrSubjobsTimedOut:      "subjobs_timed_out",
+	semconv.AttrSubjobsOther:         "subjobs_other",
+	semconv.AttrSubjobsMissing:       "subjobs_missing",
+	semconv.AttrSubjobsLate:          "subjobs_late",
+	semconv.AttrJobCPUUserSum:        "subjobs_cpu_user_s_sum",
+	semconv.AttrJobCPUSystemSum:      "subjobs_cpu_system_s_sum",
+	semconv.AttrJobMemMaxMBMax:       "subjobs_mem_max_mb_max",
+	semconv.AttrJobSubjobDurationMin: "subjob_duration_s_min",
+	semconv.AttrJobSubjobDurationMax: "subjob_duration_s_max",
+	semconv.AttrJobSubjobDurationSum: "subjob_duration_s_sum",
+	semconv.AttrJobOutcome:           "job_outcome",
+	semconv.AttrExpectedSubjobs:      "expected_subjobs",
+	semconv.AttrSubjobLate:           "late",
+}
+
 // Attributes that a record or v1 event names itself; every other span
 // attribute is copied into a record under its own name.
 var mappedAttributes = map[string]bool{
@@ -282,9 +303,14 @@ func recordOf(res pcommon.Resource, span ptrace.Span) (map[string]any, facts, st
 	if v, ok := attrs.Get(semconv.AttrMetadata); ok {
 		r["metadata"] = jsonSafe(v.AsRaw())
 	}
-	// Roll-ups and any other attribute keep their attribute name.
+	for attr, name := range rollupFields {
+		if v, ok := attrs.Get(attr); ok {
+			r[name] = jsonSafe(v.AsRaw())
+		}
+	}
+	// Any other attribute keeps its attribute name.
 	for k, v := range attrs.All() {
-		if !mappedAttributes[k] {
+		if _, rollup := rollupFields[k]; !rollup && !mappedAttributes[k] {
 			r[k] = jsonSafe(v.AsRaw())
 		}
 	}
