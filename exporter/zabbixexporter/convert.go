@@ -1,0 +1,308 @@
+package zabbixexporter // import "github.com/wafermonitor/wafermonitor/exporter/zabbixexporter"
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wafermonitor/wafermonitor/sdk/semconv"
+)
+
+// Item keys of the template's item prototypes; each takes the parameters
+// ["{#APP}","{#JOB}","{#TYPE}"].
+const (
+	itemStatus    = "wafer.status"
+	itemOutcome   = "wafer.outcome"
+	itemDuration  = "wafer.duration"
+	itemCPUUser   = "wafer.cpu.user"
+	itemCPUSystem = "wafer.cpu.system"
+	itemMemoryMax = "wafer.memory.max"
+	itemCompleted = "wafer.completed"
+	itemFailures  = "wafer.failures"
+	itemRunning   = "wafer.running"
+	itemStalls    = "wafer.stalls"
+	itemTimeouts  = "wafer.timeouts"
+	itemEvents    = "wafer.events"
+)
+
+// statusStalled is what the status item shows for a stalled entity, so
+// that the template's "stalled" trigger can match it.
+const statusStalled = "stalled"
+
+// value is one value for Zabbix before it is sent. row is the discovered job
+// type the item belongs to; nil for items that are not discovered (legacy).
+type value struct {
+	host, key, text string
+	at              time.Time
+	row             *jobType
+}
+
+// converter turns records, spans and data points into values.
+type converter struct {
+	host, job, legacyHost nameTemplate
+	metricsJob            string
+	legacy                bool
+	running               *runningSet
+}
+
+func newConverter(cfg *Config) (*converter, error) {
+	host, err := parseNameTemplate(cfg.Host)
+	if err != nil {
+		return nil, err
+	}
+	job, err := parseNameTemplate(cfg.Job)
+	if err != nil {
+		return nil, err
+	}
+	c := &converter{host: host, job: job, metricsJob: cfg.MetricsJob, legacy: cfg.Legacy.Enabled,
+		running: newRunningSet(cfg.MaxRunningEntities)}
+	if cfg.Legacy.Enabled {
+		if c.legacyHost, err = parseNameTemplate(cfg.Legacy.Host); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func str(m pcommon.Map, key string) string {
+	if v, ok := m.Get(key); ok {
+		return v.AsString()
+	}
+	return ""
+}
+
+func num(m pcommon.Map, key string) (float64, bool) {
+	v, ok := m.Get(key)
+	if !ok {
+		return 0, false
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeDouble:
+		return v.Double(), true
+	case pcommon.ValueTypeInt:
+		return float64(v.Int()), true
+	case pcommon.ValueTypeStr:
+		f, err := strconv.ParseFloat(v.Str(), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// rowOf names the job type of an entity from its attributes and resource.
+func (c *converter) rowOf(attrs, res pcommon.Map, job string) jobType {
+	site := str(attrs, semconv.AttrSiteID)
+	if site == "" {
+		site = str(res, semconv.AttrSiteID)
+	}
+	app := str(attrs, semconv.AttrServiceName)
+	if app == "" {
+		app = str(res, semconv.AttrServiceName)
+	}
+	return jobType{
+		host:       hostName(c.host.render(attrs, res)),
+		site:       keyParam(site),
+		app:        keyParam(app),
+		job:        keyParam(job),
+		entityType: keyParam(str(attrs, semconv.AttrEntityType)),
+	}
+}
+
+// itemKey is the key of one of the row's items, as Zabbix makes it from the
+// item prototype.
+func itemKey(item string, r *jobType) string {
+	return item + `["` + r.app + `","` + r.job + `","` + r.entityType + `"]`
+}
+
+type rowValues struct {
+	row *jobType
+	at  time.Time
+	out []value
+}
+
+func (rv *rowValues) add(item, text string) {
+	rv.out = append(rv.out, value{host: rv.row.host, key: itemKey(item, rv.row), text: text, at: rv.at, row: rv.row})
+}
+
+func (rv *rowValues) addFloat(item string, f float64) { rv.add(item, formatFloat(f)) }
+
+// outcomeOf is the entity's outcome: the jobhierarchy processor's rolled-up
+// job outcome, else the event's own, else the one its status implies.
+func outcomeOf(attrs pcommon.Map, status string) string {
+	if o := str(attrs, semconv.AttrJobOutcome); o != "" {
+		return o
+	}
+	if o := str(attrs, semconv.AttrOutcome); o != "" {
+		return o
+	}
+	return semconv.OutcomeOf(status)
+}
+
+// measurements adds what a terminal event or span carries.
+func (rv *rowValues) measurements(attrs pcommon.Map, outcome string, failedEvent bool) {
+	rv.addFloat(itemCompleted, 1)
+	if outcome != "" {
+		rv.add(itemOutcome, outcome)
+	}
+	if outcome == semconv.OutcomeFailure || failedEvent {
+		rv.addFloat(itemFailures, 1)
+	}
+	if outcome == semconv.OutcomeTimeout {
+		rv.addFloat(itemTimeouts, 1)
+	}
+	for _, m := range []struct{ attr, item string }{
+		{semconv.AttrDurationS, itemDuration},
+		{semconv.AttrCPUUserS, itemCPUUser},
+		{semconv.AttrCPUSystemS, itemCPUSystem},
+		{semconv.AttrMemMaxMB, itemMemoryMax},
+	} {
+		if f, ok := num(attrs, m.attr); ok {
+			rv.addFloat(m.item, f)
+		}
+	}
+}
+
+// fromLog converts one lifecycle event; records that are not lifecycle
+// events (no entity type or event kind) give nothing.
+func (c *converter) fromLog(res pcommon.Map, lr plog.LogRecord) []value {
+	attrs := lr.Attributes()
+	kind := str(attrs, semconv.AttrEventKind)
+	etype := str(attrs, semconv.AttrEntityType)
+	if kind == "" || etype == "" {
+		return nil
+	}
+	at := lr.Timestamp().AsTime()
+	if lr.Timestamp() == 0 {
+		at = lr.ObservedTimestamp().AsTime()
+	}
+	row := c.rowOf(attrs, res, c.job.render(attrs, res))
+	rv := &rowValues{row: &row, at: at}
+	rv.addFloat(itemEvents, 1)
+
+	status := str(attrs, semconv.AttrStatus)
+	id := str(attrs, semconv.AttrEntityID)
+	switch {
+	case kind == semconv.KindStalled:
+		rv.add(itemStatus, statusStalled)
+		rv.addFloat(itemStalls, 1)
+		rv.addFloat(itemRunning, float64(c.running.add(row, id)))
+	case semconv.IsTerminal(kind):
+		if kind == semconv.KindTimeout && status == "" {
+			status = semconv.StatusTimedOut
+		}
+		if status != "" {
+			rv.add(itemStatus, status)
+		}
+		outcome := outcomeOf(attrs, status)
+		if kind == semconv.KindTimeout {
+			outcome = semconv.OutcomeTimeout
+		}
+		rv.measurements(attrs, outcome, kind == semconv.KindError)
+		rv.addFloat(itemRunning, float64(c.running.remove(row, id)))
+	case kind == semconv.KindStarted, kind == semconv.KindProgress, kind == semconv.KindMetric, kind == semconv.KindRecovered:
+		if status != "" {
+			rv.add(itemStatus, status)
+		}
+		rv.addFloat(itemRunning, float64(c.running.add(row, id)))
+	}
+	out := rv.out
+	if c.legacy {
+		v := "1"
+		if d, ok := num(attrs, semconv.AttrDurationS); ok {
+			v = formatFloat(d)
+		}
+		out = append(out, value{
+			host: hostName(c.legacyHost.render(attrs, res)),
+			key:  semconv.EventName(keyParam(etype), keyParam(kind)),
+			text: v,
+			at:   at,
+		})
+	}
+	return out
+}
+
+// fromSpan converts one finished entity; spans without an entity type
+// (other applications' spans) give nothing.
+func (c *converter) fromSpan(res pcommon.Map, span ptrace.Span) []value {
+	attrs := span.Attributes()
+	if str(attrs, semconv.AttrEntityType) == "" {
+		return nil
+	}
+	row := c.rowOf(attrs, res, c.job.render(attrs, res))
+	rv := &rowValues{row: &row, at: span.EndTimestamp().AsTime()}
+	rv.addFloat(itemEvents, 1)
+	status := str(attrs, semconv.AttrStatus)
+	if status != "" {
+		rv.add(itemStatus, status)
+	}
+	outcome := outcomeOf(attrs, status)
+	if outcome == "" && span.Status().Code() == ptrace.StatusCodeError {
+		outcome = semconv.OutcomeFailure
+	}
+	if _, ok := attrs.Get(semconv.AttrDurationS); !ok && span.EndTimestamp() > span.StartTimestamp() {
+		attrs = copyWith(attrs, semconv.AttrDurationS, span.EndTimestamp().AsTime().Sub(span.StartTimestamp().AsTime()).Seconds())
+	}
+	rv.measurements(attrs, outcome, false)
+	rv.addFloat(itemRunning, float64(c.running.remove(row, str(attrs, semconv.AttrEntityID))))
+	return rv.out
+}
+
+func copyWith(attrs pcommon.Map, key string, f float64) pcommon.Map {
+	m := pcommon.NewMap()
+	attrs.CopyTo(m)
+	m.PutDouble(key, f)
+	return m
+}
+
+// runningSet remembers the entities of each job type that started and have
+// not ended. Adding and removing are idempotent, so converting a batch
+// again (a retry) changes nothing.
+type runningSet struct {
+	max int
+
+	mu    sync.Mutex
+	rows  map[jobType]map[string]struct{}
+	count int
+}
+
+func newRunningSet(maxEntities int) *runningSet {
+	return &runningSet{max: maxEntities, rows: map[jobType]map[string]struct{}{}}
+}
+
+// add records id as running and returns the row's running count. Beyond
+// the cap, new entities are not remembered.
+func (s *runningSet) add(r jobType, id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := s.rows[r]
+	if ids == nil {
+		ids = map[string]struct{}{}
+		s.rows[r] = ids
+	}
+	if _, ok := ids[id]; !ok && id != "" && s.count < s.max {
+		ids[id] = struct{}{}
+		s.count++
+	}
+	return len(ids)
+}
+
+// remove records id as ended and returns the row's running count.
+func (s *runningSet) remove(r jobType, id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := s.rows[r]
+	if _, ok := ids[id]; ok {
+		delete(ids, id)
+		s.count--
+	}
+	n := len(ids)
+	if n == 0 {
+		delete(s.rows, r)
+	}
+	return n
+}

@@ -1,0 +1,159 @@
+package zabbixexporter // import "github.com/wafermonitor/wafermonitor/exporter/zabbixexporter"
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/config/configtls"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadata"
+)
+
+const (
+	defaultTimeout             = 10 * time.Second
+	defaultConnectTimeout      = 3 * time.Second
+	defaultMaxValuesPerRequest = 250
+	defaultHost                = "{site}-{app}"
+	defaultJob                 = "{business_key}"
+	defaultMetricsJob          = "_all"
+	defaultDiscoveryKey        = "wafer.discovery"
+	defaultDiscoveryInterval   = time.Hour
+	defaultItemDelay           = 75 * time.Second
+	defaultMaxJobTypes         = 10000
+	defaultLegacyHost          = "wafermonitor"
+	defaultMaxRunning          = 100000
+)
+
+// NewFactory returns the factory of the zabbix exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		exporter.WithLogs(createLogs, metadata.LogsStability),
+		exporter.WithTraces(createTraces, metadata.TracesStability),
+		exporter.WithMetrics(createMetrics, metadata.MetricsStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{
+		TimeoutConfig:       exporterhelper.TimeoutConfig{Timeout: defaultTimeout},
+		QueueConfig:         configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+		RetryConfig:         configretry.NewDefaultBackOffConfig(),
+		TLS:                 configtls.ClientConfig{Insecure: true},
+		MaxValuesPerRequest: defaultMaxValuesPerRequest,
+		ConnectTimeout:      defaultConnectTimeout,
+		Host:                defaultHost,
+		Job:                 defaultJob,
+		MetricsJob:          defaultMetricsJob,
+		Discovery: DiscoveryConfig{
+			Key:         defaultDiscoveryKey,
+			Interval:    defaultDiscoveryInterval,
+			ItemDelay:   defaultItemDelay,
+			MaxJobTypes: defaultMaxJobTypes,
+		},
+		Legacy:             LegacyConfig{Host: defaultLegacyHost},
+		MaxRunningEntities: defaultMaxRunning,
+	}
+}
+
+// One exporter core serves every pipeline that names the same
+// configuration, so that they share what was announced to Zabbix.
+var cores = &coreMap{items: map[*Config]*sharedCore{}}
+
+type coreMap struct {
+	mu    sync.Mutex
+	items map[*Config]*sharedCore
+}
+
+type sharedCore struct {
+	e    *zabbixExporter
+	refs int
+}
+
+func (m *coreMap) acquire(cfg *Config, set exporter.Settings) (*zabbixExporter, func(context.Context) error, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.items[cfg]
+	if !ok {
+		e, err := newExporter(cfg, set)
+		if err != nil {
+			return nil, nil, err
+		}
+		c = &sharedCore{e: e}
+		m.items[cfg] = c
+	}
+	c.refs++
+	var once sync.Once
+	release := func(ctx context.Context) error {
+		var err error
+		once.Do(func() {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			c.refs--
+			if c.refs == 0 {
+				delete(m.items, cfg)
+				err = c.e.shutdown(ctx)
+			}
+		})
+		return err
+	}
+	return c.e, release, nil
+}
+
+func helperOptions(c *Config, e *zabbixExporter, release component.ShutdownFunc) []exporterhelper.Option {
+	return []exporterhelper.Option{
+		exporterhelper.WithStart(e.start),
+		exporterhelper.WithShutdown(release),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithTimeout(c.TimeoutConfig),
+		exporterhelper.WithRetry(c.RetryConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
+	}
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	e, release, err := cores.acquire(c, set)
+	if err != nil {
+		return nil, err
+	}
+	exp, err := exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, helperOptions(c, e, release)...)
+	if err != nil {
+		_ = release(ctx)
+	}
+	return exp, err
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+	c := cfg.(*Config)
+	e, release, err := cores.acquire(c, set)
+	if err != nil {
+		return nil, err
+	}
+	exp, err := exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, helperOptions(c, e, release)...)
+	if err != nil {
+		_ = release(ctx)
+	}
+	return exp, err
+}
+
+func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
+	c := cfg.(*Config)
+	e, release, err := cores.acquire(c, set)
+	if err != nil {
+		return nil, err
+	}
+	exp, err := exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, helperOptions(c, e, release)...)
+	if err != nil {
+		_ = release(ctx)
+	}
+	return exp, err
+}
