@@ -94,13 +94,17 @@ func (e *webhookExporter) shutdown(context.Context) error {
 
 func (e *webhookExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	var items []item
-	filtered := 0
+	var skipped skipCounts
 	for ri, rl := range ld.ResourceLogs().All() {
 		for si, sl := range rl.ScopeLogs().All() {
 			for li, lr := range sl.LogRecords().All() {
+				if !isLifecycle(lr.Attributes()) {
+					skipped.notLifecycle++
+					continue
+				}
 				ev, f := eventOf(rl.Resource(), lr)
 				if !matches(e.cfg.Filters, f) {
-					filtered++
+					skipped.filtered++
 					continue
 				}
 				var payload any = ev
@@ -123,19 +127,23 @@ func (e *webhookExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 			}
 		}
 	}
-	e.countFiltered(ctx, filtered)
+	e.countSkipped(ctx, skipped)
 	return e.deliver(ctx, items, func(rest []item) any { return remainingLogs(ld, rest) })
 }
 
 func (e *webhookExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	var items []item
-	filtered := 0
+	var skipped skipCounts
 	for ri, rs := range td.ResourceSpans().All() {
 		for si, ss := range rs.ScopeSpans().All() {
 			for pi, span := range ss.Spans().All() {
+				if !isEntity(span.Attributes()) {
+					skipped.notLifecycle++
+					continue
+				}
 				rec, f, key := recordOf(rs.Resource(), span)
 				if !matches(e.cfg.Filters, f) {
-					filtered++
+					skipped.filtered++
 					continue
 				}
 				var payload any = rec
@@ -158,7 +166,7 @@ func (e *webhookExporter) pushTraces(ctx context.Context, td ptrace.Traces) erro
 			}
 		}
 	}
-	e.countFiltered(ctx, filtered)
+	e.countSkipped(ctx, skipped)
 	return e.deliver(ctx, items, func(rest []item) any { return remainingTraces(td, rest) })
 }
 
@@ -174,9 +182,18 @@ func (e *webhookExporter) appendItem(ctx context.Context, items []item, payload 
 	return append(items, item{key: key, body: body, resource: ri, scope: si, index: idx})
 }
 
-func (e *webhookExporter) countFiltered(ctx context.Context, n int) {
-	if n > 0 {
-		e.telemetry.ExporterWebhookFiltered.Add(ctx, int64(n))
+// skipCounts counts what a push leaves out, by reason.
+type skipCounts struct {
+	filtered     int // left out by the filters
+	notLifecycle int // other logs or spans in the same pipeline
+}
+
+func (e *webhookExporter) countSkipped(ctx context.Context, s skipCounts) {
+	if s.filtered > 0 {
+		e.telemetry.ExporterWebhookFiltered.Add(ctx, int64(s.filtered), metric.WithAttributes(attribute.String("reason", "filter")))
+	}
+	if s.notLifecycle > 0 {
+		e.telemetry.ExporterWebhookFiltered.Add(ctx, int64(s.notLifecycle), metric.WithAttributes(attribute.String("reason", "not_wafermonitor")))
 	}
 }
 

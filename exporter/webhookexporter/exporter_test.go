@@ -1,6 +1,7 @@
 package webhookexporter
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,6 +23,11 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/wafermonitor/wafermonitor/exporter/webhookexporter/internal/metadatatest"
 
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 	"github.com/wafermonitor/wafermonitor/sdk/v1event"
@@ -707,4 +713,50 @@ func TestRecordRollups(t *testing.T) {
 	assert.Equal(t, "success_with_failures", got["job_outcome"])
 	assert.Equal(t, "L3", got["site.line"])
 	assert.NotContains(t, got, semconv.AttrSubjobsTotal)
+}
+
+// TestSkipsOtherDataAndCounts: application logs and spans that share the
+// pipeline are not sent; the telemetry counts requests, filtered items and
+// dead letters.
+func TestSkipsOtherDataAndCounts(t *testing.T) {
+	logs, traces := sampleSignals(t, "python-batch-array.json")
+	other := logs.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	other.Body().SetStr("GET /healthz 200")
+	otherSpan := traces.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	otherSpan.SetName("GET /healthz")
+
+	rec := newRecorder(t, func(n int, w http.ResponseWriter) {
+		switch n {
+		case 0:
+			w.WriteHeader(http.StatusOK)
+		default:
+			w.WriteHeader(http.StatusBadRequest)
+		}
+	})
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	cfg := configFor(rec.URL)
+	cfg.Format = FormatCloudEvents
+	cfg.Filters = []FilterConfig{{EventKinds: []string{"started", "canceled"}}}
+	e, err := newExporter(cfg, metadatatest.NewSettings(tel))
+	require.NoError(t, err)
+	require.NoError(t, e.start(t.Context(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, e.shutdown(context.Background())) })
+
+	require.Error(t, e.pushLogs(t.Context(), logs)) // started: 200, canceled: 400
+	reqs := rec.received()
+	require.Len(t, reqs, 2)
+	cfg.Filters = nil
+	require.Error(t, e.pushTraces(t.Context(), traces)) // the canceled job: 400
+	require.Len(t, rec.received(), 3)
+
+	metadatatest.AssertEqualExporterWebhookRequests(t, tel, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("outcome", "sent"))},
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("outcome", "rejected"))},
+	}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualExporterWebhookFiltered(t, tel, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "filter"))},
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", "not_wafermonitor"))},
+	}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualExporterWebhookDeadLettered(t, tel, []metricdata.DataPoint[int64]{{Value: 2}}, metricdatatest.IgnoreTimestamp())
 }

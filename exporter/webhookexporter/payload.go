@@ -131,6 +131,18 @@ func resourceFacts(res pcommon.Resource) facts {
 	}
 }
 
+// isLifecycle tells a job or subjob lifecycle event from any other log
+// record that shares the pipeline (application logs over OTLP): only
+// events have an entity and a kind.
+func isLifecycle(attrs pcommon.Map) bool {
+	return str(attrs, semconv.AttrEntityID) != "" && str(attrs, semconv.AttrEventKind) != ""
+}
+
+// isEntity tells a job or subjob span from any other span.
+func isEntity(attrs pcommon.Map) bool {
+	return str(attrs, semconv.AttrEntityID) != ""
+}
+
 // eventOf rebuilds the v1 event of a log record.
 func eventOf(res pcommon.Resource, lr plog.LogRecord) (v1event.Event, facts) {
 	ra := res.Attributes()

@@ -68,7 +68,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ExporterWebhookFiltered, err = builder.meter.Int64Counter(
 		"otelcol_exporter_webhook_filtered",
-		metric.WithDescription("Items left out by the configured filters. [Development]"),
+		metric.WithDescription("Items not sent, by reason (filter, or not_wafermonitor for other logs and spans in the pipeline). [Development]"),
 		metric.WithUnit("{item}"),
 	)
 	errs = errors.Join(errs, err)

@@ -40,7 +40,7 @@ func AssertEqualExporterWebhookDeadLettered(t *testing.T, tt *componenttest.Tele
 func AssertEqualExporterWebhookFiltered(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_webhook_filtered",
-		Description: "Items left out by the configured filters. [Development]",
+		Description: "Items not sent, by reason (filter, or not_wafermonitor for other logs and spans in the pipeline). [Development]",
 		Unit:        "{item}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
