@@ -223,3 +223,69 @@ func countLines(dir, suffix, prefix string) int {
 	}
 	return n
 }
+
+// TestEndToEndJobRollups runs the jobhierarchy processor before the
+// exporter: the job's row carries the roll-ups of its subjob.
+func TestEndToEndJobRollups(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the collector binary")
+	}
+	dir := t.TempDir()
+	port := testcollector.FreePort(t)
+	config := fmt.Sprintf(`
+receivers:
+  wafermonitor:
+    endpoint: 127.0.0.1:%[1]d
+processors:
+  jobhierarchy:
+    watchdog:
+      enabled: false
+exporters:
+  csv:
+    format: jsonl
+    events:
+      path: %[2]s/out/events.jsonl
+    entities:
+      path: %[2]s/out/entities.jsonl
+    flush_interval: 0s
+service:
+  pipelines:
+    logs:
+      receivers: [wafermonitor]
+      processors: [jobhierarchy]
+      exporters: [csv]
+    traces:
+      receivers: [wafermonitor]
+      processors: [jobhierarchy]
+      exporters: [csv]
+  telemetry:
+    metrics:
+      level: none
+`, port, dir)
+	testcollector.Start(t, config, testcollector.Options{Dir: dir, HealthURL: fmt.Sprintf("http://127.0.0.1:%d/v1/health", port)})
+	for _, file := range []string{"python-started.json", "python-subjob-finished.json", "python-job-failed.json"} {
+		postSample(t, port, file, "/v1/event")
+	}
+	out := filepath.Join(dir, "out", "entities.jsonl")
+	var job map[string]any
+	testcollector.WaitFor(t, 30*time.Second, "the job's row", func() bool {
+		data, err := os.ReadFile(out)
+		if err != nil {
+			return false
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var row map[string]any
+			if json.Unmarshal([]byte(line), &row) == nil && row["entity_type"] == "job" {
+				job = row
+				return true
+			}
+		}
+		return false
+	})
+	assert.Equal(t, "failed", job["status"])
+	assert.Equal(t, 1.0, job["subjobs_total"])
+	assert.Equal(t, 1.0, job["subjobs_succeeded"])
+	assert.Equal(t, 1.25, job["subjobs_cpu_user_s_sum"])
+	assert.Equal(t, 412.5, job["subjobs_mem_max_mb_max"])
+	assert.NotNil(t, job["job_outcome"])
+}
