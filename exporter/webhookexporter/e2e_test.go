@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -293,4 +296,80 @@ service:
 		return errors.Join(errA, errB) == nil && a.LogRecordCount() == 11 && b.LogRecordCount() == 11
 	})
 	assert.Equal(t, flattenLogs(t, a), flattenLogs(t, b))
+}
+
+// TestE2EAuthExtensionsAndTLS: the collector's bearer token and basic auth
+// extensions authenticate the requests, over TLS verified with a CA file,
+// with custom headers.
+func TestE2EAuthExtensionsAndTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	type seen struct{ path, auth, team string }
+	var mu sync.Mutex
+	var got []seen
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		got = append(got, seen{r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("X-Team")})
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+
+	port := testcollector.FreePort(t)
+	config := fmt.Sprintf(`
+extensions:
+  bearertokenauth/hook:
+    token: tok-123
+  basicauth/hook:
+    client_auth:
+      username: collector
+      password: pw-456
+receivers:
+  wafermonitor:
+    endpoint: 127.0.0.1:%[1]d
+exporters:
+  webhook/bearer:
+    endpoint: %[2]s/bearer
+    tls:
+      ca_file: %[3]s
+    auth:
+      authenticator: bearertokenauth/hook
+    headers:
+      X-Team: litho
+  webhook/basic:
+    endpoint: %[2]s/basic
+    tls:
+      ca_file: %[3]s
+    auth:
+      authenticator: basicauth/hook
+service:
+  extensions: [bearertokenauth/hook, basicauth/hook]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [wafermonitor]
+      exporters: [webhook/bearer, webhook/basic]
+`, port, srv.URL, caFile)
+	receiverURL := "http://127.0.0.1:" + strconv.Itoa(port)
+	testcollector.Start(t, config, testcollector.Options{Dir: dir, HealthURL: receiverURL + "/v1/health"})
+	events, _ := e2eEvents(1)
+	postEvents(t, receiverURL, events)
+	testcollector.WaitFor(t, 30*time.Second, "both endpoints called", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) >= 2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	assert.ElementsMatch(t, []seen{
+		{"/bearer", "Bearer tok-123", "litho"},
+		{"/basic", "Basic " + base64.StdEncoding.EncodeToString([]byte("collector:pw-456")), ""},
+	}, got)
 }
