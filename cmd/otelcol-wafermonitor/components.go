@@ -25,6 +25,7 @@ import (
 	loadbalancingexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/loadbalancingexporter"
 	webhookexporter "github.com/wafermonitor/wafermonitor/exporter/webhookexporter"
 	csvexporter "github.com/wafermonitor/wafermonitor/exporter/csvexporter"
+	zabbixexporter "github.com/wafermonitor/wafermonitor/exporter/zabbixexporter"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	bearertokenauthextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
@@ -91,6 +92,7 @@ func components() (otelcol.Factories, error) {
 		loadbalancingexporter.NewFactory(),
 		webhookexporter.NewFactory(),
 		csvexporter.NewFactory(),
+		zabbixexporter.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -108,6 +110,7 @@ func components() (otelcol.Factories, error) {
 	factories.ExporterModules[loadbalancingexporter.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/loadbalancingexporter v0.142.0"
 	factories.ExporterModules[webhookexporter.NewFactory().Type()] = "github.com/wafermonitor/wafermonitor v0.0.0"
 	factories.ExporterModules[csvexporter.NewFactory().Type()] = "github.com/wafermonitor/wafermonitor v0.0.0"
+	factories.ExporterModules[zabbixexporter.NewFactory().Type()] = "github.com/wafermonitor/wafermonitor v0.0.0"
 
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
 		memorylimiterprocessor.NewFactory(),
