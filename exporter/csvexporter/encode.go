@@ -54,6 +54,7 @@ func newCSVEncoder(cols []column, cfg CSVConfig) *csvEncoder {
 func (e *csvEncoder) header() []byte { return e.head }
 
 func (e *csvEncoder) appendRow(buf []byte, r *record) []byte {
+	start := len(buf)
 	for i := range e.cols {
 		if i > 0 {
 			buf = append(buf, e.delim...)
@@ -68,6 +69,10 @@ func (e *csvEncoder) appendRow(buf []byte, r *record) []byte {
 		}
 		e.scratch = appendText(e.scratch[:0], v)
 		buf = appendCSVBytes(buf, e.scratch, e.delim)
+	}
+	if len(buf) == start {
+		// An empty line is no row to most readers: quote the single empty field.
+		buf = append(buf, '"', '"')
 	}
 	return append(buf, e.eol...)
 }

@@ -256,3 +256,14 @@ func orderedKeys(t *testing.T, line string) []string {
 	}
 	return keys
 }
+
+func TestSingleEmptyColumnIsStillARow(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir, FormatCSV)
+	cfg.Events.Columns = []ColumnConfig{{Name: "parent_id", Attribute: "wafer.entity.parent_id"}}
+	export(t, cfg, toLogs(sampleEvents()[:1]), ptraceEmpty())
+	assert.Equal(t, "parent_id\r\n\"\"\r\n", readFile(t, cfg.Events.Path))
+	assert.Equal(t, [][]string{{"parent_id"}, {""}}, goReadCSV(t, cfg.Events.Path, ','))
+}
+
+func ptraceEmpty() ptrace.Traces { return ptrace.NewTraces() }

@@ -154,6 +154,18 @@ func TestHourlyTemplate(t *testing.T) {
 	assert.Equal(t, []string{"ev_2025-10-19T13%.csv"}, listDir(t, dir))
 }
 
+func TestLocalTime(t *testing.T) {
+	saved := time.Local
+	time.Local = time.FixedZone("UTC+9", 9*3600)
+	t.Cleanup(func() { time.Local = saved })
+	dir := t.TempDir()
+	spec := testSpec(dir, "ev_%Y%m%d%H.csv")
+	spec.localTime = true
+	w, _ := newTestWriter(t, spec, &fakeClock{t: day1})
+	require.NoError(t, w.write(batchOf(nil, day1.Add(12*time.Hour)), true))
+	assert.Equal(t, []string{"ev_2025102009.csv"}, listDir(t, dir))
+}
+
 func TestWallClockPeriodsAndGzip(t *testing.T) {
 	dir := t.TempDir()
 	clock := &fakeClock{t: day1}
