@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -134,46 +133,46 @@ func (j *Job) appendEntityLogAttrs(kvs []log.KeyValue) []log.KeyValue {
 
 // describe is the human-readable body: "subjob 3f2a… finished: failed".
 func (j *Job) describe(ev *event) string {
-	var b strings.Builder
-	b.WriteString(j.entityType())
-	b.WriteByte(' ')
-	b.WriteString(j.idString)
-	b.WriteByte(' ')
-	b.WriteString(ev.kind)
+	b := make([]byte, 0, 96)
+	b = append(b, j.entityType()...)
+	b = append(b, ' ')
+	b = append(b, j.idString...)
+	b = append(b, ' ')
+	b = append(b, ev.kind...)
 	switch {
 	case semconv.IsTerminal(ev.kind):
-		b.WriteString(": ")
-		b.WriteString(ev.status)
+		b = append(b, ": "...)
+		b = append(b, ev.status...)
 		if ev.errMessage != "" {
-			b.WriteString(": ")
-			b.WriteString(ev.errMessage)
+			b = append(b, ": "...)
+			b = append(b, ev.errMessage...)
 		}
 	case ev.hasProgress:
-		b.WriteString(": ")
+		b = append(b, ": "...)
 		if ev.hasDoneTotal {
-			b.WriteString(strconv.FormatFloat(ev.done, 'g', -1, 64))
-			b.WriteByte('/')
-			b.WriteString(strconv.FormatFloat(ev.total, 'g', -1, 64))
+			b = strconv.AppendFloat(b, ev.done, 'g', -1, 64)
+			b = append(b, '/')
+			b = strconv.AppendFloat(b, ev.total, 'g', -1, 64)
 		} else {
-			b.WriteString(strconv.FormatFloat(ev.fraction*100, 'f', 1, 64))
-			b.WriteByte('%')
+			b = strconv.AppendFloat(b, ev.fraction*100, 'f', 1, 64)
+			b = append(b, '%')
 		}
 		if ev.progressMessage != "" {
-			b.WriteByte(' ')
-			b.WriteString(ev.progressMessage)
+			b = append(b, ' ')
+			b = append(b, ev.progressMessage...)
 		}
 	case len(ev.metrics) > 0:
-		b.WriteString(": ")
+		b = append(b, ": "...)
 		for i, mv := range ev.metrics {
 			if i > 0 {
-				b.WriteString(", ")
+				b = append(b, ", "...)
 			}
-			b.WriteString(mv.name)
-			b.WriteByte('=')
-			b.WriteString(strconv.FormatFloat(mv.value, 'g', -1, 64))
+			b = append(b, mv.name...)
+			b = append(b, '=')
+			b = strconv.AppendFloat(b, mv.value, 'g', -1, 64)
 		}
 	}
-	return b.String()
+	return string(b)
 }
 
 func (j *Job) v1Event(ev *event) v1event.Event {
