@@ -243,7 +243,7 @@ func repairTail(f *os.File, path string, size int64, csvQuotes bool, perm os.Fil
 	if _, err := f.ReadAt(torn, complete); err != nil && !errors.Is(err, io.EOF) {
 		return 0, err
 	}
-	aside, err := os.OpenFile(path+".torn", os.O_WRONLY|os.O_CREATE|os.O_APPEND, perm)
+	aside, err := os.OpenFile(path+".torn", os.O_WRONLY|os.O_CREATE|os.O_APPEND, perm) //nolint:gosec // paths come from the configured template
 	if err != nil {
 		return 0, err
 	}
@@ -273,13 +273,13 @@ func hasHeader(f *os.File, size int64, header []byte) (bool, error) {
 // stream is written to a temporary name and renamed, so a crash leaves
 // either the original or the complete .gz (and at worst both).
 func compressFile(path string, perm os.FileMode, sync bool) error {
-	src, err := os.Open(path)
+	src, err := os.Open(path) //nolint:gosec // paths come from the configured template
 	if err != nil {
 		return err
 	}
-	defer src.Close()
+	defer func() { _ = src.Close() }()
 	tmp := path + gzipSuffix + ".tmp"
-	dst, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	dst, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm) //nolint:gosec // paths come from the configured template
 	if err != nil {
 		return err
 	}

@@ -252,13 +252,13 @@ func (w *fileWriter) fileFor(stem string, now time.Time) (*openFile, error) {
 // nil when the file cannot be continued (other header, full).
 func (w *fileWriter) reopen(stem string, seq int) (*openFile, error) {
 	path := w.tmpl.path(stem, seq)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0) //nolint:gosec // paths come from the configured template
 	if err != nil {
 		return nil, err
 	}
 	info, err := f.Stat()
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, err
 	}
 	size := info.Size()
@@ -270,7 +270,7 @@ func (w *fileWriter) reopen(stem string, seq int) (*openFile, error) {
 	if w.spec.header != "" {
 		same, err := hasHeader(f, size, []byte(w.spec.header))
 		if err != nil || !same {
-			f.Close()
+			_ = f.Close()
 			if !same && err == nil {
 				w.logger.Info("Starting a new file: the existing one has other columns", zap.String("path", path))
 			}
@@ -279,7 +279,7 @@ func (w *fileWriter) reopen(stem string, seq int) (*openFile, error) {
 	}
 	moved, err := repairTail(f, path, size, w.spec.csvQuotes, w.spec.filePerm)
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, fmt.Errorf("repairing the last row of %s: %w", path, err)
 	}
 	if moved > 0 {
@@ -288,7 +288,7 @@ func (w *fileWriter) reopen(stem string, seq int) (*openFile, error) {
 			zap.String("path", path), zap.String("moved_to", path+".torn"), zap.Int64("bytes", moved))
 	}
 	if w.spec.maxBytes > 0 && size >= w.spec.maxBytes {
-		f.Close()
+		_ = f.Close()
 		return nil, nil
 	}
 	of.size = size
@@ -299,7 +299,7 @@ func (w *fileWriter) reopen(stem string, seq int) (*openFile, error) {
 func (w *fileWriter) create(stem string, seq int) (*openFile, error) {
 	for {
 		path := w.tmpl.path(stem, seq)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, w.spec.filePerm)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, w.spec.filePerm) //nolint:gosec // paths come from the configured template
 		if errors.Is(err, os.ErrExist) {
 			seq++
 			continue
