@@ -137,7 +137,9 @@ var day1 = time.Date(2025, 10, 19, 12, 0, 0, 0, time.UTC)
 func TestFilesByEventTime(t *testing.T) {
 	dir := t.TempDir()
 	clock := &fakeClock{t: day1}
-	w, _ := newTestWriter(t, testSpec(dir, "ev_%Y%m%d.csv"), clock)
+	spec := testSpec(dir, "ev_%Y%m%d.csv")
+	spec.fsync = FsyncOnFlush
+	w, _ := newTestWriter(t, spec, clock)
 	// A row without a time goes by the clock.
 	require.NoError(t, w.write(batchOf(nil, day1, day1.Add(24*time.Hour), time.Time{}, day1.Add(-24*time.Hour)), true))
 	assert.Equal(t, []string{"ev_20251018.csv", "ev_20251019.csv", "ev_20251020.csv"}, listDir(t, dir))
