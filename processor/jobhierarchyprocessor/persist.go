@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
+
+	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
 // The state is stored in numBuckets parts per table, under fixed keys, so it
@@ -64,22 +67,23 @@ func (h *hierarchy) restore(ctx context.Context) error {
 			h.logger.Warn("Skipping a damaged part of the stored job hierarchy state", zap.String("key", op.Key), zap.Error(err))
 		}
 	}
+	// A null entry in a damaged part would decode as nil.
+	entities = slices.DeleteFunc(entities, func(e *entity) bool {
+		return e == nil || e.ID == "" || (e.Type != semconv.EntityTypeJob && e.Type != semconv.EntityTypeSubjob)
+	})
+	jobs = slices.DeleteFunc(jobs, func(s *jobSummary) bool { return s == nil || s.JobID == "" })
 	// Least recent first, so the tables' eviction order is restored too.
 	sort.Slice(entities, func(i, j int) bool { return entities[i].LastSeen < entities[j].LastSeen })
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].Updated < jobs[j].Updated })
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, e := range entities {
-		if e != nil && e.ID != "" {
-			h.entities.put(e.ID, e)
-		}
+		h.entities.put(e.ID, e)
 	}
 	for _, s := range jobs {
-		if s != nil && s.JobID != "" {
-			h.jobs.put(s.JobID, s)
-			if s.PendingLate > 0 {
-				h.lateJobs[s.JobID] = struct{}{}
-			}
+		h.jobs.put(s.JobID, s)
+		if s.PendingLate > 0 {
+			h.lateJobs[s.JobID] = struct{}{}
 		}
 	}
 	h.entities.takeDirty()
