@@ -208,3 +208,76 @@ func findSpan(spans []ptrace.Span, id string) *ptrace.Span {
 	}
 	return nil
 }
+
+const e2eRestartConfig = `
+extensions:
+  file_storage:
+    directory: ./state
+    create_directory: true
+receivers:
+  wafermonitor:
+    endpoint: 127.0.0.1:%[1]d
+processors:
+  jobhierarchy:
+    check_interval: 100ms
+    storage: file_storage
+    watchdog:
+      stall_timeout: 0s
+      max_duration: 4s
+  batch:
+    timeout: 100ms
+exporters:
+  file/logs:
+    path: ./logs.jsonl
+    flush_interval: 100ms
+  file/traces:
+    path: ./traces.jsonl
+    flush_interval: 100ms
+service:
+  extensions: [file_storage]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [wafermonitor]
+      processors: [jobhierarchy, batch]
+      exporters: [file/logs]
+    traces:
+      receivers: [wafermonitor]
+      processors: [jobhierarchy, batch]
+      exporters: [file/traces]
+`
+
+// TestEndToEndRestart: a job started before a restart of the collector (with
+// file_storage) still times out after it.
+func TestEndToEndRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: runs the collector binary")
+	}
+	port := testcollector.FreePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	cfg := fmt.Sprintf(e2eRestartConfig, port)
+	col := testcollector.Start(t, cfg, testcollector.Options{HealthURL: base + "/v1/health"})
+	const job = "f0000000-0000-4000-8000-000000000001"
+	resp, err := http.Post(base+"/v1/event", "application/json", bytes.NewReader([]byte(v1Event("job", job, "", "lot-3", "", "started", "running", ""))))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	logsPath := filepath.Join(col.Dir, "logs.jsonl")
+	testcollector.WaitFor(t, 10*time.Second, "the started event", func() bool {
+		return findRecord(readRecords(t, logsPath), "wafer.job.started", job) != nil
+	})
+	col.Stop()
+	if findRecord(readRecords(t, logsPath), "wafer.job.timeout", job) != nil {
+		t.Skip("the machine was too slow: the job timed out before the restart")
+	}
+
+	col = testcollector.Start(t, cfg, testcollector.Options{HealthURL: base + "/v1/health", Dir: col.Dir})
+	testcollector.WaitFor(t, 30*time.Second, "the timeout event after the restart", func() bool {
+		return findRecord(readRecords(t, logsPath), "wafer.job.timeout", job) != nil
+	})
+	testcollector.WaitFor(t, 10*time.Second, "the timeout span after the restart", func() bool {
+		return findSpan(readSpans(t, filepath.Join(col.Dir, "traces.jsonl")), job) != nil
+	})
+}
