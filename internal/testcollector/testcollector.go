@@ -116,6 +116,10 @@ type Options struct {
 	HealthURL string
 	// Dir, when set, is used instead of a fresh temporary directory (for restarts).
 	Dir string
+	// ConfigFiles are loaded before the config given to Start, in order, each
+	// with its own --config, as a user combines a shipped configuration with
+	// examples; later files override and replace lists of earlier ones.
+	ConfigFiles []string
 }
 
 // Start writes config to a file and runs the collector on it. The process is
@@ -131,7 +135,11 @@ func Start(t testing.TB, config string, opts Options) *Collector {
 		t.Fatal(err)
 	}
 	c := &Collector{t: t, output: &syncBuffer{}, done: make(chan struct{}), Dir: dir}
-	c.cmd = exec.Command(Binary(t), "--config", cfgPath)
+	var args []string
+	for _, f := range opts.ConfigFiles {
+		args = append(args, "--config", f)
+	}
+	c.cmd = exec.Command(Binary(t), append(args, "--config", cfgPath)...)
 	c.cmd.Dir = dir
 	c.cmd.Env = append(os.Environ(), opts.Env...)
 	c.cmd.Stdout = c.output
