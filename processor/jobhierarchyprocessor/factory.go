@@ -54,7 +54,12 @@ func createDefaultConfig() component.Config {
 // One hierarchy serves every pipeline that names the same configuration.
 var hierarchies = newSharedMap()
 
-var capabilities = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true})
+// Job spans get roll-ups and late subjob spans a mark; log records pass
+// unchanged.
+var (
+	tracesCapabilities = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true})
+	logsCapabilities   = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: false})
+)
 
 func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
 	h, err := hierarchies.loadOrStore(cfg.(*Config), set)
@@ -63,7 +68,7 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 	}
 	h.inner.nextTraces = next
 	return processorhelper.NewTraces(ctx, set, cfg, next, h.inner.processTraces,
-		capabilities, processorhelper.WithStart(h.Start), processorhelper.WithShutdown(h.Shutdown))
+		tracesCapabilities, processorhelper.WithStart(h.Start), processorhelper.WithShutdown(h.Shutdown))
 }
 
 func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
@@ -73,5 +78,5 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 	}
 	h.inner.nextLogs = next
 	return processorhelper.NewLogs(ctx, set, cfg, next, h.inner.processLogs,
-		capabilities, processorhelper.WithStart(h.Start), processorhelper.WithShutdown(h.Shutdown))
+		logsCapabilities, processorhelper.WithStart(h.Start), processorhelper.WithShutdown(h.Shutdown))
 }
