@@ -24,6 +24,10 @@ type entity struct {
 	Opened      int64        `json:"opened"`
 	LastSeen    int64        `json:"seen"`
 	Stalled     bool         `json:"stalled,omitempty"`
+
+	// The limits that apply, worked out once from the rules.
+	hasLimits          bool
+	stall, maxDuration time.Duration
 }
 
 func (e *entity) ref() entityRef {
@@ -62,6 +66,14 @@ func (r *compiledRule) matches(e *entity) bool {
 // limits returns the stall timeout and maximum duration that apply to an
 // entity: the first matching rule's, else the global ones.
 func (h *hierarchy) limits(e *entity) (time.Duration, time.Duration) {
+	if !e.hasLimits {
+		e.stall, e.maxDuration = h.matchLimits(e)
+		e.hasLimits = true
+	}
+	return e.stall, e.maxDuration
+}
+
+func (h *hierarchy) matchLimits(e *entity) (time.Duration, time.Duration) {
 	stall, maxDur := h.cfg.Watchdog.StallTimeout, h.cfg.Watchdog.MaxDuration
 	for i := range h.rules {
 		if h.rules[i].matches(e) {
