@@ -40,7 +40,8 @@ type fakeAWS struct {
 
 	mu        sync.Mutex
 	srv       *httptest.Server
-	failXRay  int // answer this many PutTraceSegments calls with 503
+	down      bool // answer every call with 503 ServiceUnavailableException
+	refused   int  // calls answered so while down
 	calls     []string
 	authErrs  []string
 	headers   []http.Header
@@ -75,6 +76,15 @@ func (f *fakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.headers = append(f.headers, r.Header.Clone())
+	if f.down {
+		f.refused++
+		ct := "application/x-amz-json-1.1"
+		if r.URL.Path == "/TraceSegments" {
+			ct = "application/json"
+		}
+		writeAWSError(w, http.StatusServiceUnavailable, ct, "ServiceUnavailableException", "The service is unavailable. Please try again later.")
+		return
+	}
 	if r.Method == http.MethodPost && r.URL.Path == "/TraceSegments" {
 		f.calls = append(f.calls, "PutTraceSegments")
 		f.putTraceSegments(w, body)
@@ -155,11 +165,6 @@ func (f *fakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeAWS) putTraceSegments(w http.ResponseWriter, body []byte) {
-	if f.failXRay > 0 {
-		f.failXRay--
-		writeAWSError(w, http.StatusServiceUnavailable, "application/json", "ServiceUnavailableException", "try again")
-		return
-	}
 	var in struct {
 		TraceSegmentDocuments []string `json:"TraceSegmentDocuments"`
 	}
@@ -353,6 +358,40 @@ func TestAWSEndToEnd(t *testing.T) {
 		})
 		checkEMF(t, l, emf)
 		emf.checkAuth(t)
+	})
+	// While X-Ray and CloudWatch Logs are down, segments and log events wait
+	// in the queues on disk, and the collector restarts without losing them.
+	t.Run("QueuesSurviveRestart", func(t *testing.T) {
+		setDown := func(down bool) {
+			for _, f := range []*fakeAWS{xray, cwl} {
+				f.mu.Lock()
+				f.down = down
+				f.mu.Unlock()
+			}
+		}
+		refused := func(f *fakeAWS) bool {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.refused > 0
+		}
+		setDown(true)
+		l2 := newLot("fab-e2e", "litho-scheduler", "lot-4712",
+			"a1b2c3d4-0000-4000-8000-0000000000a2", "c3a9e1f0-0000-4000-8000-0000000000b3", "c3a9e1f0-0000-4000-8000-0000000000b4",
+			time.Now().Add(-4*time.Minute).Truncate(time.Millisecond))
+		c.postEvents(l2.events())
+		testcollector.WaitFor(t, 60*time.Second, "refused calls to X-Ray and CloudWatch Logs", func() bool {
+			return refused(xray) && refused(cwl)
+		})
+		c.Stop()
+		setDown(false)
+
+		startBackendCollector(t, dir, awsEnv(t, xray, cwl, emf), "docs/aws.yaml")
+		testcollector.WaitFor(t, 60*time.Second, "the second lot in X-Ray and CloudWatch Logs", func() bool {
+			return len(xray.snapshotSegments()) >= 6 && len(cwl.stream("/wafer-monitor/jobs", "fab-e2e")) >= 14
+		})
+		segs := xray.snapshotSegments()
+		checkXRaySegments(t, l2, segs[3:])
+		checkLogEvents(t, l2, cwl.stream("/wafer-monitor/jobs", "fab-e2e")[7:])
 	})
 }
 
