@@ -32,14 +32,13 @@ import (
 const e2eSecret = "e2e-secret"
 
 // sink is the receiving end of the webhooks: a real HTTP server on a fixed
-// loopback port that can be taken down and brought back, which verifies
+// loopback port that is down until up is called, which verifies
 // every signature and counts events by idempotency key.
 type sink struct {
 	t    *testing.T
 	addr string
 
 	mu       sync.Mutex
-	srv      *http.Server
 	byKey    map[string]int
 	rejected int // requests answered 503 on purpose
 	badSig   int
@@ -57,21 +56,8 @@ func (s *sink) up() {
 	l, err := net.Listen("tcp", s.addr)
 	require.NoError(s.t, err)
 	srv := &http.Server{Handler: http.HandlerFunc(s.handle), ReadHeaderTimeout: 5 * time.Second}
-	s.mu.Lock()
-	s.srv = srv
-	s.mu.Unlock()
 	go func() { _ = srv.Serve(l) }()
 	s.t.Cleanup(func() { _ = srv.Close() })
-}
-
-func (s *sink) down() {
-	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
-	s.mu.Unlock()
-	if srv != nil {
-		_ = srv.Close()
-	}
 }
 
 func (s *sink) handle(w http.ResponseWriter, r *http.Request) {
@@ -147,7 +133,7 @@ func postEvents(t *testing.T, receiverURL string, events []v1event.Event) {
 	resp, err := http.Post(receiverURL+"/v1/ingest/events:batch", "application/json", bytes.NewReader(body))
 	require.NoError(t, err)
 	msg, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(msg))
 }
 

@@ -303,7 +303,7 @@ func (e *webhookExporter) post(ctx context.Context, body []byte, contentType, ke
 	if err != nil {
 		return fmt.Errorf("POST %s failed: %w", e.cfg.ClientConfig.Endpoint, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64*1024))
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {

@@ -150,7 +150,7 @@ func (wr *waferReceiver) post(t *testing.T, path, file string) {
 	resp, err := http.Post(wr.endpoint+path, "application/json", bytes.NewReader(body))
 	require.NoError(t, err)
 	msg, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", file, msg)
 }
 

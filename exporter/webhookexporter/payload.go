@@ -119,7 +119,7 @@ func rfc3339(ts pcommon.Timestamp) string {
 // derivedKey is the key the wafermonitor receiver derives for an event sent
 // without one, so that the same event gets the same key on every path.
 func derivedKey(entityID, kind string, at pcommon.Timestamp) string {
-	return "derived:" + entityID + ":" + kind + ":" + strconv.FormatInt(int64(at), 10)
+	return "derived:" + entityID + ":" + kind + ":" + strconv.FormatInt(at.AsTime().UnixNano(), 10)
 }
 
 func resourceFacts(res pcommon.Resource) facts {

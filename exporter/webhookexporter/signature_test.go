@@ -81,6 +81,7 @@ func TestReadmeGoSnippet(t *testing.T) {
 	assert.ErrorContains(t, verifyWebhook([]byte("other"), r.header, r.body, 5*time.Minute, fixedNow), "bad signature")
 	assert.ErrorContains(t, verifyWebhook([]byte("s3cr3t"), r.header, append([]byte(" "), r.body...), 5*time.Minute, fixedNow), "bad signature")
 	assert.ErrorContains(t, verifyWebhook([]byte("s3cr3t"), r.header, r.body, 5*time.Minute, fixedNow.Add(time.Hour)), "replay")
+	require.NoError(t, verifyWebhook([]byte("s3cr3t"), r.header, r.body, 2*time.Hour, fixedNow.Add(time.Hour)))
 }
 
 // TestReadmePythonSnippet runs the README's Python verification code on a
