@@ -9,59 +9,17 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/sdk/ids"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
 const (
-	scopeName      = "github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor"
-	unknownService = "unknown_service"
+	scopeName = "github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor"
 )
 
-// resourceInfo is the part of a resource the processor keeps to emit events
-// under the same resource as the entity's own records.
-type resourceInfo struct {
-	ServiceName    string `json:"svc,omitempty"`
-	ServiceVersion string `json:"ver,omitempty"`
-	SiteID         string `json:"site,omitempty"`
-	AppID          string `json:"app,omitempty"`
-}
-
-func resourceOf(res pcommon.Resource) resourceInfo {
-	attrs := res.Attributes()
-	return resourceInfo{
-		ServiceName:    str(attrs, semconv.AttrServiceName),
-		ServiceVersion: str(attrs, semconv.AttrServiceVersion),
-		SiteID:         str(attrs, semconv.AttrSiteID),
-		AppID:          str(attrs, semconv.AttrAppID),
-	}
-}
-
-// fill writes the resource attributes the way the wafermonitor receiver does.
-func (r resourceInfo) fill(res pcommon.Resource) {
-	attrs := res.Attributes()
-	name := r.ServiceName
-	if name == "" {
-		name = unknownService
-	}
-	attrs.PutStr(semconv.AttrServiceName, name)
-	if r.ServiceVersion != "" {
-		attrs.PutStr(semconv.AttrServiceVersion, r.ServiceVersion)
-	}
-	attrs.PutStr(semconv.AttrSiteID, r.SiteID)
-	if r.AppID != "" {
-		attrs.PutStr(semconv.AttrAppID, r.AppID)
-	}
-}
-
 // entityRef names an entity the processor emits an event or span about.
-type entityRef struct {
-	Type        string
-	ID          string
-	ParentID    string
-	BusinessKey string
-	SubKey      string
-}
+type entityRef entity.Ref
 
 // idsOf derives the entity's trace and span IDs (sdk/ids); an ID that is not
 // a UUID leaves them empty.
@@ -78,35 +36,10 @@ func (e entityRef) idsOf() (ids.Entity, bool) {
 }
 
 func (e entityRef) putAttributes(attrs pcommon.Map, status string) {
-	attrs.PutStr(semconv.AttrEntityType, e.Type)
-	attrs.PutStr(semconv.AttrEntityID, e.ID)
-	if e.ParentID != "" {
-		attrs.PutStr(semconv.AttrParentID, e.ParentID)
-	} else if e.Type == semconv.EntityTypeSubjob {
-		attrs.PutBool(semconv.AttrOrphan, true)
-	}
-	if e.BusinessKey != "" {
-		attrs.PutStr(semconv.AttrBusinessKey, e.BusinessKey)
-	}
-	if e.SubKey != "" {
-		attrs.PutStr(semconv.AttrSubKey, e.SubKey)
-	}
-	attrs.PutStr(semconv.AttrStatus, status)
+	entity.Ref(e).PutAttributes(attrs, status)
 }
 
-// spanName follows the receiver: type, then business key and sub key.
-func (e entityRef) spanName() string {
-	name := e.Type
-	switch {
-	case e.BusinessKey != "" && e.SubKey != "":
-		name += " " + e.BusinessKey + "/" + e.SubKey
-	case e.BusinessKey != "":
-		name += " " + e.BusinessKey
-	case e.SubKey != "":
-		name += " " + e.SubKey
-	}
-	return name
-}
+func (e entityRef) spanName() string { return entity.Ref(e).SpanName() }
 
 // emitter collects the synthetic log records and spans of one pass, one
 // resource per site and application.
@@ -114,8 +47,8 @@ type emitter struct {
 	version string
 	logs    plog.Logs
 	traces  ptrace.Traces
-	records map[resourceInfo]plog.LogRecordSlice
-	spans   map[resourceInfo]ptrace.SpanSlice
+	records map[entity.Resource]plog.LogRecordSlice
+	spans   map[entity.Resource]ptrace.SpanSlice
 }
 
 func newEmitter(version string) *emitter {
@@ -123,17 +56,17 @@ func newEmitter(version string) *emitter {
 		version: version,
 		logs:    plog.NewLogs(),
 		traces:  ptrace.NewTraces(),
-		records: map[resourceInfo]plog.LogRecordSlice{},
-		spans:   map[resourceInfo]ptrace.SpanSlice{},
+		records: map[entity.Resource]plog.LogRecordSlice{},
+		spans:   map[entity.Resource]ptrace.SpanSlice{},
 	}
 }
 
 // event appends a lifecycle log record shaped like the receiver's.
-func (em *emitter) event(res resourceInfo, e entityRef, kind, status string, now time.Time) plog.LogRecord {
+func (em *emitter) event(res entity.Resource, e entityRef, kind, status string, now time.Time) plog.LogRecord {
 	records, ok := em.records[res]
 	if !ok {
 		rl := em.logs.ResourceLogs().AppendEmpty()
-		res.fill(rl.Resource())
+		res.Fill(rl.Resource())
 		sl := rl.ScopeLogs().AppendEmpty()
 		sl.Scope().SetName(scopeName)
 		sl.Scope().SetVersion(em.version)
@@ -169,11 +102,11 @@ func (em *emitter) event(res resourceInfo, e entityRef, kind, status string, now
 }
 
 // timeoutSpan appends the error span of an entity that was given up.
-func (em *emitter) timeoutSpan(res resourceInfo, e entityRef, start, end time.Time, msg string) ptrace.Span {
+func (em *emitter) timeoutSpan(res entity.Resource, e entityRef, start, end time.Time, msg string) ptrace.Span {
 	spans, ok := em.spans[res]
 	if !ok {
 		rs := em.traces.ResourceSpans().AppendEmpty()
-		res.fill(rs.Resource())
+		res.Fill(rs.Resource())
 		ss := rs.ScopeSpans().AppendEmpty()
 		ss.Scope().SetName(scopeName)
 		ss.Scope().SetVersion(em.version)

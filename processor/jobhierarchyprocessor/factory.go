@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 
+	"github.com/wafermonitor/wafermonitor/internal/sharedcomponent"
 	"github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor/internal/metadata"
 )
 
@@ -52,7 +53,11 @@ func createDefaultConfig() component.Config {
 }
 
 // One hierarchy serves every pipeline that names the same configuration.
-var hierarchies = newSharedMap()
+var hierarchies = sharedcomponent.NewMap[*Config, *hierarchy]()
+
+func loadOrStore(cfg *Config, set processor.Settings) (*sharedcomponent.Component[*hierarchy], error) {
+	return hierarchies.LoadOrStore(cfg, func() (*hierarchy, error) { return newHierarchy(cfg, set) })
+}
 
 // Job spans get roll-ups and late subjob spans a mark; log records pass
 // unchanged.
@@ -62,21 +67,21 @@ var (
 )
 
 func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
-	h, err := hierarchies.loadOrStore(cfg.(*Config), set)
+	h, err := loadOrStore(cfg.(*Config), set)
 	if err != nil {
 		return nil, err
 	}
-	h.inner.nextTraces = next
-	return processorhelper.NewTraces(ctx, set, cfg, next, h.inner.processTraces,
+	h.Unwrap().nextTraces = next
+	return processorhelper.NewTraces(ctx, set, cfg, next, h.Unwrap().processTraces,
 		tracesCapabilities, processorhelper.WithStart(h.Start), processorhelper.WithShutdown(h.Shutdown))
 }
 
 func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
-	h, err := hierarchies.loadOrStore(cfg.(*Config), set)
+	h, err := loadOrStore(cfg.(*Config), set)
 	if err != nil {
 		return nil, err
 	}
-	h.inner.nextLogs = next
-	return processorhelper.NewLogs(ctx, set, cfg, next, h.inner.processLogs,
+	h.Unwrap().nextLogs = next
+	return processorhelper.NewLogs(ctx, set, cfg, next, h.Unwrap().processLogs,
 		logsCapabilities, processorhelper.WithStart(h.Start), processorhelper.WithShutdown(h.Shutdown))
 }

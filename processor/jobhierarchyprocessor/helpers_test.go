@@ -84,9 +84,7 @@ func newHarness(t testing.TB, cfg *Config, host component.Host) *harness {
 	require.NoError(t, err)
 	hs.logs, err = f.CreateLogs(context.Background(), set, cfg, hs.lsink)
 	require.NoError(t, err)
-	hierarchies.mu.Lock()
-	hs.h = hierarchies.items[cfg].inner
-	hierarchies.mu.Unlock()
+	hs.h = mustShared(t, cfg)
 	hs.h.now = hs.clock.now
 	if host == nil {
 		host = componenttest.NewNopHost()
@@ -256,3 +254,16 @@ type consumertestTracesSink = consumertest.TracesSink
 func processortestSettings() processor.Settings { return processortest.NewNopSettings(metadata.Type) }
 
 func pcommonTimestamp(t time.Time) pcommon.Timestamp { return pcommon.NewTimestampFromTime(t) }
+
+// mustShared returns the hierarchy the factory made for cfg.
+func mustShared(t testing.TB, cfg *Config) *hierarchy {
+	t.Helper()
+	c, err := hierarchies.LoadOrStore(cfg, func() (*hierarchy, error) {
+		t.Fatal("no hierarchy was made for this configuration")
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Unwrap()
+}

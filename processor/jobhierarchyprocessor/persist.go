@@ -47,7 +47,7 @@ func (h *hierarchy) restore(ctx context.Context) error {
 	if err := h.client.Batch(ctx, ops...); err != nil {
 		return fmt.Errorf("storage: reading the job hierarchy state: %w", err)
 	}
-	var entities []*entity
+	var entities []*openEntity
 	var jobs []*jobSummary
 	for _, op := range ops {
 		if op.Value == nil {
@@ -55,7 +55,7 @@ func (h *hierarchy) restore(ctx context.Context) error {
 		}
 		var err error
 		if op.Key[3] == 'e' { // v1/entities/...
-			var part []*entity
+			var part []*openEntity
 			err = json.Unmarshal(op.Value, &part)
 			entities = append(entities, part...)
 		} else {
@@ -68,7 +68,7 @@ func (h *hierarchy) restore(ctx context.Context) error {
 		}
 	}
 	// A null entry in a damaged part would decode as nil.
-	entities = slices.DeleteFunc(entities, func(e *entity) bool {
+	entities = slices.DeleteFunc(entities, func(e *openEntity) bool {
 		return e == nil || e.ID == "" || (e.Type != semconv.EntityTypeJob && e.Type != semconv.EntityTypeSubjob)
 	})
 	jobs = slices.DeleteFunc(jobs, func(s *jobSummary) bool { return s == nil || s.JobID == "" })

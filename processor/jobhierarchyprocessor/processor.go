@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor/internal/metadata"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
@@ -54,7 +55,7 @@ type hierarchy struct {
 	now func() time.Time
 
 	mu       sync.Mutex
-	entities *table[*entity]
+	entities *table[*openEntity]
 	jobs     *table[*jobSummary]
 	lateJobs map[string]struct{}
 
@@ -90,7 +91,7 @@ func newHierarchy(cfg *Config, set processor.Settings) (*hierarchy, error) {
 		rules:     rules,
 		ctx:       context.Background(),
 		now:       time.Now,
-		entities:  newTable[*entity](cfg.MaxOpenEntities),
+		entities:  newTable[*openEntity](cfg.MaxOpenEntities),
 		jobs:      newTable[*jobSummary](cfg.MaxJobSummaries),
 		lateJobs:  map[string]struct{}{},
 	}
@@ -254,7 +255,7 @@ func (h *hierarchy) processTraces(_ context.Context, td ptrace.Traces) (ptrace.T
 					case pass == 0 && typ == semconv.EntityTypeSubjob:
 						h.addSubjob(span, rs.Resource(), now)
 					case pass == 1 && typ == semconv.EntityTypeJob:
-						h.passJob(span, id, resourceOf(rs.Resource()), now)
+						h.passJob(span, id, entity.ResourceFrom(rs.Resource()), now)
 					}
 				}
 			}
@@ -272,7 +273,7 @@ func (h *hierarchy) addSubjob(span ptrace.Span, res pcommon.Resource, now time.T
 	if parent == "" {
 		return
 	}
-	s := h.summaryFor(parent, resourceOf(res), "", now)
+	s := h.summaryFor(parent, entity.ResourceFrom(res), "", now)
 	s.addSubjob(span)
 	s.Updated = now.UnixNano()
 	if s.Passed {
@@ -287,7 +288,7 @@ func (h *hierarchy) addSubjob(span ptrace.Span, res pcommon.Resource, now time.T
 
 // passJob annotates a job span with its roll-ups and outcome and remembers
 // that the job passed. Called with h.mu held.
-func (h *hierarchy) passJob(span ptrace.Span, id string, res resourceInfo, now time.Time) {
+func (h *hierarchy) passJob(span ptrace.Span, id string, res entity.Resource, now time.Time) {
 	attrs := span.Attributes()
 	s := h.summaryFor(id, res, str(attrs, semconv.AttrBusinessKey), now)
 	if n, ok := integer(attrs, semconv.AttrExpectedSubjobs); ok {
@@ -311,7 +312,7 @@ func (h *hierarchy) passJob(span ptrace.Span, id string, res resourceInfo, now t
 
 // summaryFor returns the job's summary, creating it when needed. Called with
 // h.mu held.
-func (h *hierarchy) summaryFor(id string, res resourceInfo, businessKey string, now time.Time) *jobSummary {
+func (h *hierarchy) summaryFor(id string, res entity.Resource, businessKey string, now time.Time) *jobSummary {
 	if s, ok := h.jobs.get(id); ok {
 		return s
 	}

@@ -209,7 +209,7 @@ func TestLogsPipelineOnly(t *testing.T) {
 	sink := new(consumertest.LogsSink)
 	lp, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, sink)
 	require.NoError(t, err)
-	h := hierarchies.items[cfg].inner
+	h := mustShared(t, cfg)
 	clock := &fakeClock{t: base}
 	h.now = clock.now
 	require.NoError(t, lp.ConsumeLogs(context.Background(), started(semconv.EntityTypeJob, jobA, "", base)))

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
@@ -22,11 +23,11 @@ const (
 // the job's subjobs, never the subjobs themselves. Times are Unix
 // nanoseconds of the processor's clock. The JSON form is the persisted one.
 type jobSummary struct {
-	JobID       string       `json:"id"`
-	Res         resourceInfo `json:"res"`
-	BusinessKey string       `json:"bk,omitempty"`
-	Created     int64        `json:"created"`
-	Updated     int64        `json:"updated"`
+	JobID       string          `json:"id"`
+	Res         entity.Resource `json:"res"`
+	BusinessKey string          `json:"bk,omitempty"`
+	Created     int64           `json:"created"`
+	Updated     int64           `json:"updated"`
 
 	HasExpected bool  `json:"hasExp,omitempty"`
 	Expected    int64 `json:"exp,omitempty"`

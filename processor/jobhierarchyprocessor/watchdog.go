@@ -8,29 +8,30 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
-// entity is an open job or subjob as the watchdog holds it. Times are Unix
+// openEntity is an open job or subjob as the watchdog holds it. Times are Unix
 // nanoseconds of the processor's clock: when it was first seen and when it
 // last reported. The JSON form is the persisted one.
-type entity struct {
-	Type        string       `json:"type"`
-	ID          string       `json:"id"`
-	ParentID    string       `json:"parent,omitempty"`
-	BusinessKey string       `json:"bk,omitempty"`
-	SubKey      string       `json:"sk,omitempty"`
-	Res         resourceInfo `json:"res"`
-	Opened      int64        `json:"opened"`
-	LastSeen    int64        `json:"seen"`
-	Stalled     bool         `json:"stalled,omitempty"`
+type openEntity struct {
+	Type        string          `json:"type"`
+	ID          string          `json:"id"`
+	ParentID    string          `json:"parent,omitempty"`
+	BusinessKey string          `json:"bk,omitempty"`
+	SubKey      string          `json:"sk,omitempty"`
+	Res         entity.Resource `json:"res"`
+	Opened      int64           `json:"opened"`
+	LastSeen    int64           `json:"seen"`
+	Stalled     bool            `json:"stalled,omitempty"`
 
 	// The limits that apply, worked out once from the rules.
 	hasLimits          bool
 	stall, maxDuration time.Duration
 }
 
-func (e *entity) ref() entityRef {
+func (e *openEntity) ref() entityRef {
 	return entityRef{Type: e.Type, ID: e.ID, ParentID: e.ParentID, BusinessKey: e.BusinessKey, SubKey: e.SubKey}
 }
 
@@ -57,7 +58,7 @@ func compileRules(rules []WatchdogRule) ([]compiledRule, error) {
 	return out, nil
 }
 
-func (r *compiledRule) matches(e *entity) bool {
+func (r *compiledRule) matches(e *openEntity) bool {
 	return (r.entityType == "" || r.entityType == e.Type) &&
 		(r.serviceName == nil || r.serviceName.MatchString(e.Res.ServiceName)) &&
 		(r.businessKey == nil || r.businessKey.MatchString(e.BusinessKey))
@@ -65,7 +66,7 @@ func (r *compiledRule) matches(e *entity) bool {
 
 // limits returns the stall timeout and maximum duration that apply to an
 // entity: the first matching rule's, else the global ones.
-func (h *hierarchy) limits(e *entity) (time.Duration, time.Duration) {
+func (h *hierarchy) limits(e *openEntity) (time.Duration, time.Duration) {
 	if !e.hasLimits {
 		e.stall, e.maxDuration = h.matchLimits(e)
 		e.hasLimits = true
@@ -73,7 +74,7 @@ func (h *hierarchy) limits(e *entity) (time.Duration, time.Duration) {
 	return e.stall, e.maxDuration
 }
 
-func (h *hierarchy) matchLimits(e *entity) (time.Duration, time.Duration) {
+func (h *hierarchy) matchLimits(e *openEntity) (time.Duration, time.Duration) {
 	stall, maxDur := h.cfg.Watchdog.StallTimeout, h.cfg.Watchdog.MaxDuration
 	for i := range h.rules {
 		if h.rules[i].matches(e) {
@@ -101,7 +102,7 @@ func (h *hierarchy) observeRecord(res pcommon.Resource, lr plog.LogRecord, now t
 	}
 	if typ == semconv.EntityTypeJob {
 		if n, ok := integer(attrs, semconv.AttrExpectedSubjobs); ok {
-			h.summaryFor(id, resourceOf(res), str(attrs, semconv.AttrBusinessKey), now).setExpected(n)
+			h.summaryFor(id, entity.ResourceFrom(res), str(attrs, semconv.AttrBusinessKey), now).setExpected(n)
 			h.jobs.touch(id)
 		}
 	}
@@ -128,13 +129,13 @@ func (h *hierarchy) observeRecord(res pcommon.Resource, lr plog.LogRecord, now t
 		h.entities.touch(id)
 		return
 	}
-	e = &entity{
+	e = &openEntity{
 		Type:        typ,
 		ID:          id,
 		ParentID:    str(attrs, semconv.AttrParentID),
 		BusinessKey: str(attrs, semconv.AttrBusinessKey),
 		SubKey:      str(attrs, semconv.AttrSubKey),
-		Res:         resourceOf(res),
+		Res:         entity.ResourceFrom(res),
 		Opened:      now.UnixNano(),
 		LastSeen:    now.UnixNano(),
 	}
@@ -143,7 +144,7 @@ func (h *hierarchy) observeRecord(res pcommon.Resource, lr plog.LogRecord, now t
 	}
 }
 
-func (h *hierarchy) recoverIfStalled(e *entity, now time.Time, em *emitter) {
+func (h *hierarchy) recoverIfStalled(e *openEntity, now time.Time, em *emitter) {
 	if !e.Stalled {
 		return
 	}
@@ -159,8 +160,8 @@ func (h *hierarchy) sweepEntities(now time.Time, em *emitter) {
 	if !h.cfg.Watchdog.Enabled {
 		return
 	}
-	var givenUp []*entity
-	h.entities.each(func(_ string, e *entity) {
+	var givenUp []*openEntity
+	h.entities.each(func(_ string, e *openEntity) {
 		stall, maxDur := h.limits(e)
 		opened, seen := time.Unix(0, e.Opened), time.Unix(0, e.LastSeen)
 		running, silence := now.Sub(opened), now.Sub(seen)

@@ -11,13 +11,13 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/sdk/ids"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
 const (
 	scopeName        = "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
-	unknownService   = "unknown_service"
 	metadataError    = "error"
 	metadataErrType  = "error_type"
 	metadataExpected = "expected_subjobs"
@@ -28,29 +28,16 @@ type converter struct {
 	version string
 }
 
-// resourceKey identifies the resource (site and application) of an event.
-type resourceKey struct {
-	site, appID, appName, appVersion string
+func resourceOf(e *event) entity.Resource {
+	return entity.Resource{ServiceName: e.AppName, ServiceVersion: e.AppVersion, SiteID: e.SiteID, AppID: e.AppID}
 }
 
-func resourceOf(e *event) resourceKey {
-	return resourceKey{site: e.SiteID, appID: e.AppID, appName: e.AppName, appVersion: e.AppVersion}
-}
-
-func (k resourceKey) fill(res pcommon.Resource) {
-	attrs := res.Attributes()
-	name := k.appName
-	if name == "" {
-		name = unknownService
+func refOf(e *event) entity.Ref {
+	ref := entity.Ref{Type: e.EntityType, ID: e.EntityID.String(), BusinessKey: e.BusinessKey, SubKey: e.SubKey}
+	if e.HasParent {
+		ref.ParentID = e.ParentID.String()
 	}
-	attrs.PutStr(semconv.AttrServiceName, name)
-	if k.appVersion != "" {
-		attrs.PutStr(semconv.AttrServiceVersion, k.appVersion)
-	}
-	attrs.PutStr(semconv.AttrSiteID, k.site)
-	if k.appID != "" {
-		attrs.PutStr(semconv.AttrAppID, k.appID)
-	}
+	return ref
 }
 
 func entityIDs(e *event) ids.Entity {
@@ -63,14 +50,14 @@ func entityIDs(e *event) ids.Entity {
 // toLogs makes one log record per event, under one resource per site and app.
 func (c *converter) toLogs(events []event, received time.Time) plog.Logs {
 	logs := plog.NewLogs()
-	scopes := map[resourceKey]plog.LogRecordSlice{}
+	scopes := map[entity.Resource]plog.LogRecordSlice{}
 	for i := range events {
 		e := &events[i]
 		key := resourceOf(e)
 		records, ok := scopes[key]
 		if !ok {
 			rl := logs.ResourceLogs().AppendEmpty()
-			key.fill(rl.Resource())
+			key.Fill(rl.Resource())
 			sl := rl.ScopeLogs().AppendEmpty()
 			sl.Scope().SetName(scopeName)
 			sl.Scope().SetVersion(c.version)
@@ -115,23 +102,10 @@ func severity(e *event) (plog.SeverityNumber, string) {
 
 // putEntityAttributes writes what spans and log records share.
 func putEntityAttributes(e *event, attrs pcommon.Map) {
-	attrs.PutStr(semconv.AttrEntityType, e.EntityType)
+	refOf(e).PutAttributes(attrs, e.Status)
 	if e.EntityTypeOriginal != "" {
 		attrs.PutStr(semconv.AttrEntityTypeOriginal, e.EntityTypeOriginal)
 	}
-	attrs.PutStr(semconv.AttrEntityID, e.EntityID.String())
-	if e.HasParent {
-		attrs.PutStr(semconv.AttrParentID, e.ParentID.String())
-	} else if e.EntityType == semconv.EntityTypeSubjob {
-		attrs.PutBool(semconv.AttrOrphan, true)
-	}
-	if e.BusinessKey != "" {
-		attrs.PutStr(semconv.AttrBusinessKey, e.BusinessKey)
-	}
-	if e.SubKey != "" {
-		attrs.PutStr(semconv.AttrSubKey, e.SubKey)
-	}
-	attrs.PutStr(semconv.AttrStatus, e.Status)
 	for _, m := range e.Metrics {
 		attrs.PutDouble(semconv.MetricPrefix+m.Name, m.Value)
 	}
@@ -218,7 +192,7 @@ func setRaw(dst pcommon.Value, v any) {
 // toTraces makes one span per entity that ended in this batch.
 func (c *converter) toTraces(events []event) (ptrace.Traces, int) {
 	traces := ptrace.NewTraces()
-	scopes := map[resourceKey]ptrace.SpanSlice{}
+	scopes := map[entity.Resource]ptrace.SpanSlice{}
 	count := 0
 	for i := range events {
 		e := &events[i]
@@ -229,7 +203,7 @@ func (c *converter) toTraces(events []event) (ptrace.Traces, int) {
 		spans, ok := scopes[key]
 		if !ok {
 			rs := traces.ResourceSpans().AppendEmpty()
-			key.fill(rs.Resource())
+			key.Fill(rs.Resource())
 			ss := rs.ScopeSpans().AppendEmpty()
 			ss.Scope().SetName(scopeName)
 			ss.Scope().SetVersion(c.version)
@@ -244,7 +218,7 @@ func (c *converter) toTraces(events []event) (ptrace.Traces, int) {
 		if id.ParentSpanID != ([8]byte{}) {
 			span.SetParentSpanID(id.ParentSpanID)
 		}
-		span.SetName(spanName(e))
+		span.SetName(refOf(e).SpanName())
 		if e.EntityType == semconv.EntityTypeJob {
 			span.SetKind(ptrace.SpanKindServer)
 		} else {
@@ -275,18 +249,4 @@ func (c *converter) toTraces(events []event) (ptrace.Traces, int) {
 		}
 	}
 	return traces, count
-}
-
-// spanName is "job" or "subjob", then the business key and sub key when known.
-func spanName(e *event) string {
-	name := e.EntityType
-	switch {
-	case e.BusinessKey != "" && e.SubKey != "":
-		name += " " + e.BusinessKey + "/" + e.SubKey
-	case e.BusinessKey != "":
-		name += " " + e.BusinessKey
-	case e.SubKey != "":
-		name += " " + e.SubKey
-	}
-	return name
 }

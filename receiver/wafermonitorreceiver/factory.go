@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/wafermonitor/wafermonitor/internal/sharedcomponent"
 	"github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver/internal/metadata"
 )
 
@@ -48,31 +49,35 @@ func createDefaultConfig() component.Config {
 
 // One receiver serves every pipeline that names the same configuration, so
 // a single listener feeds logs, traces and metrics.
-var receivers = newSharedMap()
+var receivers = sharedcomponent.NewMap[*Config, *wafermonitorReceiver]()
+
+func loadOrStore(cfg *Config, set receiver.Settings) (*sharedcomponent.Component[*wafermonitorReceiver], error) {
+	return receivers.LoadOrStore(cfg, func() (*wafermonitorReceiver, error) { return newReceiver(cfg, set) })
+}
 
 func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
-	r, err := receivers.loadOrStore(cfg.(*Config), set)
+	r, err := loadOrStore(cfg.(*Config), set)
 	if err != nil {
 		return nil, err
 	}
-	r.unwrap().nextLogs = next
+	r.Unwrap().nextLogs = next
 	return r, nil
 }
 
 func createTraces(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Traces) (receiver.Traces, error) {
-	r, err := receivers.loadOrStore(cfg.(*Config), set)
+	r, err := loadOrStore(cfg.(*Config), set)
 	if err != nil {
 		return nil, err
 	}
-	r.unwrap().nextTraces = next
+	r.Unwrap().nextTraces = next
 	return r, nil
 }
 
 func createMetrics(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Metrics) (receiver.Metrics, error) {
-	r, err := receivers.loadOrStore(cfg.(*Config), set)
+	r, err := loadOrStore(cfg.(*Config), set)
 	if err != nil {
 		return nil, err
 	}
-	r.unwrap().nextMetrics = next
+	r.Unwrap().nextMetrics = next
 	return r, nil
 }

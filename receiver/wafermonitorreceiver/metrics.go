@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
@@ -45,7 +46,7 @@ var metricDefs = [metricKinds]metricDef{
 }
 
 type seriesKey struct {
-	res        resourceKey
+	res        entity.Resource
 	metric     metricKind
 	entityType string
 	label      string
@@ -156,12 +157,12 @@ func (c *converter) buildMetrics(order []seriesKey, touched map[seriesKey]*serie
 		byKind  [metricKinds]pmetric.Metric
 		has     [metricKinds]bool
 	}
-	resources := map[resourceKey]*slot{}
+	resources := map[entity.Resource]*slot{}
 	for _, k := range order {
 		sl, ok := resources[k.res]
 		if !ok {
 			rm := md.ResourceMetrics().AppendEmpty()
-			k.res.fill(rm.Resource())
+			k.res.Fill(rm.Resource())
 			sm := rm.ScopeMetrics().AppendEmpty()
 			sm.Scope().SetName(scopeName)
 			sm.Scope().SetVersion(c.version)

@@ -27,6 +27,7 @@ import (
 	"go.opentelemetry.io/collector/extension/extensionauth"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/wafermonitor/wafermonitor/internal/sharedcomponent"
 	"github.com/wafermonitor/wafermonitor/internal/testcollector"
 	"github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver/internal/metadata"
 )
@@ -69,7 +70,7 @@ func startServer(t *testing.T, opts serverOptions) *testServer {
 		_, err = f.CreateMetrics(context.Background(), set, cfg, ts.metrics)
 		require.NoError(t, err)
 	}
-	ts.recv = lr.(*sharedReceiver).unwrap()
+	ts.recv = lr.(*sharedcomponent.Component[*wafermonitorReceiver]).Unwrap()
 	require.NoError(t, lr.Start(context.Background(), &extensionHost{Host: componenttest.NewNopHost(), ext: opts.extensions}))
 	t.Cleanup(func() { require.NoError(t, lr.Shutdown(context.Background())) })
 	return ts
