@@ -2,7 +2,9 @@ package jobs
 
 import (
 	"context"
+	"runtime"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	lognoop "go.opentelemetry.io/otel/log/noop"
@@ -40,6 +42,111 @@ func benchProviders(b *testing.B) (*sdktrace.TracerProvider, *sdkmetric.MeterPro
 		_ = lp.Shutdown(ctx)
 	})
 	return tp, mp, lp
+}
+
+// BenchmarkJobVsSpan is the comparison the SDK is judged by: a job started
+// and ended with everything on, against a bare span of the same
+// TracerProvider, run in alternating chunks of 64 so that both see the same
+// load on a shared machine. Per operation it reports:
+//
+//   - thread-cpu-ns/job, thread-cpu-ns/span, ratio: CPU time of the calling
+//     goroutine, locked to its thread (what the job itself pays, including
+//     its share of garbage collection assists; what background goroutines do
+//     for the span or the job is not included for either);
+//   - cpu-ns/job, cpu-ns/span, cpu-ratio: CPU time of the whole process,
+//     background goroutines and garbage collection included (the job's
+//     queued events are written before its chunk's CPU time is read);
+//   - ns/job, ns/span, wall-ratio: wall time in the calling goroutine, which
+//     on a loaded machine mostly measures the scheduler.
+//
+// allocs/op counts one job and one span together.
+func BenchmarkJobVsSpan(b *testing.B) {
+	tp, mp, lp := benchProviders(b)
+	m := NewMonitor(WithTracerProvider(tp), WithMeterProvider(mp), WithLoggerProvider(lp), WithSite("fab1"), WithService("bench", "1"))
+	b.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	ctx := context.Background()
+	compareWithSpan(b, tp, func() {
+		_, job := m.StartJob(ctx, "lot-4711")
+		job.End()
+	}, func() { _ = m.ForceFlush(ctx) })
+}
+
+// BenchmarkJobAttributesSpanVsSpan is the floor of BenchmarkJobVsSpan: a
+// span with the attributes of a job's span (3 at start, 6 at end) against a
+// bare span, the tracing SDK alone.
+func BenchmarkJobAttributesSpanVsSpan(b *testing.B) {
+	tp, _, _ := benchProviders(b)
+	tracer := tp.Tracer("bench")
+	ctx := context.Background()
+	compareWithSpan(b, tp, func() {
+		_, span := tracer.Start(ctx, "job lot-4711", trace.WithAttributes(
+			attribute.String(semconv.AttrEntityType, "job"), attribute.String(semconv.AttrEntityID, "a1b2c3d4-0000-4000-8000-000000000001"),
+			attribute.String(semconv.AttrBusinessKey, "lot-4711")))
+		span.SetAttributes(attribute.String(semconv.AttrStatus, "succeeded"), attribute.String(semconv.AttrOutcome, "success"),
+			attribute.Float64(semconv.AttrDurationS, 1), attribute.Float64(semconv.AttrCPUUserS, 1), attribute.Float64(semconv.AttrCPUSystemS, 1),
+			attribute.Float64(semconv.AttrMemMaxMB, 1))
+		span.End()
+	}, func() {})
+}
+
+// compareWithSpan runs op and a bare span of tp in alternating chunks;
+// flush runs after each chunk of op, outside its wall and thread times but
+// inside its process CPU time.
+func compareWithSpan(b *testing.B, tp trace.TracerProvider, op, flush func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tracer := tp.Tracer("bench")
+	ctx := context.Background()
+	const chunk = 64
+	var wallSpan, wallOp, cpuSpan, cpuOp, thrSpan, thrOp float64
+	cpu := func() float64 {
+		u, s, _, _ := processCPU()
+		return u + s
+	}
+	thread := func() float64 {
+		t, _ := threadCPU()
+		return t
+	}
+	_, hasThreadCPU := threadCPU()
+	b.ReportAllocs()
+	b.ResetTimer()
+	done := 0
+	for done < b.N {
+		c0, r0, t0 := cpu(), thread(), time.Now()
+		for range chunk {
+			_, span := tracer.Start(ctx, "job lot-4711")
+			span.End()
+		}
+		t1, r1, c1 := time.Now(), thread(), cpu()
+		for range chunk {
+			op()
+		}
+		t2, r2 := time.Now(), thread()
+		flush()
+		c2 := cpu()
+		wallSpan += t1.Sub(t0).Seconds()
+		wallOp += t2.Sub(t1).Seconds()
+		thrSpan += r1 - r0
+		thrOp += r2 - r1
+		cpuSpan += c1 - c0
+		cpuOp += c2 - c1
+		done += chunk
+	}
+	b.StopTimer()
+	n := float64(done) / 1e9
+	if hasThreadCPU && thrSpan > 0 {
+		b.ReportMetric(thrOp/n, "thread-cpu-ns/job")
+		b.ReportMetric(thrSpan/n, "thread-cpu-ns/span")
+		b.ReportMetric(thrOp/thrSpan, "ratio")
+	}
+	b.ReportMetric(wallOp/n, "ns/job")
+	b.ReportMetric(wallSpan/n, "ns/span")
+	b.ReportMetric(wallOp/wallSpan, "wall-ratio")
+	b.ReportMetric(cpuOp/n, "cpu-ns/job")
+	b.ReportMetric(cpuSpan/n, "cpu-ns/span")
+	if cpuSpan > 0 {
+		b.ReportMetric(cpuOp/cpuSpan, "cpu-ratio")
+	}
 }
 
 // BenchmarkBareSpan is the baseline: one span started and ended.
@@ -84,6 +191,7 @@ func benchJob(b *testing.B, opts ...Option) {
 	tp, mp, lp := benchProviders(b)
 	m := NewMonitor(append([]Option{WithTracerProvider(tp), WithMeterProvider(mp), WithLoggerProvider(lp),
 		WithSite("fab1"), WithService("bench", "1")}, opts...)...)
+	b.Cleanup(func() { _ = m.Shutdown(context.Background()) })
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -98,6 +206,10 @@ func benchJob(b *testing.B, opts ...Option) {
 // metrics.
 func BenchmarkJob(b *testing.B) { benchJob(b) }
 
+// BenchmarkJobWritingEvents writes the log records and metrics in the
+// calling goroutine (WithEventQueue(0)).
+func BenchmarkJobWritingEvents(b *testing.B) { benchJob(b, WithEventQueue(0)) }
+
 // BenchmarkJobFreshSamples samples the process at every start and end.
 func BenchmarkJobFreshSamples(b *testing.B) { benchJob(b, WithSampleMaxAge(0)) }
 
@@ -111,6 +223,7 @@ func BenchmarkJobSpanOnly(b *testing.B) {
 func BenchmarkSubjob(b *testing.B) {
 	tp, mp, lp := benchProviders(b)
 	m := NewMonitor(WithTracerProvider(tp), WithMeterProvider(mp), WithLoggerProvider(lp), WithSite("fab1"))
+	b.Cleanup(func() { _ = m.Shutdown(context.Background()) })
 	ctx, job := m.StartJob(context.Background(), "lot-4711")
 	defer job.End()
 	b.ReportAllocs()
@@ -125,6 +238,7 @@ func BenchmarkSubjob(b *testing.B) {
 func BenchmarkProgress(b *testing.B) {
 	tp, mp, lp := benchProviders(b)
 	m := NewMonitor(WithTracerProvider(tp), WithMeterProvider(mp), WithLoggerProvider(lp))
+	b.Cleanup(func() { _ = m.Shutdown(context.Background()) })
 	_, job := m.StartJob(context.Background(), "lot-4711")
 	defer job.End()
 	b.ReportAllocs()

@@ -39,6 +39,7 @@ type config struct {
 	sidecarQueue    int
 	sidecarInterval time.Duration
 
+	eventQueue     int
 	memorySampling time.Duration
 	sampleMaxAge   time.Duration
 	xrayIDs        bool
@@ -51,6 +52,7 @@ func newConfig(opts []Option) config {
 	c := config{
 		sidecarQueue:    2048,
 		sidecarInterval: time.Second,
+		eventQueue:      4096,
 		sampleMaxAge:    time.Millisecond,
 		now:             time.Now,
 	}
@@ -208,6 +210,22 @@ func WithSidecarInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d > 0 {
 			c.sidecarInterval = d
+		}
+	})
+}
+
+// WithEventQueue sets how many lifecycle events wait at most for the
+// goroutine that writes them to the providers as log records, metric
+// recordings and v1 events. The goroutine runs while events are queued and
+// writes them right away, in order; when the queue is full, the goroutine
+// that reports an event writes the queued ones and its own itself, so none is
+// dropped. 0 writes every event in the goroutine that reports it. The
+// default is 4096. Monitor.ForceFlush and Monitor.Shutdown write what is
+// queued.
+func WithEventQueue(size int) Option {
+	return optionFunc(func(c *config) {
+		if size >= 0 {
+			c.eventQueue = size
 		}
 	})
 }

@@ -13,13 +13,16 @@ import (
 	"github.com/wafermonitor/wafermonitor/sdk/v1event"
 )
 
-// event is one lifecycle event of an entity, built once and then written as
-// a log record and, with a sidecar, as a v1 event.
+// event is one lifecycle event of an entity, built in the goroutine that
+// reports it and then written, by the event queue, as a log record, metric
+// recordings and, with a sidecar, a v1 event.
 type event struct {
-	kind    string
+	job     *Job
+	kind    int // index into kinds
 	status  string
 	at      time.Time
-	metrics []namedValue
+	key     UUID         // the idempotency key, shared by the log record and the v1 event
+	metrics []namedValue // RecordMetric values
 	attrs   []attribute.KeyValue
 
 	hasProgress     bool
@@ -29,6 +32,13 @@ type event struct {
 	progressMessage string
 
 	errType, errMessage string
+
+	// The measurements of a terminal event.
+	terminal          bool
+	durationS         float64
+	cpuUser, cpuSys   float64
+	memMaxMB          float64
+	hasCPU, hasMemory bool
 }
 
 type namedValue struct {
@@ -36,53 +46,100 @@ type namedValue struct {
 	value float64
 }
 
-func severityOf(kind, status string) (log.Severity, string) {
+// Indexes into kinds.
+const (
+	kindStarted = iota
+	kindProgress
+	kindMetric
+	kindFinished
+	kindError
+	kindCanceled
+)
+
+// eventNames are the log records' event names by entity type and kind.
+var eventNames = func() (names [numTypes][]string) {
+	for t, typ := range entityTypes {
+		for _, k := range kinds {
+			names[t] = append(names[t], semconv.EventName(typ, k))
+		}
+	}
+	return names
+}()
+
+// appendMeasurements appends the terminal event's measurements and the
+// named metrics, as the v1 metrics object has them.
+func (ev *event) appendMetrics(out []namedValue) []namedValue {
+	if ev.terminal {
+		out = append(out, namedValue{semconv.MetricKeyDurationS, ev.durationS})
+		if ev.hasCPU {
+			out = append(out, namedValue{semconv.MetricKeyCPUUserS, ev.cpuUser}, namedValue{semconv.MetricKeyCPUSystemS, ev.cpuSys})
+		}
+		if ev.hasMemory {
+			out = append(out, namedValue{semconv.MetricKeyMemMaxMB, ev.memMaxMB})
+		}
+	}
+	return append(out, ev.metrics...)
+}
+
+func severityOf(kind int, status string) (log.Severity, string) {
 	switch {
-	case kind == semconv.KindError || status == semconv.StatusFailed:
+	case kind == kindError || status == semconv.StatusFailed:
 		return log.SeverityError, "ERROR"
-	case kind == semconv.KindCanceled:
+	case kind == kindCanceled:
 		return log.SeverityWarn, "WARN"
 	}
 	return log.SeverityInfo, "INFO"
 }
 
-// emit writes ev as a log record and a v1 event, and counts it.
-func (j *Job) emit(ev *event) {
-	m := j.m
-	m.inst.countEvent(context.Background(), j.typ, ev.kind)
+// write writes ev as a log record, metric recordings and a v1 event.
+func (m *Monitor) write(ev *event) {
+	defer m.recoverTelemetry()
+	j := ev.job
+	ctx := context.Background()
+	ev.key = newUUID(false, ev.at)
+	m.inst.countEvent(ctx, j.typ, ev.kind)
 	if m.logsEnabled(ev) {
-		m.logger.Emit(trace.ContextWithSpan(context.Background(), j.span), j.logRecord(ev))
+		m.logger.Emit(trace.ContextWithSpan(ctx, j.span), j.logRecord(ev))
 	}
 	if m.sidecar != nil {
 		m.sidecar.enqueue(j.v1Event(ev))
+	}
+	if ev.terminal {
+		m.inst.recordEnd(ctx, j.typ, ev)
 	}
 }
 
 func (m *Monitor) logsEnabled(ev *event) bool {
 	sev, _ := severityOf(ev.kind, ev.status)
-	return m.logger.Enabled(context.Background(), log.EnabledParameters{Severity: sev, EventName: ev.kind})
+	return m.logger.Enabled(context.Background(), log.EnabledParameters{Severity: sev, EventName: kinds[ev.kind]})
 }
 
 func (j *Job) logRecord(ev *event) log.Record {
 	var r log.Record
-	r.SetEventName(semconv.EventName(j.entityType(), ev.kind))
+	r.SetEventName(eventNames[j.typ][ev.kind])
 	r.SetTimestamp(ev.at)
 	r.SetObservedTimestamp(ev.at)
 	sev, text := severityOf(ev.kind, ev.status)
 	r.SetSeverity(sev)
 	r.SetSeverityText(text)
-	r.SetBody(log.StringValue(j.describe(ev)))
+	// The body and the idempotency key share one allocation.
+	buf := make([]byte, 0, 128)
+	buf = j.describe(buf, ev)
+	bodyLen := len(buf)
+	buf = appendUUID(buf, ev.key)
+	texts := string(buf)
+	r.SetBody(log.StringValue(texts[:bodyLen]))
 
-	kvs := make([]log.KeyValue, 0, 12+len(ev.metrics)+len(ev.attrs))
-	kvs = append(kvs,
+	var kvsBuf [24]log.KeyValue
+	kvs := append(kvsBuf[:0],
 		log.String(semconv.AttrEntityType, j.entityType()),
 		log.String(semconv.AttrEntityID, j.idString),
 	)
 	kvs = j.appendEntityLogAttrs(kvs)
 	kvs = append(kvs,
 		log.String(semconv.AttrStatus, ev.status),
-		log.String(semconv.AttrEventKind, ev.kind),
-		log.String(semconv.AttrIdempotencyKey, formatUUID(newUUID(false, ev.at))),
+		log.String(semconv.AttrEventKind, kinds[ev.kind]),
+		log.String(semconv.AttrIdempotencyKey, texts[bodyLen:]),
 	)
 	if o := semconv.OutcomeOf(ev.status); o != "" {
 		kvs = append(kvs, log.String(semconv.AttrOutcome, o))
@@ -101,6 +158,15 @@ func (j *Job) logRecord(ev *event) log.Record {
 	}
 	if ev.errMessage != "" {
 		kvs = append(kvs, log.String(semconv.AttrErrorMessage, ev.errMessage))
+	}
+	if ev.terminal {
+		kvs = append(kvs, log.Float64(semconv.AttrDurationS, ev.durationS))
+		if ev.hasCPU {
+			kvs = append(kvs, log.Float64(semconv.AttrCPUUserS, ev.cpuUser), log.Float64(semconv.AttrCPUSystemS, ev.cpuSys))
+		}
+		if ev.hasMemory {
+			kvs = append(kvs, log.Float64(semconv.AttrMemMaxMB, ev.memMaxMB))
+		}
 	}
 	for _, mv := range ev.metrics {
 		kvs = append(kvs, log.Float64(semconv.MetricPrefix+mv.name, mv.value))
@@ -132,15 +198,14 @@ func (j *Job) appendEntityLogAttrs(kvs []log.KeyValue) []log.KeyValue {
 }
 
 // describe is the human-readable body: "subjob 3f2a… finished: failed".
-func (j *Job) describe(ev *event) string {
-	b := make([]byte, 0, 96)
+func (j *Job) describe(b []byte, ev *event) []byte {
 	b = append(b, j.entityType()...)
 	b = append(b, ' ')
 	b = append(b, j.idString...)
 	b = append(b, ' ')
-	b = append(b, ev.kind...)
+	b = append(b, kinds[ev.kind]...)
 	switch {
-	case semconv.IsTerminal(ev.kind):
+	case ev.terminal:
 		b = append(b, ": "...)
 		b = append(b, ev.status...)
 		if ev.errMessage != "" {
@@ -172,13 +237,13 @@ func (j *Job) describe(ev *event) string {
 			b = strconv.AppendFloat(b, mv.value, 'g', -1, 64)
 		}
 	}
-	return string(b)
+	return b
 }
 
 func (j *Job) v1Event(ev *event) v1event.Event {
 	m := j.m
 	out := v1event.Event{
-		IdempotencyKey: formatUUID(newUUID(false, ev.at)),
+		IdempotencyKey: formatUUID(ev.key),
 		SiteID:         m.cfg.site,
 		App:            v1event.App{AppID: m.cfg.appID, Name: m.cfg.serviceName, Version: m.cfg.serviceVersion},
 		Entity: v1event.Entity{
@@ -189,14 +254,15 @@ func (j *Job) v1Event(ev *event) v1event.Event {
 			SubKey:      v1event.Optional(j.subKey),
 		},
 		Event: v1event.Body{
-			Kind:     ev.kind,
+			Kind:     kinds[ev.kind],
 			At:       ev.at.UTC().Format(time.RFC3339Nano),
 			Status:   ev.status,
-			Metrics:  make(map[string]float64, len(ev.metrics)),
+			Metrics:  make(map[string]float64, 4+len(ev.metrics)),
 			Metadata: map[string]any{},
 		},
 	}
-	for _, mv := range ev.metrics {
+	var mvs [8]namedValue
+	for _, mv := range ev.appendMetrics(mvs[:0]) {
 		out.Event.Metrics[mv.name] = mv.value
 	}
 	md := out.Event.Metadata
@@ -215,7 +281,7 @@ func (j *Job) v1Event(ev *event) v1event.Event {
 	if ev.errType != "" {
 		md["error_type"] = ev.errType
 	}
-	if j.hasExpected && ev.kind == semconv.KindStarted {
+	if j.hasExpected && ev.kind == kindStarted {
 		md["expected_subjobs"] = j.expected
 	}
 	for _, a := range ev.attrs {

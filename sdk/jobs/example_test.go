@@ -118,6 +118,7 @@ func ExampleJob_Progress() {
 	job.Progress(7, 25, "exposing")
 	job.RecordMetric("defects", 2)
 	job.Cancel()
+	_ = mon.Shutdown(context.Background()) // writes the queued events
 	// Output:
 	// wafer.job.started | job a1b2c3d4-0000-4000-8000-000000000001 started
 	// wafer.job.progress | job a1b2c3d4-0000-4000-8000-000000000001 progress: 7/25 exposing

@@ -19,6 +19,7 @@ import (
 type logRecorder struct {
 	mu      sync.Mutex
 	records []sdklog.Record
+	flush   func() // writes the Monitor's queued events first
 }
 
 func (r *logRecorder) OnEmit(_ context.Context, rec *sdklog.Record) error {
@@ -33,6 +34,9 @@ func (r *logRecorder) Shutdown(context.Context) error                         { 
 func (r *logRecorder) ForceFlush(context.Context) error                       { return nil }
 
 func (r *logRecorder) all() []sdklog.Record {
+	if r.flush != nil {
+		r.flush()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]sdklog.Record(nil), r.records...)
@@ -87,6 +91,7 @@ func newHarness(t testing.TB, opts ...Option) *harness {
 		WithSite("fab1"), WithService("litho", "1.4.2"), withClock(h.clock.now),
 	}
 	h.m = NewMonitor(append(base, opts...)...)
+	h.logs.flush = func() { h.m.events.flush() }
 	t.Cleanup(func() {
 		ctx := context.Background()
 		_ = h.m.Shutdown(ctx)
@@ -99,6 +104,7 @@ func newHarness(t testing.TB, opts ...Option) *harness {
 
 func (h *harness) collect(t testing.TB) metricdata.ResourceMetrics {
 	t.Helper()
+	h.m.events.flush()
 	var rm metricdata.ResourceMetrics
 	if err := h.metrics.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)

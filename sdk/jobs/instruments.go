@@ -41,8 +41,11 @@ type instruments struct {
 	dropped   metric.Int64Counter
 	failed    metric.Int64Counter
 
-	byStatus [numTypes][]metric.MeasurementOption // indexed like statuses
-	byKind   [numTypes][]metric.MeasurementOption // indexed like kinds
+	// The options are kept as slices of one so that passing them on
+	// allocates nothing.
+	addByStatus    [numTypes][][]metric.AddOption    // indexed like statuses
+	recordByStatus [numTypes][][]metric.RecordOption // indexed like statuses
+	addByKind      [numTypes][][]metric.AddOption    // indexed like kinds
 }
 
 func newInstruments(mp metric.MeterProvider, site, service string) *instruments {
@@ -92,12 +95,13 @@ func newInstruments(mp metric.MeterProvider, site, service string) *instruments 
 	for t, typ := range entityTypes {
 		withType := append(base[:len(base):len(base)], attribute.String(semconv.AttrEntityType, typ))
 		for _, s := range statuses {
-			set := attribute.NewSet(append(withType[:len(withType):len(withType)], attribute.String(semconv.AttrStatus, s))...)
-			in.byStatus[t] = append(in.byStatus[t], metric.WithAttributeSet(set))
+			opt := metric.WithAttributeSet(attribute.NewSet(append(withType[:len(withType):len(withType)], attribute.String(semconv.AttrStatus, s))...))
+			in.addByStatus[t] = append(in.addByStatus[t], []metric.AddOption{opt})
+			in.recordByStatus[t] = append(in.recordByStatus[t], []metric.RecordOption{opt})
 		}
 		for _, k := range kinds {
-			set := attribute.NewSet(append(withType[:len(withType):len(withType)], attribute.String(semconv.AttrEventKind, k))...)
-			in.byKind[t] = append(in.byKind[t], metric.WithAttributeSet(set))
+			opt := metric.WithAttributeSet(attribute.NewSet(append(withType[:len(withType):len(withType)], attribute.String(semconv.AttrEventKind, k))...))
+			in.addByKind[t] = append(in.addByKind[t], []metric.AddOption{opt})
 		}
 	}
 	return in
@@ -112,27 +116,25 @@ func indexOf(list []string, s string) int {
 	return -1
 }
 
-func (in *instruments) countEvent(ctx context.Context, typ int, kind string) {
-	if i := indexOf(kinds, kind); i >= 0 {
-		in.events.Add(ctx, 1, in.byKind[typ][i])
-	}
+func (in *instruments) countEvent(ctx context.Context, typ, kind int) {
+	in.events.Add(ctx, 1, in.addByKind[typ][kind]...)
 }
 
-// recordEnd records the measurements of an entity that ended; hasCPU and
-// hasMem are false when the platform could not be sampled.
-func (in *instruments) recordEnd(ctx context.Context, typ int, status string, durationS, cpuUser, cpuSys, memMax float64, hasCPU, hasMem bool) {
-	i := indexOf(statuses, status)
+// recordEnd records the measurements of an entity that ended, from its
+// terminal event.
+func (in *instruments) recordEnd(ctx context.Context, typ int, ev *event) {
+	i := indexOf(statuses, ev.status)
 	if i < 0 {
 		return
 	}
-	opt := in.byStatus[typ][i]
-	in.completed.Add(ctx, 1, opt)
-	in.duration.Record(ctx, durationS, opt)
-	if hasCPU {
-		in.cpuUser.Record(ctx, cpuUser, opt)
-		in.cpuSystem.Record(ctx, cpuSys, opt)
+	opts := in.recordByStatus[typ][i]
+	in.completed.Add(ctx, 1, in.addByStatus[typ][i]...)
+	in.duration.Record(ctx, ev.durationS, opts...)
+	if ev.hasCPU {
+		in.cpuUser.Record(ctx, ev.cpuUser, opts...)
+		in.cpuSystem.Record(ctx, ev.cpuSys, opts...)
 	}
-	if hasMem {
-		in.memMax.Record(ctx, memMax, opt)
+	if ev.hasMemory {
+		in.memMax.Record(ctx, ev.memMaxMB, opts...)
 	}
 }

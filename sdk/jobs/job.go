@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/wafermonitor/wafermonitor/sdk/ids"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
@@ -44,6 +46,11 @@ type Job struct {
 	metrics []namedValue         // RecordMetric values, repeated on the terminal event
 	attrs   []attribute.KeyValue // SetAttributes values, likewise
 	ended   atomic.Bool
+
+	ids      ids.Entity
+	jobCtx   jobContext
+	scratch  jobScratch
+	endAttrs [8]attribute.KeyValue
 }
 
 func (j *Job) entityType() string { return entityTypes[j.typ] }
@@ -100,13 +107,13 @@ func (j *Job) progress(done, total float64, hasDoneTotal bool, fraction float64,
 	defer j.m.recoverTelemetry()
 	now := j.m.cfg.now()
 	j.samplePeak(now)
-	ev := event{kind: semconv.KindProgress, status: semconv.StatusRunning, at: now,
+	ev := event{job: j, kind: kindProgress, status: semconv.StatusRunning, at: now,
 		hasProgress: true, done: done, total: total, hasDoneTotal: hasDoneTotal, fraction: fraction, progressMessage: message}
 	if !hasDoneTotal && total == 0 && done != 0 {
 		// A count without a total: report the count, no fraction to speak of.
 		ev.done, ev.hasDoneTotal, ev.total = done, false, 0
 	}
-	j.emit(&ev)
+	j.m.events.add(&ev)
 }
 
 // RecordMetric records a named measurement of the entity, e.g. "wafers" or
@@ -129,7 +136,7 @@ func (j *Job) RecordMetric(name string, value float64) {
 	}
 	j.mu.Unlock()
 	j.span.SetAttributes(attribute.Float64(semconv.MetricPrefix+name, value))
-	j.emit(&event{kind: semconv.KindMetric, status: semconv.StatusRunning, at: j.m.cfg.now(),
+	j.m.events.add(&event{job: j, kind: kindMetric, status: semconv.StatusRunning, at: j.m.cfg.now(),
 		metrics: []namedValue{{name, value}}})
 }
 
@@ -155,7 +162,7 @@ func (j *Job) End() {
 		j.fail(semconv.StatusCanceled, "", context.Cause(j.ctx).Error(), nil)
 		return
 	}
-	j.end(semconv.StatusSucceeded, semconv.KindFinished, "", "", nil)
+	j.end(semconv.StatusSucceeded, kindFinished, "", "", nil)
 }
 
 // Fail ends the entity as failed with err, or as canceled when err is
@@ -218,9 +225,9 @@ func (j *Job) endPanic(r any) {
 }
 
 func (j *Job) fail(status, errType, msg string, err error) {
-	kind := semconv.KindError
+	kind := kindError
 	if status == semconv.StatusCanceled {
-		kind = semconv.KindCanceled
+		kind = kindCanceled
 	}
 	j.end(status, kind, errType, msg, err)
 }
@@ -252,7 +259,7 @@ func (j *Job) raisePeak(rss float64) {
 	j.mu.Unlock()
 }
 
-func (j *Job) end(status, kind, errType, msg string, err error) {
+func (j *Job) end(status string, kind int, errType, msg string, err error) {
 	if !j.ended.CompareAndSwap(false, true) {
 		return
 	}
@@ -268,7 +275,8 @@ func (j *Job) end(status, kind, errType, msg string, err error) {
 		now = j.start
 	}
 	endSample := m.sampler.take(now)
-	durationS := now.Sub(j.start).Seconds()
+	ev := event{job: j, kind: kind, status: status, at: now, errType: errType, errMessage: msg,
+		terminal: true, durationS: now.Sub(j.start).Seconds()}
 
 	j.mu.Lock()
 	peak := j.peakRSS
@@ -280,40 +288,36 @@ func (j *Job) end(status, kind, errType, msg string, err error) {
 	if endSample.maxRSS > j.startSample.maxRSS && endSample.maxRSS > peak {
 		peak = endSample.maxRSS
 	}
-	metrics := make([]namedValue, 0, 4+len(j.metrics))
-	metrics = append(metrics, namedValue{semconv.MetricKeyDurationS, durationS})
-	hasCPU := endSample.ok && j.startSample.ok
-	var cpuUser, cpuSys float64
-	if hasCPU {
-		cpuUser = max(endSample.cpuUser-j.startSample.cpuUser, 0)
-		cpuSys = max(endSample.cpuSys-j.startSample.cpuSys, 0)
-		metrics = append(metrics,
-			namedValue{semconv.MetricKeyCPUUserS, cpuUser},
-			namedValue{semconv.MetricKeyCPUSystemS, cpuSys})
+	if endSample.ok && j.startSample.ok {
+		ev.hasCPU = true
+		ev.cpuUser = max(endSample.cpuUser-j.startSample.cpuUser, 0)
+		ev.cpuSys = max(endSample.cpuSys-j.startSample.cpuSys, 0)
 	}
-	hasMem := peak > 0
-	if hasMem {
-		metrics = append(metrics, namedValue{semconv.MetricKeyMemMaxMB, peak})
-	}
-	metrics = append(metrics, j.metrics...)
-	attrs := j.attrs
+	ev.hasMemory, ev.memMaxMB = peak > 0, peak
+	// RecordMetric changes values in place: the event gets a copy.
+	ev.metrics, ev.attrs = slices.Clone(j.metrics), j.attrs
 	j.mu.Unlock()
 
-	spanAttrs := make([]attribute.KeyValue, 0, 8+len(metrics))
-	spanAttrs = append(spanAttrs, attribute.String(semconv.AttrStatus, status))
+	// The span's attributes go in the Job, which is on the heap anyway:
+	// passed through the Span interface, a local array would escape.
+	attrs := append(j.endAttrs[:0], attribute.String(semconv.AttrStatus, status))
 	if o := semconv.OutcomeOf(status); o != "" {
-		spanAttrs = append(spanAttrs, attribute.String(semconv.AttrOutcome, o))
+		attrs = append(attrs, attribute.String(semconv.AttrOutcome, o))
 	}
-	for _, mv := range metrics[:len(metrics)-len(j.metrics)] {
-		spanAttrs = append(spanAttrs, attribute.Float64(semconv.MetricPrefix+mv.name, mv.value))
+	attrs = append(attrs, attribute.Float64(semconv.AttrDurationS, ev.durationS))
+	if ev.hasCPU {
+		attrs = append(attrs, attribute.Float64(semconv.AttrCPUUserS, ev.cpuUser), attribute.Float64(semconv.AttrCPUSystemS, ev.cpuSys))
+	}
+	if ev.hasMemory {
+		attrs = append(attrs, attribute.Float64(semconv.AttrMemMaxMB, ev.memMaxMB))
 	}
 	if errType != "" {
-		spanAttrs = append(spanAttrs, attribute.String(semconv.AttrErrorType, errType))
+		attrs = append(attrs, attribute.String(semconv.AttrErrorType, errType))
 	}
 	if msg != "" {
-		spanAttrs = append(spanAttrs, attribute.String(semconv.AttrErrorMessage, msg))
+		attrs = append(attrs, attribute.String(semconv.AttrErrorMessage, msg))
 	}
-	j.span.SetAttributes(spanAttrs...)
+	j.span.SetAttributes(attrs...)
 	switch status {
 	case semconv.StatusSucceeded:
 		j.span.SetStatus(codes.Ok, "")
@@ -325,8 +329,7 @@ func (j *Job) end(status, kind, errType, msg string, err error) {
 	}
 	j.span.End(trace.WithTimestamp(now))
 
-	j.emit(&event{kind: kind, status: status, at: now, metrics: metrics, attrs: attrs, errType: errType, errMessage: msg})
-	m.inst.recordEnd(context.Background(), j.typ, status, durationS, cpuUser, cpuSys, peak, hasCPU, hasMem)
+	m.events.add(&ev)
 }
 
 // recoverTelemetry keeps a panic in a provider, exporter or processor out of

@@ -33,6 +33,7 @@ type Monitor struct {
 	inst    *instruments
 	sampler *sampler
 	sidecar *sidecar
+	events  *eventQueue
 
 	// With background memory sampling, the running entities whose peak the
 	// sampler raises.
@@ -45,9 +46,10 @@ type Monitor struct {
 	shutdown atomic.Bool
 }
 
-// NewMonitor returns a Monitor. Call Shutdown when done with it if it sends
-// v1 events (WithSidecar) or samples memory (WithMemorySampling): both run a
-// goroutine.
+// NewMonitor returns a Monitor. Call Shutdown when done with it, before
+// shutting down the providers: it writes the lifecycle events still queued,
+// and stops the goroutines that send v1 events (WithSidecar) or sample memory
+// (WithMemorySampling).
 func NewMonitor(opts ...Option) *Monitor {
 	cfg := newConfig(opts)
 	m := &Monitor{
@@ -57,6 +59,7 @@ func NewMonitor(opts ...Option) *Monitor {
 		inst:    newInstruments(cfg.meterProvider, cfg.site, cfg.serviceName),
 		sampler: newSampler(cfg.sampleMaxAge),
 	}
+	m.events = newEventQueue(m, cfg.eventQueue)
 	if cfg.sidecarSet && cfg.sidecarURL != "" {
 		m.sidecar = newSidecar(cfg.sidecarURL, cfg.sidecarQueue, cfg.sidecarInterval, m.inst)
 	}
@@ -69,14 +72,17 @@ func NewMonitor(opts ...Option) *Monitor {
 	return m
 }
 
-// Shutdown stops the Monitor's goroutines after sending the v1 events that
-// are still queued. Jobs may still be started and ended afterwards; their
-// spans, log records and metrics are recorded as before, but no v1 events
-// are sent.
+// Shutdown writes the lifecycle events that are still queued (see
+// WithEventQueue) and stops the Monitor's goroutines after sending the v1
+// events that are still queued. Call it before shutting down the providers.
+// Jobs may still be started and ended afterwards; their spans, log records
+// and metrics are recorded as before, written by the goroutine that reports
+// them, but no v1 events are sent.
 func (m *Monitor) Shutdown(ctx context.Context) error {
 	if !m.shutdown.CompareAndSwap(false, true) {
 		return nil
 	}
+	m.events.close()
 	var err error
 	if m.stopBg != nil {
 		close(m.stopBg)
@@ -92,10 +98,12 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// ForceFlush sends the v1 events that are queued and waits until they were
-// sent or ctx ends. Spans, log records and metrics are flushed by their
+// ForceFlush writes the lifecycle events that are queued to the providers,
+// then sends the v1 events that are queued and waits until they were sent or
+// ctx ends. Spans, log records and metrics are then flushed by their
 // providers.
 func (m *Monitor) ForceFlush(ctx context.Context) error {
+	m.events.flush()
 	if m.sidecar == nil {
 		return nil
 	}
@@ -196,12 +204,18 @@ func (m *Monitor) start(ctx context.Context, typ int, key string, opts []StartOp
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	var sc startConfig
-	for _, o := range opts {
-		o.applyStart(&sc)
-	}
 	now := m.cfg.now()
 	j := &Job{m: m, ctx: ctx, typ: typ, start: now}
+	// The options, the span's options and attributes and the contexts live
+	// in the Job, which is allocated anyway, so that starting one makes few
+	// other allocations.
+	sc := &j.scratch.cfg
+	defer func() {
+		j.scratch.cfg, j.scratch.spanOpts = startConfig{}, [len(j.scratch.spanOpts)]trace.SpanStartOption{}
+	}()
+	for _, o := range opts {
+		o.applyStart(sc)
+	}
 	if sc.hasID {
 		j.id = sc.id
 	} else {
@@ -223,19 +237,19 @@ func (m *Monitor) start(ctx context.Context, typ int, key string, opts []StartOp
 	}()
 
 	// The parent: explicit, else the context's job. A job has none.
-	var entityIDs ids.Entity
-	spanOpts := make([]trace.SpanStartOption, 0, 4)
+	entityIDs := &j.ids
+	spanOpts := j.scratch.spanOpts[:0]
 	startCtx := ctx
 	if typ == typeJob {
 		j.businessKey = key
-		entityIDs = ids.ForJob(j.id)
-		spanOpts = append(spanOpts, trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindServer))
+		*entityIDs = ids.ForJob(j.id)
+		spanOpts = append(spanOpts, trace.WithNewRoot(), spanKindServer)
 		if outer := trace.SpanContextFromContext(ctx); outer.IsValid() {
 			spanOpts = append(spanOpts, trace.WithLinks(trace.Link{SpanContext: outer}))
 		}
 	} else {
 		j.subKey = key
-		spanOpts = append(spanOpts, trace.WithSpanKind(trace.SpanKindInternal))
+		spanOpts = append(spanOpts, spanKindInternal)
 		parent := sc.parent
 		if parent == nil && !sc.hasParentID {
 			parent = FromContext(ctx)
@@ -244,11 +258,11 @@ func (m *Monitor) start(ctx context.Context, typ int, key string, opts []StartOp
 		case parent != nil:
 			j.parentString = parent.idString
 			j.businessKey = parent.businessKey
-			entityIDs = ids.Entity{TraceID: parent.traceID, SpanID: ids.SpanID(j.id), ParentSpanID: parent.spanID}
+			*entityIDs = ids.Entity{TraceID: parent.traceID, SpanID: ids.SpanID(j.id), ParentSpanID: parent.spanID}
 			startCtx = trace.ContextWithSpan(ctx, parent.span)
 		case sc.hasParentID:
 			j.parentString = formatUUID(sc.parentID)
-			entityIDs = ids.ForSubjob(j.id, sc.parentID, true)
+			*entityIDs = ids.ForSubjob(j.id, sc.parentID, true)
 			startCtx = trace.ContextWithRemoteSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
 				TraceID:    entityIDs.TraceID,
 				SpanID:     entityIDs.ParentSpanID,
@@ -257,7 +271,7 @@ func (m *Monitor) start(ctx context.Context, typ int, key string, opts []StartOp
 			}))
 		default:
 			j.orphan = true
-			entityIDs = ids.ForSubjob(j.id, UUID{}, false)
+			*entityIDs = ids.ForSubjob(j.id, UUID{}, false)
 			spanOpts = append(spanOpts, trace.WithNewRoot())
 		}
 		if sc.hasKey {
@@ -266,7 +280,7 @@ func (m *Monitor) start(ctx context.Context, typ int, key string, opts []StartOp
 	}
 	j.traceID, j.spanID = entityIDs.TraceID, entityIDs.SpanID
 
-	attrs := make([]attribute.KeyValue, 0, 8+len(sc.attrs))
+	attrs := j.scratch.attrs[:0]
 	attrs = append(attrs,
 		attribute.String(semconv.AttrEntityType, j.entityType()),
 		attribute.String(semconv.AttrEntityID, j.idString),
@@ -289,8 +303,8 @@ func (m *Monitor) start(ctx context.Context, typ int, key string, opts []StartOp
 	attrs = append(attrs, sc.attrs...)
 	spanOpts = append(spanOpts, trace.WithTimestamp(now), trace.WithAttributes(attrs...))
 
-	idCtx := context.WithValue(startCtx, entityIDsKey{}, &entityIDs)
-	_, j.span = m.tracer.Start(idCtx, j.spanName(), spanOpts...)
+	j.scratch.idCtx = idContext{Context: startCtx, ids: entityIDs}
+	_, j.span = m.tracer.Start(&j.scratch.idCtx, j.spanName(), spanOpts...)
 	if sc := j.span.SpanContext(); sc.IsValid() && (sc.TraceID() != entityIDs.TraceID || sc.SpanID() != entityIDs.SpanID) {
 		m.warnIDs.Do(func() {
 			otel.Handle(errors.New("jobs: the TracerProvider does not use jobs.NewIDGenerator, so job spans get random IDs and do not join events reported for the same job by other clients"))
@@ -308,10 +322,53 @@ func (m *Monitor) start(ctx context.Context, typ int, key string, opts []StartOp
 		m.activeMu.Unlock()
 	}
 
-	j.emit(&event{kind: semconv.KindStarted, status: semconv.StatusRunning, at: now, attrs: sc.attrs})
+	m.events.add(&event{job: j, kind: kindStarted, status: semconv.StatusRunning, at: now, attrs: sc.attrs})
 	// Built from the caller's context, not idCtx: spans that the application
 	// starts under the job must get IDs of their own.
-	return context.WithValue(trace.ContextWithSpan(ctx, j.span), jobKey{}, j), j
+	j.jobCtx = jobContext{Context: trace.ContextWithSpan(ctx, j.span), job: j}
+	return &j.jobCtx, j
+}
+
+var (
+	spanKindServer   = trace.WithSpanKind(trace.SpanKindServer)
+	spanKindInternal = trace.WithSpanKind(trace.SpanKindInternal)
+)
+
+// jobScratch holds what starting a Job needs while it starts; the options
+// are cleared afterwards, the context stays (a span processor may keep it).
+type jobScratch struct {
+	cfg      startConfig
+	spanOpts [6]trace.SpanStartOption
+	attrs    [12]attribute.KeyValue
+	idCtx    idContext
+}
+
+// idContext carries the IDs of the span being started to the IDGenerator
+// (see entityIDsKey).
+type idContext struct {
+	context.Context
+	ids *ids.Entity
+}
+
+func (c *idContext) Value(key any) any {
+	if key == (entityIDsKey{}) {
+		return c.ids
+	}
+	return c.Context.Value(key)
+}
+
+// jobContext is the context that StartJob and StartSubjob return: the
+// caller's, with the entity's span and the Job.
+type jobContext struct {
+	context.Context
+	job *Job
+}
+
+func (c *jobContext) Value(key any) any {
+	if key == (jobKey{}) {
+		return c.job
+	}
+	return c.Context.Value(key)
 }
 
 // The default Monitor of the package-level functions.

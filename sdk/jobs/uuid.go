@@ -61,16 +61,18 @@ const hexDigits = "0123456789abcdef"
 // formatUUID returns the canonical lower-case form.
 func formatUUID(u UUID) string {
 	var b [36]byte
-	j := 0
+	return string(appendUUID(b[:0], u))
+}
+
+// appendUUID appends the canonical lower-case form to b.
+func appendUUID(b []byte, u UUID) []byte {
 	for i, x := range u {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b[j] = '-'
-			j++
+			b = append(b, '-')
 		}
-		b[j], b[j+1] = hexDigits[x>>4], hexDigits[x&0xf]
-		j += 2
+		b = append(b, hexDigits[x>>4], hexDigits[x&0xf])
 	}
-	return string(b[:])
+	return b
 }
 
 // newUUID returns a random version 4 UUID. math/rand/v2's global source is
