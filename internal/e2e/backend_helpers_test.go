@@ -80,7 +80,7 @@ func (c *backendCollector) postEvents(events []map[string]any) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode/100 != 2 {
 		var b bytes.Buffer
 		_, _ = b.ReadFrom(resp.Body)
@@ -103,9 +103,9 @@ type lot struct {
 	badCPUUser, badMem float64
 }
 
-func newLot(site, app, key, job, ok, bad string, start time.Time) lot {
+func newLot(app, key, job, ok, bad string, start time.Time) lot {
 	return lot{
-		site: site, app: app, key: key, job: job, ok: ok, bad: bad, start: start,
+		site: "fab-e2e", app: app, key: key, job: job, ok: ok, bad: bad, start: start,
 		okDuration: 30, badDuration: 45, jobDuration: 90,
 		errorMessage: "chamber pressure out of range",
 		okCPUUser:    12.5, okMem: 256, badCPUUser: 20, badMem: 512,

@@ -89,7 +89,7 @@ func (f *fakeElasticsearch) bulk(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		defer gz.Close()
+		defer func() { _ = gz.Close() }()
 		body = gz
 	}
 	today := time.Now().UTC().Format("2006.01.02")
@@ -181,7 +181,7 @@ func TestElasticsearchEndToEnd(t *testing.T) {
 	template := loadIndexTemplate(t)
 
 	c := startBackendCollector(t, dir, esEnv(es), "docs/elasticsearch.yaml")
-	l := newLot("fab-e2e", "etch-runner", "lot-0815",
+	l := newLot("etch-runner", "lot-0815",
 		"a1b2c3d4-0000-4000-8000-0000000000e1", "c3a9e1f0-0000-4000-8000-0000000000f1", "c3a9e1f0-0000-4000-8000-0000000000f2",
 		time.Now().Add(-5*time.Minute).Truncate(time.Millisecond))
 	events := l.events()
@@ -233,7 +233,7 @@ func TestElasticsearchEndToEnd(t *testing.T) {
 		es.mu.Lock()
 		es.unavailable = true
 		es.mu.Unlock()
-		l2 := newLot("fab-e2e", "etch-runner", "lot-0816",
+		l2 := newLot("etch-runner", "lot-0816",
 			"a1b2c3d4-0000-4000-8000-0000000000e2", "c3a9e1f0-0000-4000-8000-0000000000f3", "c3a9e1f0-0000-4000-8000-0000000000f4",
 			time.Now().Add(-3*time.Minute).Truncate(time.Millisecond))
 		c.postEvents(l2.events())
