@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -152,5 +154,18 @@ func (l lot) events() []map[string]any {
 		l.event(l.job+"-2", "job", l.job, "", "", "progress", "running", 78*time.Second, nil, map[string]any{"done": 2, "total": 2}),
 		l.event(l.job+"-3", "job", l.job, "", "", "finished", "failed", 90*time.Second,
 			map[string]any{"duration_s": l.jobDuration, "cpu_user_s": 40.0, "cpu_system_s": 5.0, "mem_max_mb": 600.0}, nil),
+	}
+}
+
+// TestExampleConfigurationsTogether: docs/aws.yaml and docs/elasticsearch.yaml
+// can be added to the default configuration together, as docs/aws.md says.
+func TestExampleConfigurationsTogether(t *testing.T) {
+	cmd := exec.Command(testcollector.Binary(t), "validate",
+		"--config", repoFile(t, "otelcol-config.yaml"),
+		"--config", repoFile(t, "docs/aws.yaml"),
+		"--config", repoFile(t, "docs/elasticsearch.yaml"))
+	cmd.Env = append(os.Environ(), "AWS_REGION="+awsTestRegion)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("validate: %v\n%s", err, out)
 	}
 }
