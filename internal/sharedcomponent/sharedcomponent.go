@@ -2,6 +2,12 @@
 // so that the pipelines of several signals that name the same receiver or
 // processor share it: one listener, one state. The collector's own helper for
 // this is internal to core and contrib, hence this small version of it.
+//
+// Unlike that helper, the instance starts when the last of its users starts,
+// not the first. The collector starts each pipeline's consumers before the
+// pipeline's receiver, but makes no promise across pipelines: a receiver
+// started with the logs pipeline could otherwise hand data to a traces
+// exporter that has not started yet.
 package sharedcomponent // import "github.com/wafermonitor/wafermonitor/internal/sharedcomponent"
 
 import (
@@ -27,13 +33,14 @@ func (m *Map[K, V]) LoadOrStore(key K, create func() (V, error)) (*Component[V],
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if c, ok := m.items[key]; ok {
+		c.users++
 		return c, nil
 	}
 	inner, err := create()
 	if err != nil {
 		return nil, err
 	}
-	c := &Component[V]{inner: inner, remove: func() {
+	c := &Component[V]{inner: inner, users: 1, remove: func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		delete(m.items, key)
@@ -42,12 +49,22 @@ func (m *Map[K, V]) LoadOrStore(key K, create func() (V, error)) (*Component[V],
 	return c, nil
 }
 
-// Component starts its instance on the first Start, and shuts it down and
-// forgets it on the first Shutdown.
+// Load returns the instance for key, if there is one, without becoming a user of it.
+func (m *Map[K, V]) Load(key K) (*Component[V], bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.items[key]
+	return c, ok
+}
+
+// Component starts its instance when Start has been called once per user
+// (per LoadOrStore), and shuts it down and forgets it on the first Shutdown.
 type Component[V component.Component] struct {
 	inner        V
 	remove       func()
-	startOnce    sync.Once
+	mu           sync.Mutex
+	users        int
+	starts       int
 	startErr     error
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -56,9 +73,14 @@ type Component[V component.Component] struct {
 // Unwrap returns the shared instance.
 func (c *Component[V]) Unwrap() V { return c.inner }
 
-// Start starts the instance once.
+// Start starts the instance at the last of its users' Start calls.
 func (c *Component[V]) Start(ctx context.Context, host component.Host) error {
-	c.startOnce.Do(func() { c.startErr = c.inner.Start(ctx, host) })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.starts++
+	if c.starts == c.users {
+		c.startErr = c.inner.Start(ctx, host)
+	}
 	return c.startErr
 }
 

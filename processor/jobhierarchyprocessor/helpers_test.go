@@ -258,12 +258,9 @@ func pcommonTimestamp(t time.Time) pcommon.Timestamp { return pcommon.NewTimesta
 // mustShared returns the hierarchy the factory made for cfg.
 func mustShared(t testing.TB, cfg *Config) *hierarchy {
 	t.Helper()
-	c, err := hierarchies.LoadOrStore(cfg, func() (*hierarchy, error) {
+	c, ok := hierarchies.Load(cfg)
+	if !ok {
 		t.Fatal("no hierarchy was made for this configuration")
-		return nil, nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	return c.Unwrap()
 }

@@ -64,14 +64,19 @@ func startServer(t *testing.T, opts serverOptions) *testServer {
 	}
 	lr, err := f.CreateLogs(context.Background(), set, cfg, logsConsumer)
 	require.NoError(t, err)
+	users := []component.Component{lr}
 	if !opts.onlyLogs {
-		_, err = f.CreateTraces(context.Background(), set, cfg, ts.traces)
+		tr, err := f.CreateTraces(context.Background(), set, cfg, ts.traces)
 		require.NoError(t, err)
-		_, err = f.CreateMetrics(context.Background(), set, cfg, ts.metrics)
+		mr, err := f.CreateMetrics(context.Background(), set, cfg, ts.metrics)
 		require.NoError(t, err)
+		users = append(users, tr, mr)
 	}
 	ts.recv = lr.(*sharedcomponent.Component[*wafermonitorReceiver]).Unwrap()
-	require.NoError(t, lr.Start(context.Background(), &extensionHost{Host: componenttest.NewNopHost(), ext: opts.extensions}))
+	host := &extensionHost{Host: componenttest.NewNopHost(), ext: opts.extensions}
+	for _, u := range users { // as the collector does: one Start per pipeline signal
+		require.NoError(t, u.Start(context.Background(), host))
+	}
 	t.Cleanup(func() { require.NoError(t, lr.Shutdown(context.Background())) })
 	return ts
 }
