@@ -144,12 +144,9 @@ func TestCloudEvents(t *testing.T) {
 	logs, _ := sampleSignals(t, "python-batch-array.json")
 
 	t.Run("structured", func(t *testing.T) {
-		rec := newRecorder(t, nil)
-		cfg := configFor(rec.URL)
-		cfg.Format = FormatCloudEvents
-		e := startExporter(t, cfg)
-		require.NoError(t, e.pushLogs(t.Context(), logs))
-		reqs := rec.received()
+		reqs := sendLogs(t, logs, func(cfg *Config) {
+			cfg.Format = FormatCloudEvents
+		})
 		require.Len(t, reqs, 3)
 		var types []string
 		for _, r := range reqs {
@@ -171,14 +168,11 @@ func TestCloudEvents(t *testing.T) {
 	})
 
 	t.Run("batch", func(t *testing.T) {
-		rec := newRecorder(t, nil)
-		cfg := configFor(rec.URL)
-		cfg.Format = FormatCloudEvents
-		cfg.Mode = ModeBatch
-		cfg.BatchEnvelope = EnvelopeObject // ignored: a CloudEvents batch is an array
-		e := startExporter(t, cfg)
-		require.NoError(t, e.pushLogs(t.Context(), logs))
-		reqs := rec.received()
+		reqs := sendLogs(t, logs, func(cfg *Config) {
+			cfg.Format = FormatCloudEvents
+			cfg.Mode = ModeBatch
+			cfg.BatchEnvelope = EnvelopeObject // ignored: a CloudEvents batch is an array
+		})
 		require.Len(t, reqs, 1)
 		assert.Equal(t, "application/cloudevents-batch+json", reqs[0].header.Get("Content-Type"))
 		var batch []map[string]any
@@ -191,12 +185,9 @@ func TestCloudEvents(t *testing.T) {
 
 	t.Run("finished entities", func(t *testing.T) {
 		_, traces := sampleSignals(t, "python-subjob-finished.json")
-		rec := newRecorder(t, nil)
-		cfg := configFor(rec.URL)
-		cfg.Format = FormatCloudEvents
-		e := startExporter(t, cfg)
-		require.NoError(t, e.pushTraces(t.Context(), traces))
-		reqs := rec.received()
+		reqs := sendTraces(t, traces, func(cfg *Config) {
+			cfg.Format = FormatCloudEvents
+		})
 		require.Len(t, reqs, 1)
 		var ce map[string]any
 		require.NoError(t, json.Unmarshal(reqs[0].body, &ce))
@@ -211,12 +202,9 @@ func TestRecords(t *testing.T) {
 	require.Equal(t, 6, traces.SpanCount())
 
 	t.Run("single", func(t *testing.T) {
-		rec := newRecorder(t, nil)
-		cfg := configFor(rec.URL)
-		cfg.Format = FormatRecord
-		e := startExporter(t, cfg)
-		require.NoError(t, e.pushTraces(t.Context(), traces))
-		reqs := rec.received()
+		reqs := sendTraces(t, traces, func(cfg *Config) {
+			cfg.Format = FormatRecord
+		})
 		require.Equal(t, 6, len(reqs))
 		var subjob, failed map[string]any
 		for _, r := range reqs {
@@ -263,14 +251,11 @@ func TestRecords(t *testing.T) {
 	})
 
 	t.Run("batch-object", func(t *testing.T) {
-		rec := newRecorder(t, nil)
-		cfg := configFor(rec.URL)
-		cfg.Format = FormatRecord
-		cfg.Mode = ModeBatch
-		cfg.BatchEnvelope = EnvelopeObject
-		e := startExporter(t, cfg)
-		require.NoError(t, e.pushTraces(t.Context(), traces))
-		reqs := rec.received()
+		reqs := sendTraces(t, traces, func(cfg *Config) {
+			cfg.Format = FormatRecord
+			cfg.Mode = ModeBatch
+			cfg.BatchEnvelope = EnvelopeObject
+		})
 		require.Len(t, reqs, 1)
 		var batch struct {
 			Records []map[string]any `json:"records"`
@@ -288,13 +273,10 @@ func TestSignature(t *testing.T) {
 	logs, _ := sampleSignals(t, "python-batch-array.json")
 	for _, compression := range []configcompression.Type{"", configcompression.TypeGzip} {
 		t.Run("compression="+string(compression), func(t *testing.T) {
-			rec := newRecorder(t, nil)
-			cfg := configFor(rec.URL)
-			cfg.Signing.Secret = "topsecret"
-			cfg.ClientConfig.Compression = compression
-			e := startExporter(t, cfg)
-			require.NoError(t, e.pushLogs(t.Context(), logs))
-			reqs := rec.received()
+			reqs := sendLogs(t, logs, func(cfg *Config) {
+				cfg.Signing.Secret = "topsecret"
+				cfg.ClientConfig.Compression = compression
+			})
 			require.Len(t, reqs, 3)
 			for _, r := range reqs {
 				ts := r.header.Get("X-Wafermonitor-Timestamp")
@@ -635,13 +617,10 @@ func TestFilters(t *testing.T) {
 	}
 
 	t.Run("finished entities", func(t *testing.T) {
-		rec := newRecorder(t, nil)
-		cfg := configFor(rec.URL)
-		cfg.Format = FormatRecord
-		cfg.Filters = []FilterConfig{{Outcomes: []string{"failure", "timeout"}}}
-		e := startExporter(t, cfg)
-		require.NoError(t, e.pushTraces(t.Context(), traces))
-		reqs := rec.received()
+		reqs := sendTraces(t, traces, func(cfg *Config) {
+			cfg.Format = FormatRecord
+			cfg.Filters = []FilterConfig{{Outcomes: []string{"failure", "timeout"}}}
+		})
 		for _, r := range reqs {
 			var rec map[string]any
 			require.NoError(t, json.Unmarshal(r.body, &rec))
@@ -698,12 +677,9 @@ func TestRecordRollups(t *testing.T) {
 	a.PutDouble(semconv.AttrJobCPUUserSum, 31.5)
 	a.PutStr(semconv.AttrJobOutcome, semconv.OutcomeSuccessWithFailures)
 	a.PutStr("site.line", "L3")
-	rec := newRecorder(t, nil)
-	cfg := configFor(rec.URL)
-	cfg.Format = FormatRecord
-	e := startExporter(t, cfg)
-	require.NoError(t, e.pushTraces(t.Context(), traces))
-	reqs := rec.received()
+	reqs := sendTraces(t, traces, func(cfg *Config) {
+		cfg.Format = FormatRecord
+	})
 	require.Len(t, reqs, 1)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal(reqs[0].body, &got))

@@ -192,3 +192,25 @@ func samplePath(t *testing.T, file string) string {
 func unmarshalInto(cfg component.Config, m map[string]any) error {
 	return confmap.NewFromStringMap(m).Unmarshal(cfg)
 }
+
+// sendLogs pushes logs through an exporter configured by configure, to a
+// loopback server that answers 200, and returns the requests it received.
+func sendLogs(t *testing.T, logs plog.Logs, configure func(*Config)) []request {
+	t.Helper()
+	return send(t, configure, func(e *webhookExporter) error { return e.pushLogs(t.Context(), logs) })
+}
+
+// sendTraces is sendLogs for finished entities.
+func sendTraces(t *testing.T, traces ptrace.Traces, configure func(*Config)) []request {
+	t.Helper()
+	return send(t, configure, func(e *webhookExporter) error { return e.pushTraces(t.Context(), traces) })
+}
+
+func send(t *testing.T, configure func(*Config), push func(*webhookExporter) error) []request {
+	t.Helper()
+	rec := newRecorder(t, nil)
+	cfg := configFor(rec.URL)
+	configure(cfg)
+	require.NoError(t, push(startExporter(t, cfg)))
+	return rec.received()
+}

@@ -57,12 +57,7 @@ func readme(t *testing.T) string {
 func signedRequest(t *testing.T, secret string) request {
 	t.Helper()
 	logs, _ := sampleSignals(t, "python-subjob-finished.json")
-	rec := newRecorder(t, nil)
-	cfg := configFor(rec.URL)
-	cfg.Signing.Secret = configopaque.String(secret)
-	e := startExporter(t, cfg)
-	require.NoError(t, e.pushLogs(t.Context(), logs))
-	reqs := rec.received()
+	reqs := sendLogs(t, logs, func(cfg *Config) { cfg.Signing.Secret = configopaque.String(secret) })
 	require.Len(t, reqs, 1)
 	return reqs[0]
 }
