@@ -29,12 +29,13 @@ func (discardLogs) Export(context.Context, []sdklog.Record) error { return nil }
 func (discardLogs) Shutdown(context.Context) error                { return nil }
 func (discardLogs) ForceFlush(context.Context) error              { return nil }
 
-// benchProviders are set up as Setup sets them up, with exporters that
-// discard: what is measured is the cost in the application's goroutine.
+// benchProviders are set up as Setup sets them up for the Monitor (batch
+// processors; a LoggerProvider that does not look for repeated keys), with
+// exporters that discard.
 func benchProviders(b *testing.B) (*sdktrace.TracerProvider, *sdkmetric.MeterProvider, *sdklog.LoggerProvider) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}), sdktrace.WithIDGenerator(NewIDGenerator()))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(discardLogs{})))
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(discardLogs{})), sdklog.WithAllowKeyDuplication())
 	b.Cleanup(func() {
 		ctx := context.Background()
 		_ = tp.Shutdown(ctx)

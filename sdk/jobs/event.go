@@ -174,8 +174,33 @@ func (j *Job) logRecord(ev *event) log.Record {
 	for _, a := range ev.attrs {
 		kvs = append(kvs, log.KeyValueFromAttribute(a))
 	}
+	if len(ev.metrics) > 0 || len(ev.attrs) > 0 {
+		// Only the application's names can repeat a key.
+		kvs = dedupKeys(kvs)
+	}
 	r.AddAttributes(kvs...)
 	return r
+}
+
+// dedupKeys keeps the last of the attributes that share a key, as the log
+// SDK would, without a map: records have a few dozen attributes at most. It
+// lets the records go through a LoggerProvider that does not look for repeated
+// keys (sdklog.WithAllowKeyDuplication).
+func dedupKeys(kvs []log.KeyValue) []log.KeyValue {
+	out := kvs[:0]
+	for i, kv := range kvs {
+		later := false
+		for _, o := range kvs[i+1:] {
+			if o.Key == kv.Key {
+				later = true
+				break
+			}
+		}
+		if !later {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func (j *Job) appendEntityLogAttrs(kvs []log.KeyValue) []log.KeyValue {

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -509,5 +510,41 @@ func TestStartAfterShutdown(t *testing.T) {
 	job.End()
 	if len(h.spans.Ended()) != 1 {
 		t.Error("no span after Shutdown")
+	}
+}
+
+// Records go through a LoggerProvider that does not look for repeated keys
+// (as Setup builds it), so the Monitor keeps the last of the application's
+// repeated names itself.
+func TestRecordsRepeatNoKey(t *testing.T) {
+	h := newHarness(t)
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(h.logs), sdklog.WithAllowKeyDuplication())
+	m := NewMonitor(WithLoggerProvider(lp), withClock(h.clock.now))
+	h.logs.flush = func() { _ = m.ForceFlush(context.Background()) }
+	_, job := m.StartJob(context.Background(), "lot", WithAttributes(attribute.String("recipe", "a"), attribute.String("recipe", "b")))
+	job.RecordMetric("duration_s", 99)
+	job.SetAttributes(attribute.Int("lot.size", 1), attribute.String(semconv.AttrStatus, "mine"))
+	job.SetAttributes(attribute.Int("lot.size", 2))
+	job.End()
+	_ = m.Shutdown(context.Background())
+	for _, r := range h.logs.all() {
+		seen := map[string]log.Value{}
+		r.WalkAttributes(func(kv log.KeyValue) bool {
+			if _, dup := seen[kv.Key]; dup {
+				t.Errorf("%s: key %s twice", r.EventName(), kv.Key)
+			}
+			seen[kv.Key] = kv.Value
+			return true
+		})
+		switch r.EventName() {
+		case "wafer.job.started":
+			if got := seen["recipe"].AsString(); got != "b" {
+				t.Errorf("started: recipe = %q, want the last value", got)
+			}
+		case "wafer.job.finished":
+			if seen["lot.size"].AsInt64() != 2 || seen[semconv.AttrDurationS].AsFloat64() != 99 || seen[semconv.AttrStatus].AsString() != "mine" {
+				t.Errorf("finished: %v", seen)
+			}
+		}
 	}
 }
