@@ -1,0 +1,161 @@
+package faulttest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wafermonitor/wafermonitor/internal/testcollector"
+)
+
+// webhookConfig is a collector that takes v1 events and sends them to a
+// webhook through a sending queue persisted by file_storage, with no
+// in-memory stage between the receiver and the queue: a 200 means the
+// events are in the queue's file.
+func webhookConfig(port int, queueDir, hook string, extra string) string {
+	return fmt.Sprintf(`
+extensions:
+  file_storage:
+    directory: %[2]s
+    create_directory: true
+receivers:
+  wafermonitor:
+    endpoint: 127.0.0.1:%[1]d
+    retry_after: 1s
+processors:
+  memory_limiter:
+    check_interval: 100ms
+    limit_mib: 400
+    spike_limit_mib: 100
+exporters:
+  webhook:
+    endpoint: %[3]s
+    format: v1
+    mode: batch
+    max_batch_events: 100
+    timeout: 2s
+    sending_queue:
+      storage: file_storage
+      num_consumers: 2
+      queue_size: 100000
+      sizer: items
+    retry_on_failure:
+      initial_interval: 100ms
+      max_interval: 500ms
+      max_elapsed_time: 0s
+%[4]s
+service:
+  extensions: [file_storage]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [wafermonitor]
+      processors: [memory_limiter]
+      exporters: [webhook]
+`, port, queueDir, hook, extra)
+}
+
+// TestBackendDown: the webhook backend is down for a while under steady
+// load, then returns; every accepted event arrives.
+func TestBackendDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test")
+	}
+	sink := newWebhookSink(t)
+	sink.up()
+	port := testcollector.FreePort(t)
+	recv := "http://127.0.0.1:" + strconv.Itoa(port)
+	dir := t.TempDir()
+	testcollector.Start(t, webhookConfig(port, filepath.Join(dir, "queue"), sink.url(), ""),
+		testcollector.Options{HealthURL: recv + "/v1/health"})
+
+	c := newClient(recv, "down")
+	stop := make(chan struct{})
+	wg := c.steady(20, 20*time.Millisecond, stop)
+	time.Sleep(2 * time.Second)
+	sink.down()
+	time.Sleep(8 * time.Second)
+	duringOutage := len(sink.deliveries())
+	sink.up()
+	time.Sleep(3 * time.Second)
+	close(stop)
+	wg.Wait()
+
+	accepted := c.acceptedKeys()
+	testcollector.WaitFor(t, 45*time.Second, "every accepted event at the backend", func() bool {
+		d := sink.deliveries()
+		for k := range accepted {
+			if d[k] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	f, lost := c.tally(sink.deliveries())
+	report(t, f, lost, fmt.Sprintf("(backend down 8s; delivered before it returned=%d; answers=%v)", duringOutage, c.statuses))
+}
+
+// TestKillDuringOutage: the collector is killed with SIGKILL under load
+// while the backend is down and restarted on the same queue directory;
+// every accepted event arrives once the backend returns (duplicates
+// allowed and counted).
+func TestKillDuringOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test")
+	}
+	sink := newWebhookSink(t) // down
+	port := testcollector.FreePort(t)
+	recv := "http://127.0.0.1:" + strconv.Itoa(port)
+	dir := t.TempDir()
+	cfg := webhookConfig(port, filepath.Join(dir, "queue"), sink.url(), "")
+	col := testcollector.Start(t, cfg, testcollector.Options{Dir: dir, HealthURL: recv + "/v1/health"})
+
+	c := newClient(recv, "kill")
+	stop := make(chan struct{})
+	wg := c.steady(20, 10*time.Millisecond, stop)
+	time.Sleep(4 * time.Second)
+	// Killed while requests are in flight.
+	col.Kill()
+	acceptedBeforeKill := len(c.acceptedKeys())
+	time.Sleep(500 * time.Millisecond)
+	col = testcollector.Start(t, cfg, testcollector.Options{Dir: dir, HealthURL: recv + "/v1/health"})
+	time.Sleep(2 * time.Second)
+	close(stop)
+	wg.Wait()
+	sink.up()
+
+	accepted := c.acceptedKeys()
+	testcollector.WaitFor(t, 45*time.Second, "every accepted event at the backend", func() bool {
+		d := sink.deliveries()
+		for k := range accepted {
+			if d[k] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if col.Exited() {
+		t.Error("the restarted collector exited")
+	}
+	f, lost := c.tally(sink.deliveries())
+	report(t, f, lost, fmt.Sprintf("(SIGKILL after %d accepted, backend down until restart; answers=%v, unanswered requests=%d)",
+		acceptedBeforeKill, c.statuses, c.transportEr))
+}
+
+// queueFiles lists the file_storage files under dir (for failure messages).
+func queueFiles(dir string) string {
+	var names []string
+	_ = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			names = append(names, fmt.Sprintf("%s (%d bytes)", p, info.Size()))
+		}
+		return nil
+	})
+	return strings.Join(names, ", ")
+}
