@@ -47,10 +47,12 @@ type Job struct {
 	attrs   []attribute.KeyValue // SetAttributes values, likewise
 	ended   atomic.Bool
 
-	ids      ids.Entity
-	jobCtx   jobContext
-	scratch  jobScratch
-	endAttrs [8]attribute.KeyValue
+	ids     ids.Entity
+	jobCtx  jobContext
+	scratch jobScratch
+	// spanAttrs holds the attributes passed to the span when it starts and
+	// when it ends; the span copies them.
+	spanAttrs [10]attribute.KeyValue
 }
 
 func (j *Job) entityType() string { return entityTypes[j.typ] }
@@ -298,9 +300,8 @@ func (j *Job) end(status string, kind int, errType, msg string, err error) {
 	ev.metrics, ev.attrs = slices.Clone(j.metrics), j.attrs
 	j.mu.Unlock()
 
-	// The span's attributes go in the Job, which is on the heap anyway:
-	// passed through the Span interface, a local array would escape.
-	attrs := append(j.endAttrs[:0], attribute.String(semconv.AttrStatus, status))
+	// Passed through the Span interface, a local array would escape.
+	attrs := append(j.spanAttrs[:0], attribute.String(semconv.AttrStatus, status))
 	if o := semconv.OutcomeOf(status); o != "" {
 		attrs = append(attrs, attribute.String(semconv.AttrOutcome, o))
 	}

@@ -280,7 +280,7 @@ func (m *Monitor) start(ctx context.Context, typ int, key string, opts []StartOp
 	}
 	j.traceID, j.spanID = entityIDs.TraceID, entityIDs.SpanID
 
-	attrs := j.scratch.attrs[:0]
+	attrs := j.spanAttrs[:0]
 	attrs = append(attrs,
 		attribute.String(semconv.AttrEntityType, j.entityType()),
 		attribute.String(semconv.AttrEntityID, j.idString),
@@ -339,7 +339,6 @@ var (
 type jobScratch struct {
 	cfg      startConfig
 	spanOpts [6]trace.SpanStartOption
-	attrs    [12]attribute.KeyValue
 	idCtx    idContext
 }
 
