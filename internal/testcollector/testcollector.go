@@ -63,7 +63,7 @@ func build() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer lock.Close()
+	defer func() { _ = lock.Close() }()
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return "", err
 	}
@@ -74,7 +74,7 @@ func build() (string, error) {
 	cmd.Dir = filepath.Join(root, "cmd", "otelcol-wafermonitor")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%v: %s", err, msg)
+		return "", fmt.Errorf("%w: %s", err, msg)
 	}
 	return out, nil
 }
@@ -94,7 +94,7 @@ func FreePort(t testing.TB) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port
 }
 
@@ -172,7 +172,7 @@ func (c *Collector) WaitHealthy(url string, timeout time.Duration) {
 		}
 		resp, err := http.Get(url) //nolint:gosec // test URL on loopback
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return
 			}
@@ -203,6 +203,9 @@ func (c *Collector) Kill() {
 	_ = c.cmd.Process.Kill()
 	<-c.done
 }
+
+// PID returns the process id (for /proc/PID/status in tests).
+func (c *Collector) PID() int { return c.cmd.Process.Pid }
 
 // Output returns everything the process printed so far.
 func (c *Collector) Output() string { return c.output.String() }
