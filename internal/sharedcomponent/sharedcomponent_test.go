@@ -20,7 +20,7 @@ type counting struct {
 }
 
 func (c *counting) Start(context.Context, component.Host) error { c.starts++; return c.startErr }
-func (c *counting) Shutdown(context.Context) error               { c.shutdowns++; return nil }
+func (c *counting) Shutdown(context.Context) error              { c.shutdowns++; return nil }
 
 func TestOneInstancePerKey(t *testing.T) {
 	m := NewMap[string, *counting]()

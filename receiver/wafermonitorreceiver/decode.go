@@ -75,9 +75,6 @@ const (
 	typeDatetimeParsing = "datetime_parsing"
 )
 
-// errTooManyEvents is returned for a batch over the configured maximum.
-var errTooManyEvents = errors.New("too many events in one batch")
-
 // parseJSON decodes a whole body, numbers kept exact.
 func parseJSON(body []byte) (any, *problem) {
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -177,7 +174,7 @@ func (d *decoder) decodeCanonical(obj map[string]any, p *fieldReader, e *event) 
 	if ent, ok := p.reqObject(obj, "entity"); ok {
 		ep := p.sub("entity")
 		e.EntityType, e.EntityTypeOriginal = ep.entityType(ent, "type", false)
-		e.EntityID, _ = ep.reqUUID(ent, "id")
+		e.EntityID = ep.reqUUID(ent, "id")
 		e.ParentID, e.HasParent = ep.optUUID(ent, "parent_id")
 		e.BusinessKey, _ = ep.optString(ent, "business_key")
 		e.SubKey, _ = ep.optString(ent, "sub_key")
@@ -230,7 +227,7 @@ func (d *decoder) decodeFlat(obj map[string]any, p *fieldReader, e *event) {
 	e.AppName, _ = p.optString(obj, pick(obj, flatAppName))
 	e.AppVersion = p.optVersion(obj, pick(obj, flatAppVersion))
 	e.EntityType, e.EntityTypeOriginal = p.entityType(obj, pick(obj, flatEntityType), true)
-	e.EntityID, _ = p.reqUUID(obj, pick(obj, flatEntityID))
+	e.EntityID = p.reqUUID(obj, pick(obj, flatEntityID))
 	e.ParentID, e.HasParent = p.optUUID(obj, pick(obj, flatParentID))
 	e.BusinessKey, _ = p.optString(obj, pick(obj, flatBusinessKey))
 	e.SubKey, _ = p.optString(obj, pick(obj, flatSubKey))
@@ -326,12 +323,13 @@ func (p *fieldReader) reqObject(obj map[string]any, key string) (map[string]any,
 	return m, true
 }
 
-func (p *fieldReader) reqUUID(obj map[string]any, key string) (uuid.UUID, bool) {
+func (p *fieldReader) reqUUID(obj map[string]any, key string) uuid.UUID {
 	if v, ok := obj[key]; !ok || v == nil {
 		p.add(typeMissing, key, key+" is required")
-		return uuid.UUID{}, false
+		return uuid.UUID{}
 	}
-	return p.optUUID(obj, key)
+	u, _ := p.optUUID(obj, key)
+	return u
 }
 
 func (p *fieldReader) optUUID(obj map[string]any, key string) (uuid.UUID, bool) {

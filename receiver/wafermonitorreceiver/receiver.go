@@ -122,7 +122,7 @@ func newReceiver(cfg *Config, set receiver.Settings) (*wafermonitorReceiver, err
 
 // Start listens on the configured endpoint.
 func (r *wafermonitorReceiver) Start(ctx context.Context, host component.Host) error {
-	srv, err := r.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings,
+	srv, err := r.cfg.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings,
 		http.HandlerFunc(r.route), confighttp.WithErrorHandler(r.writeHTTPError))
 	if err != nil {
 		return err
@@ -137,7 +137,7 @@ func (r *wafermonitorReceiver) Start(ctx context.Context, host component.Host) e
 		}
 		api.ServeHTTP(w, req)
 	})
-	ln, err := r.cfg.ServerConfig.ToListener(ctx)
+	ln, err := r.cfg.ToListener(ctx)
 	if err != nil {
 		return fmt.Errorf("wafermonitor receiver cannot listen on %q: %w", r.cfg.Endpoint, err)
 	}
@@ -193,7 +193,8 @@ func (r *wafermonitorReceiver) route(w http.ResponseWriter, req *http.Request) {
 		writeProblems(w, http.StatusNotFound, problem{Type: "not_found", Loc: []any{"path"}, Msg: "no such endpoint: " + truncate(req.URL.Path, 200)})
 		return
 	}
-	if req.Method != rt.method && !(rt.method == http.MethodGet && req.Method == http.MethodHead) {
+	headOfGet := rt.method == http.MethodGet && req.Method == http.MethodHead
+	if req.Method != rt.method && !headOfGet {
 		r.count(req.Context(), path, http.StatusMethodNotAllowed)
 		w.Header().Set("Allow", rt.method)
 		writeProblems(w, http.StatusMethodNotAllowed, problem{Type: "method_not_allowed", Loc: []any{"method"}, Msg: req.Method + " is not allowed here; use " + rt.method})
@@ -298,7 +299,8 @@ func (r *wafermonitorReceiver) decode(raw []byte, now time.Time, batch bool) ([]
 	_, isArray := v.([]any)
 	obj, isObject := v.(map[string]any)
 	_, hasEvents := obj["events"]
-	if !batch && !isArray && !(isObject && hasEvents) {
+	wrapped := isObject && hasEvents
+	if !batch && !isArray && !wrapped {
 		e, probs := d.decodeEvent(v, []any{"body"})
 		if probs != nil {
 			r.reject(context.Background(), "invalid", 1)
