@@ -53,6 +53,14 @@ type zabbixExporter struct {
 	startOnce sync.Once
 	startErr  error
 	client    *zabbixsender.Client
+
+	// Values of job types whose items are not there yet, by job type.
+	heldMu    sync.Mutex
+	held      map[jobType]*heldRow
+	afterFunc func(time.Duration, func()) *time.Timer
+	stopCtx   context.Context
+	stop      context.CancelFunc
+	stopCh    <-chan struct{}
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*zabbixExporter, error) {
@@ -64,6 +72,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*zabbixExporter, error) {
 	if err != nil {
 		return nil, err
 	}
+	stopCtx, stop := context.WithCancel(context.Background())
 	return &zabbixExporter{
 		cfg:       cfg,
 		logger:    set.Logger,
@@ -72,6 +81,11 @@ func newExporter(cfg *Config, set exporter.Settings) (*zabbixExporter, error) {
 		conv:      conv,
 		disc:      newDiscovery(cfg.Discovery),
 		deltas:    newMetricDeltas(),
+		held:      map[jobType]*heldRow{},
+		afterFunc: time.AfterFunc,
+		stopCtx:   stopCtx,
+		stop:      stop,
+		stopCh:    stopCtx.Done(),
 	}, nil
 }
 
@@ -106,39 +120,7 @@ func (e *zabbixExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 			}
 		}
 	}
-	deferred, wait, err := e.deliver(ctx, units)
-	if err != nil || len(deferred) == 0 {
-		return err
-	}
-	pending := plog.NewLogs()
-	n := 0
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		rl := ld.ResourceLogs().At(i)
-		var prl plog.ResourceLogs
-		for j := 0; j < rl.ScopeLogs().Len(); j++ {
-			sl := rl.ScopeLogs().At(j)
-			var psl plog.ScopeLogs
-			for k := 0; k < sl.LogRecords().Len(); k++ {
-				if !deferred[n] {
-					n++
-					continue
-				}
-				n++
-				if prl == (plog.ResourceLogs{}) {
-					prl = pending.ResourceLogs().AppendEmpty()
-					rl.Resource().CopyTo(prl.Resource())
-					prl.SetSchemaUrl(rl.SchemaUrl())
-				}
-				if psl == (plog.ScopeLogs{}) {
-					psl = prl.ScopeLogs().AppendEmpty()
-					sl.Scope().CopyTo(psl.Scope())
-					psl.SetSchemaUrl(sl.SchemaUrl())
-				}
-				sl.LogRecords().At(k).CopyTo(psl.LogRecords().AppendEmpty())
-			}
-		}
-	}
-	return consumererror.NewLogs(exporterhelper.NewThrottleRetry(errItemsPending, wait), pending)
+	return e.deliver(ctx, units)
 }
 
 func (e *zabbixExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
@@ -153,136 +135,238 @@ func (e *zabbixExporter) pushTraces(ctx context.Context, td ptrace.Traces) error
 			}
 		}
 	}
-	deferred, wait, err := e.deliver(ctx, units)
-	if err != nil || len(deferred) == 0 {
-		return err
-	}
-	pending := ptrace.NewTraces()
-	n := 0
-	for i := 0; i < td.ResourceSpans().Len(); i++ {
-		rs := td.ResourceSpans().At(i)
-		var prs ptrace.ResourceSpans
-		for j := 0; j < rs.ScopeSpans().Len(); j++ {
-			ss := rs.ScopeSpans().At(j)
-			var pss ptrace.ScopeSpans
-			for k := 0; k < ss.Spans().Len(); k++ {
-				if !deferred[n] {
-					n++
-					continue
-				}
-				n++
-				if prs == (ptrace.ResourceSpans{}) {
-					prs = pending.ResourceSpans().AppendEmpty()
-					rs.Resource().CopyTo(prs.Resource())
-					prs.SetSchemaUrl(rs.SchemaUrl())
-				}
-				if pss == (ptrace.ScopeSpans{}) {
-					pss = prs.ScopeSpans().AppendEmpty()
-					ss.Scope().CopyTo(pss.Scope())
-					pss.SetSchemaUrl(ss.SchemaUrl())
-				}
-				ss.Spans().At(k).CopyTo(pss.Spans().AppendEmpty())
-			}
-		}
-	}
-	return consumererror.NewTraces(exporterhelper.NewThrottleRetry(errItemsPending, wait), pending)
+	return e.deliver(ctx, units)
 }
 
+// pushMetrics delivers a metrics batch as a whole: its values span several
+// job types, and its deltas are committed only once delivered. While a job
+// type's items cannot exist yet, the batch comes back through the retry.
 func (e *zabbixExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) error {
 	e.metricsMu.Lock()
 	defer e.metricsMu.Unlock()
-	values, _, commit := e.conv.fromMetrics(md, e.deltas)
-	deferred, wait, err := e.deliver(ctx, [][]value{values})
-	if err != nil {
+	values, rows, commit := e.conv.fromMetrics(md, e.deltas)
+	if len(values) == 0 {
+		commit()
+		return nil
+	}
+	now := e.now()
+	ready, announce, evicted := e.disc.plan(rows, now)
+	e.countEvicted(ctx, evicted)
+	out, announcements := e.announcements(announce, now)
+	allReady := true
+	for r := range rows {
+		allReady = allReady && ready[r]
+	}
+	if allReady {
+		ns := nsAllocator{}
+		for _, v := range values {
+			out = append(out, ns.assign(v, now))
+		}
+	}
+	if err := e.send(ctx, out); err != nil {
 		return err
 	}
-	if len(deferred) > 0 {
-		// The whole batch waits: its deltas are computed again then.
+	e.markAnnounced(ctx, announcements, now)
+	if !allReady {
+		e.telemetry.ExporterZabbixValuesDeferred.Add(ctx, int64(len(values)))
+		wait := time.Duration(0)
+		for r := range rows {
+			if d := e.disc.readyAt(r).Sub(now); d > wait {
+				wait = d
+			}
+		}
 		return exporterhelper.NewThrottleRetry(errItemsPending, wait)
 	}
 	commit()
 	return nil
 }
 
-// deliver announces new job types, sends the values of every unit whose
-// items can exist, and returns the units (by index) that must wait, with
-// how long. A unit's values are sent together or not at all.
-func (e *zabbixExporter) deliver(ctx context.Context, units [][]value) (map[int]bool, time.Duration, error) {
-	if e.client == nil {
-		return nil, 0, errors.New("the zabbix exporter was not started")
+type announcement struct {
+	host string
+	rows []jobType
+}
+
+func (e *zabbixExporter) announcements(hosts []string, now time.Time) ([]zabbixsender.Value, []announcement) {
+	var out []zabbixsender.Value
+	var anns []announcement
+	for _, host := range hosts {
+		lld, rows := e.disc.announcement(host)
+		out = append(out, zabbixsender.Value{Host: host, Key: e.cfg.Discovery.Key, Value: lld, Clock: now.Unix(), NS: now.Nanosecond()})
+		anns = append(anns, announcement{host, rows})
 	}
+	return out, anns
+}
+
+func (e *zabbixExporter) markAnnounced(ctx context.Context, anns []announcement, now time.Time) {
+	for _, a := range anns {
+		e.disc.announced(a.host, a.rows, now)
+		e.telemetry.ExporterZabbixDiscoverySent.Add(ctx, 1)
+	}
+}
+
+func (e *zabbixExporter) countEvicted(_ context.Context, n int) {
+	if n > 0 {
+		e.logger.Debug("Forgot the least recently seen job types", zap.Int("count", n), zap.Int("max_job_types", e.cfg.Discovery.MaxJobTypes))
+	}
+}
+
+// send delivers values with the configured timeout. Connection problems are
+// retryable; a request the server refuses is not.
+func (e *zabbixExporter) send(ctx context.Context, out []zabbixsender.Value) error {
+	if len(out) == 0 {
+		return nil
+	}
+	if e.client == nil {
+		return errors.New("the zabbix exporter was not started")
+	}
+	if t := e.cfg.TimeoutConfig.Timeout; t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	res, err := e.client.Send(ctx, out)
+	e.record(ctx, res)
+	if err != nil && errors.Is(err, zabbixsender.ErrRefused) {
+		return consumererror.NewPermanent(err)
+	}
+	return err
+}
+
+// unitRow is the discovered job type of a unit (the values of one record or
+// span), nil when it has none.
+func unitRow(u []value) *jobType {
+	for _, v := range u {
+		if v.row != nil {
+			return v.row
+		}
+	}
+	return nil
+}
+
+// heldRow collects the values of a job type whose items Zabbix is still
+// creating, to send them in time order once it can take them: Zabbix
+// evaluates a trigger at the time of each arriving value, so a value that
+// overtook an older one would be undone by it.
+type heldRow struct {
+	values   []value
+	flushing bool
+	done     chan struct{}
+	err      error
+}
+
+// deliver announces new job types and sends the values of every unit whose
+// items can exist; the others are held until they can, and deliver returns
+// once they were sent, so that the queue keeps them until then.
+func (e *zabbixExporter) deliver(ctx context.Context, units [][]value) error {
 	now := e.now()
 	rows := map[jobType]struct{}{}
 	for _, u := range units {
-		for _, v := range u {
-			if v.row != nil {
-				rows[*v.row] = struct{}{}
-			}
+		if r := unitRow(u); r != nil {
+			rows[*r] = struct{}{}
 		}
 	}
-	ready, announce, _ := e.disc.plan(rows, now)
+	ready, announce, evicted := e.disc.plan(rows, now)
+	e.countEvicted(ctx, evicted)
+	out, announcements := e.announcements(announce, now)
 
-	var out []zabbixsender.Value
-	type announcement struct {
-		host string
-		rows []jobType
-	}
-	var announcements []announcement
-	for _, host := range announce {
-		lld, hostRows := e.disc.announcement(host)
-		out = append(out, zabbixsender.Value{Host: host, Key: e.cfg.Discovery.Key, Value: lld, Clock: now.Unix(), NS: now.Nanosecond()})
-		announcements = append(announcements, announcement{host, hostRows})
-	}
-	deferred := map[int]bool{}
-	deferredValues := 0
+	e.heldMu.Lock()
+	var held [][]value
 	ns := nsAllocator{}
-	for i, u := range units {
-		sendable := true
-		for _, v := range u {
-			if v.row != nil && !ready[*v.row] {
-				sendable = false
-				break
-			}
-		}
-		if !sendable {
-			deferred[i] = true
-			deferredValues += len(u)
+	for _, u := range units {
+		r := unitRow(u)
+		if r != nil && (!ready[*r] || e.held[*r] != nil) {
+			held = append(held, u)
 			continue
 		}
 		for _, v := range u {
 			out = append(out, ns.assign(v, now))
 		}
 	}
-	if len(out) > 0 {
-		res, err := e.client.Send(ctx, out)
-		e.record(ctx, res)
-		if err != nil {
-			if errors.Is(err, zabbixsender.ErrRefused) {
-				return nil, 0, consumererror.NewPermanent(err)
+	e.heldMu.Unlock()
+
+	if err := e.send(ctx, out); err != nil {
+		return err
+	}
+	e.markAnnounced(ctx, announcements, now)
+	if len(held) == 0 {
+		return nil
+	}
+
+	// Hold the rest; wait for a flush in progress before sending after it.
+	waits := map[chan struct{}]*heldRow{}
+	var afterFlush [][]value
+	e.heldMu.Lock()
+	for _, u := range held {
+		r := *unitRow(u)
+		h := e.held[r]
+		if h != nil && h.flushing {
+			waits[h.done] = h
+			afterFlush = append(afterFlush, u)
+			continue
+		}
+		if h == nil {
+			h = &heldRow{done: make(chan struct{})}
+			e.held[r] = h
+			wait := max(e.disc.readyAt(r).Sub(now), 0)
+			e.afterFunc(wait, func() { e.flush(r) })
+		}
+		h.values = append(h.values, u...)
+		waits[h.done] = h
+		e.telemetry.ExporterZabbixValuesDeferred.Add(ctx, int64(len(u)))
+	}
+	e.heldMu.Unlock()
+
+	var errs []error
+	for done, h := range waits {
+		select {
+		case <-done:
+			if h.err != nil {
+				errs = append(errs, h.err)
 			}
-			return nil, 0, err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-e.stopCh:
+			return errors.New("the zabbix exporter is shutting down")
 		}
 	}
-	for _, a := range announcements {
-		e.disc.announced(a.host, a.rows, now)
-		e.telemetry.ExporterZabbixDiscoverySent.Add(ctx, 1)
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
-	if len(deferred) == 0 {
-		return nil, 0, nil
+	if len(afterFlush) > 0 {
+		return e.deliver(ctx, afterFlush)
 	}
-	e.telemetry.ExporterZabbixValuesDeferred.Add(ctx, int64(deferredValues))
-	wait := time.Duration(0)
-	for i := range deferred {
-		for _, v := range units[i] {
-			if v.row == nil {
-				continue
-			}
-			if at := e.disc.readyAt(*v.row); at.Sub(now) > wait {
-				wait = at.Sub(now)
-			}
-		}
+	return nil
+}
+
+// flush sends the held values of r, oldest first.
+func (e *zabbixExporter) flush(r jobType) {
+	e.heldMu.Lock()
+	h := e.held[r]
+	if h == nil {
+		e.heldMu.Unlock()
+		return
 	}
-	return deferred, wait, nil
+	h.flushing = true
+	values := h.values
+	e.heldMu.Unlock()
+
+	sort.SliceStable(values, func(i, j int) bool { return values[i].at.Before(values[j].at) })
+	now := e.now()
+	ns := nsAllocator{}
+	out := make([]zabbixsender.Value, 0, len(values))
+	for _, v := range values {
+		out = append(out, ns.assign(v, now))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(e.stopCtx, cancel)
+	h.err = e.send(ctx, out)
+	stop()
+	cancel()
+
+	e.heldMu.Lock()
+	delete(e.held, r)
+	e.heldMu.Unlock()
+	close(h.done)
 }
 
 func (e *zabbixExporter) record(ctx context.Context, res zabbixsender.Result) {
@@ -315,6 +399,7 @@ func (e *zabbixExporter) record(ctx context.Context, res zabbixsender.Result) {
 }
 
 func (e *zabbixExporter) shutdown(context.Context) error {
+	e.stop()
 	e.telemetry.Shutdown()
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/trappertest"
+	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/zabbixsender"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
@@ -25,20 +26,29 @@ const (
 	sub2ID = "c3a9e1f0-0000-4000-8000-00000000002b"
 )
 
+// pushAsync runs push in the background; the result arrives on the channel.
+func pushAsync(push func() error) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- push() }()
+	return ch
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	require.Eventually(t, cond, 10*time.Second, time.Millisecond, what)
+}
+
 func TestLogsAnnounceThenSend(t *testing.T) {
 	srv := trappertest.Start(t, nil)
 	e, clock, _ := newTestExporter(t, srv, nil)
 	ctx := context.Background()
+	ev := func(kind, status string, at time.Time) event {
+		return event{site: "fab1", app: "litho-scheduler", etype: "job", id: jobID, key: "lot-4711", kind: kind, status: status, at: at}
+	}
 
-	started := event{site: "fab1", app: "litho-scheduler", etype: "job", id: jobID, key: "lot-4711", kind: "started", status: "running", at: t0}
-	err := e.pushLogs(ctx, logsOf(started))
-
-	// The job type is announced; its values wait for the items.
-	var logsErr consumererror.Logs
-	require.ErrorAs(t, err, &logsErr)
-	assert.Equal(t, 1, logsErr.Data().LogRecordCount())
-	assert.ErrorIs(t, err, errItemsPending)
-	assert.Contains(t, err.Error(), "Throttle (10s)")
+	// The job type is announced; its values are held until the items can exist.
+	first := pushAsync(func() error { return e.pushLogs(ctx, logsOf(ev("started", "running", t0))) })
+	waitFor(t, "the flush to be scheduled", func() bool { return clock.Timers() == 1 })
 	values := srv.Values()
 	require.Len(t, values, 1)
 	assert.Equal(t, "fab1-litho-scheduler", values[0].Host)
@@ -47,21 +57,69 @@ func TestLogsAnnounceThenSend(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(values[0].Value), &lld))
 	assert.Equal(t, []map[string]string{{"{#SITE}": "fab1", "{#APP}": "litho-scheduler", "{#JOB}": "lot-4711", "{#TYPE}": "job"}}, lld)
 
-	// Before the delay nothing more is sent.
+	// A later event of the same job type, arriving meanwhile, joins them:
+	// Zabbix must see the values of an item in time order.
 	clock.Advance(5 * time.Second)
-	require.Error(t, e.pushLogs(ctx, logsErr.Data()))
+	second := pushAsync(func() error {
+		return e.pushLogs(ctx, logsOf(ev("finished", "failed", t0.Add(time.Minute)), ev("progress", "running", t0.Add(time.Second))))
+	})
+	waitFor(t, "the second batch to be held", func() bool {
+		e.heldMu.Lock()
+		defer e.heldMu.Unlock()
+		h := e.held[jobType{host: "fab1-litho-scheduler", site: "fab1", app: "litho-scheduler", job: "lot-4711", entityType: "job"}]
+		return h != nil && len(h.values) > 3
+	})
 	assert.Len(t, srv.Values(), 1)
 
 	clock.Advance(5 * time.Second)
-	require.NoError(t, e.pushLogs(ctx, logsErr.Data()))
-	got := byKey(srv.Values()[1:])
+	require.NoError(t, <-first)
+	require.NoError(t, <-second)
 	args := `["litho-scheduler","lot-4711","job"]`
-	assert.Equal(t, "running", got["fab1-litho-scheduler wafer.status"+args].Value)
-	assert.Equal(t, "1", got["fab1-litho-scheduler wafer.running"+args].Value)
-	assert.Equal(t, "1", got["fab1-litho-scheduler wafer.events"+args].Value)
-	ev := got["fab1-litho-scheduler wafer.status"+args]
-	assert.Equal(t, t0.Unix(), ev.Clock)
-	assert.Equal(t, 0, ev.NS)
+	var statuses []string
+	for _, v := range srv.Values()[1:] {
+		if v.Key == "wafer.status"+args {
+			statuses = append(statuses, v.Value)
+		}
+	}
+	assert.Equal(t, []string{"running", "running", "failed"}, statuses, "oldest first")
+	got := byKey(srv.Values()[1:])
+	assert.Equal(t, "0", got["fab1-litho-scheduler wafer.running"+args].Value)
+	assert.Equal(t, t0.Add(time.Minute).Unix(), got["fab1-litho-scheduler wafer.status"+args].Clock)
+
+	// From now on values go out at once.
+	n := len(srv.Values())
+	require.NoError(t, e.pushLogs(ctx, logsOf(ev("started", "running", t0.Add(2*time.Minute)))))
+	assert.Greater(t, len(srv.Values()), n)
+	assert.Zero(t, clock.Timers())
+}
+
+func TestHeldValuesFailToSend(t *testing.T) {
+	srv := trappertest.Start(t, nil)
+	e, clock, _ := newTestExporter(t, srv, nil)
+	ctx := context.Background()
+	ev := event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "lot-1", kind: "started", status: "running", at: t0}
+	res := pushAsync(func() error { return e.pushLogs(ctx, logsOf(ev)) })
+	waitFor(t, "the flush to be scheduled", func() bool { return clock.Timers() == 1 })
+	srv.SetReply(func(trappertest.Request) *trappertest.Counts { return nil })
+	clock.Advance(10 * time.Second)
+	err := <-res
+	require.Error(t, err)
+	assert.False(t, consumererror.IsPermanent(err), "the batch is retried")
+	// The retry sends at once: the items exist by now.
+	srv.SetReply(func(r trappertest.Request) *trappertest.Counts { return &trappertest.Counts{Processed: len(r.Data)} })
+	n := len(srv.Requests())
+	require.NoError(t, e.pushLogs(ctx, logsOf(ev)))
+	assert.Len(t, srv.Requests(), n+1)
+}
+
+func TestHeldValuesOnShutdown(t *testing.T) {
+	srv := trappertest.Start(t, nil)
+	e, clock, _ := newTestExporter(t, srv, nil)
+	ev := event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "lot-1", kind: "started", status: "running", at: t0}
+	res := pushAsync(func() error { return e.pushLogs(context.Background(), logsOf(ev)) })
+	waitFor(t, "the flush to be scheduled", func() bool { return clock.Timers() == 1 })
+	e.stop()
+	require.Error(t, <-res, "the queue keeps the batch")
 }
 
 func TestLogsLifecycleValues(t *testing.T) {
@@ -142,9 +200,12 @@ func TestRecordsThatAreNotEventsAreIgnored(t *testing.T) {
 
 func TestReannounceAfterInterval(t *testing.T) {
 	srv := trappertest.Start(t, nil)
-	e, clock, _ := newTestExporter(t, srv, func(c *Config) { c.Discovery.Interval = time.Hour })
+	e, clock, _ := newTestExporter(t, srv, func(c *Config) {
+		c.Discovery.Interval = time.Hour
+		c.Discovery.ItemDelay = 0
+	})
 	ev := event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "lot-1", kind: "started", status: "running", at: t0}
-	require.Error(t, e.pushLogs(context.Background(), logsOf(ev)))
+	require.NoError(t, e.pushLogs(context.Background(), logsOf(ev)))
 	clock.Advance(time.Minute)
 	require.NoError(t, e.pushLogs(context.Background(), logsOf(ev)))
 	clock.Advance(time.Hour)
@@ -263,21 +324,6 @@ func TestTraces(t *testing.T) {
 	assert.Equal(t, t0.Add(90*time.Second).Unix(), got["fab1-litho wafer.status"+args].Clock)
 }
 
-func TestTracesDeferred(t *testing.T) {
-	srv := trappertest.Start(t, nil)
-	e, _, _ := newTestExporter(t, srv, nil)
-	td := ptrace.NewTraces()
-	rs := td.ResourceSpans().AppendEmpty()
-	rs.Resource().Attributes().PutStr(semconv.AttrServiceName, "litho")
-	span := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
-	span.Attributes().PutStr(semconv.AttrEntityType, "job")
-	span.SetEndTimestamp(pcommon.NewTimestampFromTime(t0))
-	err := e.pushTraces(context.Background(), td)
-	var tracesErr consumererror.Traces
-	require.ErrorAs(t, err, &tracesErr)
-	assert.Equal(t, 1, tracesErr.Data().SpanCount())
-}
-
 func cumulativeMetrics(start, ts time.Time, completedOK, completedFailed int64, durCount uint64, durSum float64) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
@@ -355,7 +401,7 @@ func TestNotStarted(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoints = []string{"127.0.0.1:1"}
 	e := &zabbixExporter{cfg: cfg}
-	_, _, err := e.deliver(context.Background(), nil)
+	err := e.send(context.Background(), []zabbixsender.Value{{Host: "h", Key: "k"}})
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, errItemsPending))
 }

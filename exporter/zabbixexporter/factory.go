@@ -113,7 +113,9 @@ func helperOptions(c *Config, e *zabbixExporter, release component.ShutdownFunc)
 		exporterhelper.WithStart(e.start),
 		exporterhelper.WithShutdown(release),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		exporterhelper.WithTimeout(c.TimeoutConfig),
+		// Values of new job types are held for discovery::item_delay inside
+		// one push; the timeout bounds each request to Zabbix instead.
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
 		exporterhelper.WithRetry(c.RetryConfig),
 		exporterhelper.WithQueue(c.QueueConfig),
 	}

@@ -20,8 +20,9 @@ import (
 
 // fakeClock is the exporter's clock in unit tests.
 type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu     sync.Mutex
+	now    time.Time
+	timers []fakeTimer
 }
 
 func (c *fakeClock) Now() time.Time {
@@ -30,10 +31,44 @@ func (c *fakeClock) Now() time.Time {
 	return c.now
 }
 
+// Advance moves the clock and runs the timers that are due.
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+	var due []func()
+	rest := c.timers[:0]
+	for _, tm := range c.timers {
+		if !tm.at.After(c.now) {
+			due = append(due, tm.f)
+		} else {
+			rest = append(rest, tm)
+		}
+	}
+	c.timers = rest
+	c.mu.Unlock()
+	for _, f := range due {
+		f()
+	}
+}
+
+// AfterFunc registers f to run when Advance passes d from now.
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) *time.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.timers = append(c.timers, fakeTimer{at: c.now.Add(d), f: f})
+	return nil
+}
+
+// Timers is how many timers wait.
+func (c *fakeClock) Timers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+type fakeTimer struct {
+	at time.Time
+	f  func()
 }
 
 var t0 = time.Date(2025, 10, 19, 12, 0, 0, 0, time.UTC)
@@ -56,6 +91,7 @@ func newTestExporter(t *testing.T, srv interface{ Addr() string }, change func(*
 	require.NoError(t, err)
 	clock := &fakeClock{now: t0}
 	e.now = clock.Now
+	e.afterFunc = clock.AfterFunc
 	require.NoError(t, e.start(context.Background(), nil))
 	t.Cleanup(func() { require.NoError(t, e.shutdown(context.Background())) })
 	return e, clock, logs

@@ -47,7 +47,21 @@ launch_server() {
 }
 
 wait_server() {
-	wait_port "$(cat "$dir/trapper.port")" 60 zabbix_server || { tail -20 "$dir/zabbix_server.log" >&2; exit 1; }
+	local port pid i
+	port=$(cat "$dir/trapper.port")
+	pid=$(cat "$dir/zabbix_server.pid.main")
+	for ((i = 0; i < 60 * 20; i++)); do
+		if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "start.sh: zabbix_server exited:" >&2
+			tail -20 "$dir/zabbix_server.out" "$dir/zabbix_server.log" >&2 2>/dev/null
+			exit 1
+		fi
+		sleep 0.05
+	done
+	echo "start.sh: zabbix_server did not listen on 127.0.0.1:$port within 60 s" >&2
+	tail -20 "$dir/zabbix_server.log" >&2
+	exit 1
 }
 
 if [ "${2:-}" = server ]; then
@@ -58,6 +72,10 @@ fi
 
 pg_port=${2:?PG_PORT}
 trapper_port=${3:?TRAPPER_PORT}
+if [ "$trapper_port" -lt 1024 ] || [ "$trapper_port" -gt 32767 ]; then
+	echo "start.sh: TRAPPER_PORT must be in 1024-32767 (Zabbix's ListenPort range), got $trapper_port" >&2
+	exit 2
+fi
 api_port=${4:?API_PORT}
 echo "$trapper_port" >"$dir/trapper.port"
 
