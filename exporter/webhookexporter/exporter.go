@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wafermonitor/wafermonitor/exporter/webhookexporter/internal/metadata"
+	"github.com/wafermonitor/wafermonitor/internal/exporterhealth"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
@@ -46,6 +47,8 @@ type webhookExporter struct {
 
 	client     *http.Client
 	deadLetter *deadLetterFile
+	// health tells the v1 health path whether deliveries are failing.
+	health *exporterhealth.Tracker
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*webhookExporter, error) {
@@ -78,10 +81,12 @@ func (e *webhookExporter) start(ctx context.Context, host component.Host) error 
 		e.deadLetter = dl
 	}
 	e.client = client
+	e.health.Start(host)
 	return nil
 }
 
 func (e *webhookExporter) shutdown(context.Context) error {
+	e.health.Shutdown()
 	if e.client != nil {
 		e.client.CloseIdleConnections()
 	}
@@ -214,12 +219,14 @@ func (e *webhookExporter) deliver(ctx context.Context, items []item, remaining f
 		err := e.post(ctx, body, contentType, key)
 		switch {
 		case err == nil:
+			e.health.Observe(nil)
 			e.countRequest(ctx, "sent")
 		case consumererror.IsPermanent(err):
 			e.countRequest(ctx, "rejected")
 			e.reject(ctx, chunk, body, contentType, key, err)
 			rejected = append(rejected, err)
 		default:
+			e.health.Observe(err)
 			e.countRequest(ctx, "retryable")
 			switch rest := remaining(items[start:]).(type) {
 			case plog.Logs:

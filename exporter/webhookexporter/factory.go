@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/wafermonitor/wafermonitor/exporter/webhookexporter/internal/metadata"
+	"github.com/wafermonitor/wafermonitor/internal/exporterhealth"
 )
 
 const (
@@ -74,6 +75,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
+	e.health = exporterhealth.NewTracker(set.ID, "logs")
 	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, helperOptions(c, e)...)
 }
 
@@ -86,6 +88,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
+	e.health = exporterhealth.NewTracker(set.ID, "traces")
 	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, helperOptions(c, e)...)
 }
 
