@@ -21,6 +21,12 @@ type Config struct {
 	// Deduplication of events by idempotency key.
 	Deduplication DeduplicationConfig `mapstructure:"deduplication"`
 
+	// MaxConcurrentRequests is how many event requests are read and decoded
+	// at once; more are answered 503 with Retry-After at once, before their
+	// body is read. It bounds the memory that requests in flight take before
+	// the memory_limiter can refuse them.
+	MaxConcurrentRequests int `mapstructure:"max_concurrent_requests"`
+
 	// RetryAfter is the delay sent in the Retry-After header when the
 	// pipeline refuses data (memory limit, full queue) and the answer is 503.
 	RetryAfter time.Duration `mapstructure:"retry_after"`
@@ -45,6 +51,9 @@ func (cfg *Config) Validate() error {
 	var errs []error
 	if cfg.MaxBatchEvents <= 0 {
 		errs = append(errs, fmt.Errorf("max_batch_events must be positive, got %d", cfg.MaxBatchEvents))
+	}
+	if cfg.MaxConcurrentRequests <= 0 {
+		errs = append(errs, fmt.Errorf("max_concurrent_requests must be positive, got %d", cfg.MaxConcurrentRequests))
 	}
 	if cfg.RetryAfter < time.Second {
 		errs = append(errs, fmt.Errorf("retry_after must be at least 1s, got %s", cfg.RetryAfter))

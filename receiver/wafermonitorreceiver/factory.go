@@ -19,6 +19,12 @@ const (
 	defaultDedupMaxKeys   = 100000
 	defaultDedupWindow    = 24 * time.Hour
 	defaultRetryAfter     = 5 * time.Second
+
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultReadTimeout       = 30 * time.Second
+	// defaultMaxConcurrent × max_request_body_size (20 MiB) × the decoding
+	// overhead stays within the default memory limit.
+	defaultMaxConcurrent = 8
 )
 
 // NewFactory returns the factory of the wafermonitor receiver.
@@ -35,6 +41,10 @@ func NewFactory() receiver.Factory {
 func createDefaultConfig() component.Config {
 	server := confighttp.NewDefaultServerConfig()
 	server.Endpoint = defaultEndpoint
+	// A client that sends its headers or body slowly holds a connection and
+	// a request slot: it is cut off after these (confighttp sets no read timeout).
+	server.ReadHeaderTimeout = defaultReadHeaderTimeout
+	server.ReadTimeout = defaultReadTimeout
 	return &Config{
 		ServerConfig:   server,
 		MaxBatchEvents: defaultMaxBatchEvents,
@@ -43,7 +53,8 @@ func createDefaultConfig() component.Config {
 			MaxKeys: defaultDedupMaxKeys,
 			Window:  defaultDedupWindow,
 		},
-		RetryAfter: defaultRetryAfter,
+		MaxConcurrentRequests: defaultMaxConcurrent,
+		RetryAfter:            defaultRetryAfter,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/wafermonitor/wafermonitor/internal/exporterhealth"
 	"github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver/internal/metadata"
 )
 
@@ -59,6 +61,10 @@ type wafermonitorReceiver struct {
 	// lastRefusal is the Unix nanoseconds of the pipeline's latest refusal.
 	lastRefusal atomic.Int64
 	lastError   atomic.Value // string
+	// inFlight holds a token per event request being read or decoded.
+	inFlight chan struct{}
+	// failingExporters lists the exporters whose latest delivery failed.
+	failingExporters func() []exporterhealth.Failure
 }
 
 type route struct {
@@ -96,6 +102,9 @@ func newReceiver(cfg *Config, set receiver.Settings) (*wafermonitorReceiver, err
 		counters:  newPromCounters(),
 		conv:      converter{version: set.BuildInfo.Version},
 		now:       time.Now,
+		inFlight:  make(chan struct{}, cfg.MaxConcurrentRequests),
+
+		failingExporters: exporterhealth.Failing,
 	}
 	if cfg.Deduplication.Enabled {
 		r.dedup = newDeduplicator(cfg.Deduplication.MaxKeys, cfg.Deduplication.Window)
@@ -205,7 +214,20 @@ func (r *wafermonitorReceiver) route(w http.ResponseWriter, req *http.Request) {
 
 func (r *wafermonitorReceiver) handleEvents(w http.ResponseWriter, req *http.Request, path string, batch bool) {
 	ctx := req.Context()
-	code, body := r.ingest(ctx, req, batch)
+	var code int
+	var body any
+	select {
+	case r.inFlight <- struct{}{}:
+		code, body = r.ingest(ctx, req, batch)
+		<-r.inFlight
+	default:
+		// Refused before the body is read: overload costs no memory.
+		r.reject(ctx, "overload", 1)
+		r.lastRefusal.Store(r.now().UnixNano())
+		r.lastError.Store("too many requests in flight (max_concurrent_requests)")
+		code, body = http.StatusServiceUnavailable, problems{Detail: []problem{{Type: "unavailable", Loc: []any{},
+			Msg: fmt.Sprintf("more than %d requests in flight (max_concurrent_requests); retry after the Retry-After delay", r.cfg.MaxConcurrentRequests)}}}
+	}
 	r.count(ctx, path, code)
 	if code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(int(r.cfg.RetryAfter/time.Second)))
@@ -244,6 +266,11 @@ func (r *wafermonitorReceiver) ingest(ctx context.Context, req *http.Request, ba
 			r.reject(ctx, "too_large", 1)
 			return http.StatusRequestEntityTooLarge, problems{Detail: []problem{{Type: "too_large", Loc: []any{"body"},
 				Msg: fmt.Sprintf("request body larger than %d bytes (max_request_body_size)", tooLarge.Limit)}}}
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			r.reject(ctx, "timeout", 1)
+			return http.StatusRequestTimeout, problems{Detail: []problem{{Type: "timeout", Loc: []any{"body"},
+				Msg: fmt.Sprintf("the request body did not arrive within %s (read_timeout)", r.cfg.ReadTimeout)}}}
 		}
 		r.reject(ctx, "invalid", 1)
 		return http.StatusBadRequest, problems{Detail: []problem{{Type: "body_read", Loc: []any{"body"}, Msg: "cannot read the request body: " + err.Error()}}}
@@ -395,21 +422,33 @@ func (r *wafermonitorReceiver) consume(ctx context.Context, events []event, now 
 }
 
 type healthBody struct {
-	Status    string `json:"status"`
-	Service   string `json:"service"`
-	Version   string `json:"version"`
-	Receiver  string `json:"receiver"`
-	LastError string `json:"last_error,omitempty"`
+	Status           string          `json:"status"`
+	Service          string          `json:"service"`
+	Version          string          `json:"version"`
+	Receiver         string          `json:"receiver"`
+	LastError        string          `json:"last_error,omitempty"`
+	FailingExporters []failingExport `json:"failing_exporters,omitempty"`
 }
 
-// handleHealth answers ok while the receiver takes data, degraded (still
-// 200) while the pipeline has refused data recently, and 503 when shutting down.
+type failingExport struct {
+	Exporter string    `json:"exporter"`
+	Error    string    `json:"error"`
+	Since    time.Time `json:"since"`
+}
+
+// handleHealth answers ok while the receiver takes data and every exporter
+// delivers, degraded (still 200) while the pipeline has refused data
+// recently or an exporter's latest delivery failed, and 503 when shutting down.
 func (r *wafermonitorReceiver) handleHealth(w http.ResponseWriter, req *http.Request) {
 	body := healthBody{Status: "ok", Service: r.settings.BuildInfo.Command, Version: r.settings.BuildInfo.Version, Receiver: r.settings.ID.String()}
 	code := http.StatusOK
 	if last := r.lastRefusal.Load(); last != 0 && r.now().Sub(time.Unix(0, last)) < degradedFor {
 		body.Status = "degraded"
 		body.LastError, _ = r.lastError.Load().(string)
+	}
+	for _, f := range r.failingExporters() {
+		body.Status = "degraded"
+		body.FailingExporters = append(body.FailingExporters, failingExport{Exporter: f.Exporter, Error: truncate(f.Error, 500), Since: f.Since.UTC()})
 	}
 	if r.stopping.Load() {
 		body.Status, code = "unavailable", http.StatusServiceUnavailable
