@@ -29,7 +29,12 @@
 // it happens: as an OpenTelemetry log record through the LoggerProvider and,
 // when [WithSidecar] is given, as a v1 event to the collector's wafermonitor
 // receiver or to the old sidecar. A job that runs for hours is therefore
-// visible from its first second.
+// visible from its first second. The goroutine that reports an event builds
+// it and queues it; a background goroutine of the Monitor writes the queued
+// events right away and in order (see [WithEventQueue]), so that a job costs
+// its own goroutine little more than its span. [Monitor.Shutdown] and
+// [Monitor.ForceFlush] write what is queued; the shutdown function of [Setup]
+// calls them before it shuts the providers down.
 //
 // Duration, CPU and memory are recorded as histograms and completions as
 // counters through the MeterProvider, with low-cardinality attributes only
@@ -55,7 +60,11 @@
 // already have providers pass them with [WithTracerProvider],
 // [WithMeterProvider] and [WithLoggerProvider] to [NewMonitor]; their
 // TracerProvider should use [NewIDGenerator] so that span IDs follow the
-// shared mapping.
+// shared mapping, and they call the Monitor's Shutdown before their
+// providers'. The Monitor's log records never repeat a key, so its
+// LoggerProvider may be made with sdklog.WithAllowKeyDuplication (as Setup
+// does, sharing the processor with the global provider), which saves the
+// log SDK's search for repeated keys.
 //
 // # Failures
 //

@@ -301,10 +301,14 @@ func (m *Monitor) start(ctx context.Context, typ int, key string, opts []StartOp
 		attrs = append(attrs, attribute.Int(semconv.AttrExpectedSubjobs, j.expected))
 	}
 	attrs = append(attrs, sc.attrs...)
-	spanOpts = append(spanOpts, trace.WithTimestamp(now), trace.WithAttributes(attrs...))
+	spanOpts = append(spanOpts, trace.WithTimestamp(now))
 
 	j.scratch.idCtx = idContext{Context: startCtx, ids: entityIDs}
 	_, j.span = m.tracer.Start(&j.scratch.idCtx, j.spanName(), spanOpts...)
+	// Set right after the start rather than passed to it: trace.WithAttributes
+	// costs the tracing SDK about as much as a bare span. Samplers decide on
+	// the name and kind.
+	j.span.SetAttributes(attrs...)
 	if sc := j.span.SpanContext(); sc.IsValid() && (sc.TraceID() != entityIDs.TraceID || sc.SpanID() != entityIDs.SpanID) {
 		m.warnIDs.Do(func() {
 			otel.Handle(errors.New("jobs: the TracerProvider does not use jobs.NewIDGenerator, so job spans get random IDs and do not join events reported for the same job by other clients"))
