@@ -1,0 +1,233 @@
+{{/*
+The collector configuration of one component: the chart's defaults for its shape, with the
+user's config and the component's config merged over them (see `config` in values.yaml).
+*/}}
+
+{{- define "wm.dataDir" -}}/var/lib/otelcol-wafermonitor{{- end -}}
+
+{{/* Receivers for the enabled ports, shared by every shape. */}}
+{{- define "wm.defaultReceivers" -}}
+{{- $p := .ports -}}
+{{- if (index $p "v1").enabled }}
+wafermonitor:
+  endpoint: 0.0.0.0:{{ (index $p "v1").containerPort }}
+{{- end }}
+{{- if or (index $p "otlp-grpc").enabled (index $p "otlp-http").enabled }}
+otlp:
+  protocols:
+    {{- if (index $p "otlp-grpc").enabled }}
+    grpc:
+      endpoint: 0.0.0.0:{{ (index $p "otlp-grpc").containerPort }}
+    {{- end }}
+    {{- if (index $p "otlp-http").enabled }}
+    http:
+      endpoint: 0.0.0.0:{{ (index $p "otlp-http").containerPort }}
+    {{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "wm.receiverNames" -}}
+{{- $p := .ports -}}
+{{- $r := list -}}
+{{- if (index $p "v1").enabled }}{{ $r = append $r "wafermonitor" }}{{ end -}}
+{{- if or (index $p "otlp-grpc").enabled (index $p "otlp-http").enabled }}{{ $r = append $r "otlp" }}{{ end -}}
+{{- if not $r -}}
+{{- fail (printf "%s: the ports v1, otlp-grpc and otlp-http are all disabled: the collector would receive nothing" .name) -}}
+{{- end -}}
+{{- toJson $r -}}
+{{- end -}}
+
+{{/*
+Defaults of every shape: health, persistent storage, memory limiter, own metrics. The
+memory_limiter's percentages are of the container's memory limit.
+*/}}
+{{- define "wm.defaultCommon" -}}
+{{- $p := .ports -}}
+extensions:
+  health_check:
+    endpoint: 0.0.0.0:{{ (index $p "health").containerPort }}
+  file_storage:
+    directory: {{ include "wm.dataDir" . }}/storage
+    create_directory: true
+receivers:
+  {{- include "wm.defaultReceivers" . | trim | nindent 2 }}
+processors:
+  memory_limiter:
+    check_interval: 1s
+    limit_percentage: 80
+    spike_limit_percentage: 25
+  batch:
+    timeout: 1s
+service:
+  extensions: [health_check, file_storage]
+  telemetry:
+    logs:
+      level: info
+    metrics:
+      {{- if (index $p "self-metrics").enabled }}
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 0.0.0.0
+                port: {{ (index $p "self-metrics").containerPort }}
+      {{- else }}
+      level: none
+      {{- end }}
+{{- end -}}
+
+{{/*
+Exporters to files on the data volume and Prometheus: the same outputs as the repository's
+otelcol-config.yaml. Replace them with your backends in config.
+*/}}
+{{- define "wm.defaultLocalExporters" -}}
+{{- $p := .ports -}}
+exporters:
+  file/events:
+    path: {{ include "wm.dataDir" . }}/events.jsonl
+    rotation:
+      max_megabytes: 100
+      max_backups: 10
+  file/spans:
+    path: {{ include "wm.dataDir" . }}/spans.jsonl
+    rotation:
+      max_megabytes: 100
+      max_backups: 10
+  {{- if (index $p "job-metrics").enabled }}
+  prometheus:
+    endpoint: 0.0.0.0:{{ (index $p "job-metrics").containerPort }}
+    resource_to_telemetry_conversion:
+      enabled: true
+  {{- else }}
+  debug/metrics:
+    verbosity: basic
+  {{- end }}
+{{- end -}}
+
+{{- define "wm.metricsExporter" -}}
+{{- if (index .ports "job-metrics").enabled }}prometheus{{ else }}debug/metrics{{ end -}}
+{{- end -}}
+
+{{/*
+A collector that sees every event of a job (an agent exporting directly, or a gateway replica):
+the jobhierarchy processor, with its state in file_storage, between the memory limiter and batch.
+*/}}
+{{- define "wm.defaultComplete" -}}
+{{- $recv := include "wm.receiverNames" . -}}
+processors:
+  jobhierarchy:
+    storage: file_storage
+service:
+  pipelines:
+    logs:
+      receivers: {{ $recv }}
+      processors: [memory_limiter, jobhierarchy, batch]
+      exporters: [file/events]
+    traces:
+      receivers: {{ $recv }}
+      processors: [memory_limiter, jobhierarchy, batch]
+      exporters: [file/spans]
+    metrics:
+      receivers: {{ $recv }}
+      processors: [memory_limiter, batch]
+      exporters: [{{ include "wm.metricsExporter" . }}]
+{{- end -}}
+
+{{/*
+An agent in front of gateways: logs and traces go to the gateway replica that owns their trace
+ID (a job's UUID is its trace ID; log records carry it too), through a queue on the data volume
+so that a gateway outage or an agent restart loses nothing. No batch processor before it: an
+event a client was told is accepted is on disk. Metrics stay on the agent (its Prometheus
+endpoint): the receiver's cumulative series are per agent, and scraping them per pod keeps them
+apart.
+*/}}
+{{- define "wm.defaultForwarding" -}}
+{{- $recv := include "wm.receiverNames" . -}}
+exporters:
+  loadbalancing:
+    routing_key: traceID
+    protocol:
+      otlp:
+        timeout: 10s
+        tls:
+          insecure: true
+    resolver:
+      dns:
+        hostname: {{ .forwardHost }}
+        port: {{ .root.Values.agent.gateway.port | quote }}
+    sending_queue:
+      enabled: true
+      storage: file_storage
+      queue_size: 100000
+      sizer: items
+    retry_on_failure:
+      enabled: true
+      initial_interval: 1s
+      max_interval: 30s
+      max_elapsed_time: 1h
+  {{- if (index .ports "job-metrics").enabled }}
+  prometheus:
+    endpoint: 0.0.0.0:{{ (index .ports "job-metrics").containerPort }}
+    resource_to_telemetry_conversion:
+      enabled: true
+  {{- else }}
+  debug/metrics:
+    verbosity: basic
+  {{- end }}
+service:
+  pipelines:
+    logs:
+      receivers: {{ $recv }}
+      processors: [memory_limiter]
+      exporters: [loadbalancing]
+    traces:
+      receivers: {{ $recv }}
+      processors: [memory_limiter]
+      exporters: [loadbalancing]
+    metrics:
+      receivers: {{ $recv }}
+      processors: [memory_limiter, batch]
+      exporters: [{{ include "wm.metricsExporter" . }}]
+{{- end -}}
+
+{{- define "wm.defaultConfig" -}}
+{{- $cfg := include "wm.defaultCommon" . | fromYaml -}}
+{{- if and (eq .name "agent") .forwardHost -}}
+{{- $cfg = mergeOverwrite $cfg (include "wm.defaultForwarding" . | fromYaml) -}}
+{{- else -}}
+{{- $cfg = mergeOverwrite $cfg (include "wm.defaultLocalExporters" . | fromYaml) -}}
+{{- $cfg = mergeOverwrite $cfg (include "wm.defaultComplete" . | fromYaml) -}}
+{{- end -}}
+{{- toYaml $cfg -}}
+{{- end -}}
+
+{{/* The component's final configuration, as YAML. */}}
+{{- define "wm.config" -}}
+{{- $cfg := include "wm.defaultConfig" . | fromYaml -}}
+{{- if hasKey $cfg "Error" -}}
+{{- fail (printf "internal: the default %s config does not parse: %s" .name $cfg.Error) -}}
+{{- end -}}
+{{- $user := mergeOverwrite (deepCopy (.root.Values.config | default dict)) (deepCopy (.v.config | default dict)) -}}
+{{- $userService := $user.service | default dict -}}
+{{- $userPipelines := $userService.pipelines | default dict -}}
+{{/* A pipeline the user names is theirs, whole. */}}
+{{- range $name, $_ := $userPipelines -}}
+{{- $_ := unset $cfg.service.pipelines $name -}}
+{{- end -}}
+{{- $cfg = mergeOverwrite $cfg $user -}}
+{{/* null removes a pipeline or a component (mergeOverwrite keeps what null would replace). */}}
+{{- range $name, $p := $userPipelines -}}
+{{- if kindIs "invalid" $p -}}
+{{- $_ := unset $cfg.service.pipelines $name -}}
+{{- end -}}
+{{- end -}}
+{{- range $section := list "receivers" "processors" "exporters" "extensions" "connectors" -}}
+{{- $userSection := index $user $section | default dict -}}
+{{- range $name, $c := $userSection -}}
+{{- if kindIs "invalid" $c -}}
+{{- $_ := unset (index $cfg $section) $name -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $cfg -}}
+{{- end -}}
