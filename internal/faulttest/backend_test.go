@@ -79,24 +79,27 @@ func TestBackendDown(t *testing.T) {
 	stop := make(chan struct{})
 	wg := c.steady(20, 20*time.Millisecond, stop)
 	time.Sleep(2 * time.Second)
+	if h := health(t, recv); h.Status != "ok" {
+		t.Errorf("health before the outage: %+v, want ok", h)
+	}
 	sink.down()
-	time.Sleep(8 * time.Second)
+	// The health path tells the truth while the exporter keeps failing.
+	testcollector.WaitFor(t, 10*time.Second, "health degraded during the outage", func() bool {
+		h := health(t, recv)
+		return h.Status == "degraded" && len(h.FailingExporters) == 1 && h.FailingExporters[0].Exporter == "webhook (logs)"
+	})
+	time.Sleep(6 * time.Second)
+	if h := health(t, recv); h.Status != "degraded" {
+		t.Errorf("health late in the outage: %+v, want degraded", h)
+	}
 	duringOutage := len(sink.deliveries())
 	sink.up()
 	time.Sleep(3 * time.Second)
 	close(stop)
 	wg.Wait()
 
-	accepted := c.acceptedKeys()
-	testcollector.WaitFor(t, 45*time.Second, "every accepted event at the backend", func() bool {
-		d := sink.deliveries()
-		for k := range accepted {
-			if d[k] == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	waitDelivered(t, c, sink)
+	testcollector.WaitFor(t, 10*time.Second, "health ok after recovery", func() bool { return health(t, recv).Status == "ok" })
 	f, lost := c.tally(sink.deliveries())
 	report(t, f, lost, fmt.Sprintf("(backend down 8s; delivered before it returned=%d; answers=%v)", duringOutage, c.statuses))
 }
@@ -130,6 +133,36 @@ func TestKillDuringOutage(t *testing.T) {
 	wg.Wait()
 	sink.up()
 
+	waitDelivered(t, c, sink)
+	if col.Exited() {
+		t.Error("the restarted collector exited")
+	}
+	f, lost := c.tally(sink.deliveries())
+	report(t, f, lost, fmt.Sprintf("(SIGKILL after %d accepted, backend down until restart; answers=%v, unanswered requests=%d)",
+		acceptedBeforeKill, c.statuses, c.transportEr))
+}
+
+type healthAnswer struct {
+	Status           string `json:"status"`
+	FailingExporters []struct {
+		Exporter string `json:"exporter"`
+		Error    string `json:"error"`
+	} `json:"failing_exporters"`
+}
+
+// health reads the v1 health path.
+func health(t *testing.T, recv string) healthAnswer {
+	t.Helper()
+	var h healthAnswer
+	if code, err := getJSON(recv+"/v1/health", &h); err != nil || code != 200 {
+		t.Fatalf("health: %d %v", code, err)
+	}
+	return h
+}
+
+// waitDelivered waits until every event the client saw accepted is at the backend.
+func waitDelivered(t *testing.T, c *client, sink *webhookSink) {
+	t.Helper()
 	accepted := c.acceptedKeys()
 	testcollector.WaitFor(t, 45*time.Second, "every accepted event at the backend", func() bool {
 		d := sink.deliveries()
@@ -140,12 +173,6 @@ func TestKillDuringOutage(t *testing.T) {
 		}
 		return true
 	})
-	if col.Exited() {
-		t.Error("the restarted collector exited")
-	}
-	f, lost := c.tally(sink.deliveries())
-	report(t, f, lost, fmt.Sprintf("(SIGKILL after %d accepted, backend down until restart; answers=%v, unanswered requests=%d)",
-		acceptedBeforeKill, c.statuses, c.transportEr))
 }
 
 // queueFiles lists the file_storage files under dir (for failure messages).
