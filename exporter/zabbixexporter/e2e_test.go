@@ -34,7 +34,7 @@ type zabbix struct {
 
 // startZabbix needs the Debian packages that .ci/setup.d/50-zabbix.sh
 // installs; without them the test fails and says so.
-func startZabbix(t *testing.T) *zabbix {
+func startZabbix(t testing.TB) *zabbix {
 	t.Helper()
 	for _, p := range []string{"/usr/sbin/zabbix_server", "/usr/share/zabbix/api_jsonrpc.php", "/usr/share/zabbix-server-pgsql/schema.sql.gz", "/usr/bin/php"} {
 		if _, err := os.Stat(p); err != nil {
@@ -71,7 +71,7 @@ func startZabbix(t *testing.T) *zabbix {
 
 // trapperPort finds a free loopback port that Zabbix accepts as ListenPort
 // (1024-32767, below the usual ephemeral range).
-func trapperPort(t *testing.T) int {
+func trapperPort(t testing.TB) int {
 	t.Helper()
 	for i := 0; i < 100; i++ {
 		port := 20000 + rand.IntN(12000) //nolint:gosec // not a secret
@@ -171,7 +171,7 @@ func (z *zabbix) createHost(name string, macros map[string]string) string {
 	for _, tpl := range templates {
 		links = append(links, map[string]string{"templateid": tpl.ID})
 	}
-	var hostMacros []map[string]string
+	hostMacros := []map[string]string{}
 	for k, v := range macros {
 		hostMacros = append(hostMacros, map[string]string{"macro": k, "value": v})
 	}
@@ -180,6 +180,16 @@ func (z *zabbix) createHost(name string, macros map[string]string) string {
 	}
 	z.call("host.create", map[string]any{"host": name, "groups": []map[string]string{{"groupid": groups[0].ID}}, "templates": links, "macros": hostMacros}, &created)
 	return created.IDs[0]
+}
+
+func (z *zabbix) hostID(name string) string {
+	z.t.Helper()
+	var hosts []struct {
+		ID string `json:"hostid"`
+	}
+	z.call("host.get", map[string]any{"output": []string{"hostid"}, "filter": map[string]any{"host": name}}, &hosts)
+	require.Len(z.t, hosts, 1, name)
+	return hosts[0].ID
 }
 
 type zbxItem struct {

@@ -2,6 +2,7 @@ package zabbixexporter // import "github.com/wafermonitor/wafermonitor/exporter/
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadata"
+	"github.com/wafermonitor/wafermonitor/internal/exporterhealth"
 )
 
 const (
@@ -108,10 +110,16 @@ func (m *coreMap) acquire(cfg *Config, set exporter.Settings) (*zabbixExporter, 
 	return c.e, release, nil
 }
 
-func helperOptions(c *Config, e *zabbixExporter, release component.ShutdownFunc) []exporterhelper.Option {
+func helperOptions(c *Config, e *zabbixExporter, health *exporterhealth.Tracker, release component.ShutdownFunc) []exporterhelper.Option {
 	return []exporterhelper.Option{
-		exporterhelper.WithStart(e.start),
-		exporterhelper.WithShutdown(release),
+		exporterhelper.WithStart(func(ctx context.Context, host component.Host) error {
+			health.Start(host)
+			return e.start(ctx, host)
+		}),
+		exporterhelper.WithShutdown(func(ctx context.Context) error {
+			health.Shutdown()
+			return release(ctx)
+		}),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		// Values of new job types are held for discovery::item_delay inside
 		// one push; the timeout bounds each request to Zabbix instead.
@@ -121,13 +129,29 @@ func helperOptions(c *Config, e *zabbixExporter, release component.ShutdownFunc)
 	}
 }
 
+// observed reports each delivery attempt to the process-wide exporter
+// health (the wafermonitor receiver's health endpoint turns "degraded");
+// waiting for Zabbix to create items is not a failure.
+func observed[T any](health *exporterhealth.Tracker, push func(context.Context, T) error) func(context.Context, T) error {
+	return func(ctx context.Context, data T) error {
+		err := push(ctx, data)
+		if errors.Is(err, errItemsPending) {
+			health.Observe(nil)
+		} else {
+			health.Observe(err)
+		}
+		return err
+	}
+}
+
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
 	e, release, err := cores.acquire(c, set)
 	if err != nil {
 		return nil, err
 	}
-	exp, err := exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, helperOptions(c, e, release)...)
+	health := exporterhealth.NewTracker(set.ID, "logs")
+	exp, err := exporterhelper.NewLogs(ctx, set, cfg, observed(health, e.pushLogs), helperOptions(c, e, health, release)...)
 	if err != nil {
 		_ = release(ctx)
 	}
@@ -140,7 +164,8 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
-	exp, err := exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, helperOptions(c, e, release)...)
+	health := exporterhealth.NewTracker(set.ID, "traces")
+	exp, err := exporterhelper.NewTraces(ctx, set, cfg, observed(health, e.pushTraces), helperOptions(c, e, health, release)...)
 	if err != nil {
 		_ = release(ctx)
 	}
@@ -153,7 +178,8 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 	if err != nil {
 		return nil, err
 	}
-	exp, err := exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, helperOptions(c, e, release)...)
+	health := exporterhealth.NewTracker(set.ID, "metrics")
+	exp, err := exporterhelper.NewMetrics(ctx, set, cfg, observed(health, e.pushMetrics), helperOptions(c, e, health, release)...)
 	if err != nil {
 		_ = release(ctx)
 	}

@@ -1,0 +1,98 @@
+package zabbixexporter
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+
+	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadata"
+	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/zabbixsender"
+	"github.com/wafermonitor/wafermonitor/internal/testcollector"
+)
+
+// BenchmarkRealZabbix measures values delivered to a real Zabbix 6.0 server
+// (processed, as the server reports them) over 50 discovered job types,
+// i.e. 600 items: the server stores only about 2,000 values per second into
+// a single item, so batches are spread over many.
+//
+//	go test -run '^$' -bench RealZabbix -benchtime 20x ./exporter/zabbixexporter/
+func BenchmarkRealZabbix(b *testing.B) {
+	z := startZabbix(b)
+	z.importTemplate()
+	const host = "fab1-bench"
+	z.createHost(host, nil)
+	time.Sleep(2 * time.Second) // the server's next configuration sync
+
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoints = []string{z.trapper}
+	cfg.Host = "{site}-bench"
+	cfg.Discovery.ItemDelay = 3 * time.Second
+	e, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	require.NoError(b, err)
+	ctx := context.Background()
+	require.NoError(b, e.start(ctx, nil))
+	defer func() { require.NoError(b, e.shutdown(ctx)) }()
+
+	const jobTypes = 50
+	base := time.Now().Add(-time.Hour).Truncate(time.Second)
+	var warm []event
+	for j := 0; j < jobTypes; j++ {
+		warm = append(warm, event{site: "fab1", app: "litho", etype: "subjob", id: fmt.Sprintf("00000000-0000-4000-8000-%012d", j),
+			key: fmt.Sprintf("lot-%02d", j), kind: "started", status: "running", at: base})
+	}
+	// Announces the job types and returns once their items took values.
+	require.NoError(b, e.pushLogs(ctx, logsOf(warm...)))
+	item, ok := z.item(z.hostID(host), `wafer.duration["litho","lot-00","subjob"]`)
+	require.True(b, ok, "discovered items")
+
+	b.Run("sender/250-per-request", func(b *testing.B) {
+		client, err := zabbixsender.New(zabbixsender.Config{Endpoints: []string{z.trapper}, MaxValuesPerRequest: 250})
+		require.NoError(b, err)
+		const perBatch = 1000
+		items := []string{itemDuration, itemCPUUser, itemCPUSystem, itemMemoryMax, itemCompleted, itemFailures, itemRunning, itemStalls, itemTimeouts, itemEvents}
+		processed := 0
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			values := make([]zabbixsender.Value, perBatch)
+			for k := range values {
+				n := i*perBatch + k
+				r := jobType{app: "litho", job: fmt.Sprintf("lot-%02d", n%jobTypes), entityType: "subjob"}
+				at := base.Add(time.Duration(n) * time.Millisecond)
+				values[k] = zabbixsender.Value{Host: host, Key: itemKey(items[(n/jobTypes)%len(items)], &r), Value: fmt.Sprint(n % 1000), Clock: at.Unix(), NS: at.Nanosecond()}
+			}
+			res, err := client.Send(ctx, values)
+			require.NoError(b, err)
+			require.Zero(b, res.Failed)
+			processed += res.Processed
+		}
+		b.ReportMetric(float64(processed)/b.Elapsed().Seconds(), "values/s")
+	})
+
+	b.Run("exporter/logs", func(b *testing.B) {
+		const perBatch = 100
+		before := len(z.history(item))
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			var evs []event
+			for k := 0; k < perBatch; k++ {
+				n := i*perBatch + k
+				evs = append(evs, event{site: "fab1", app: "litho", etype: "subjob", id: fmt.Sprintf("10000000-0000-4000-8000-%012d", n),
+					key: fmt.Sprintf("lot-%02d", n%jobTypes), kind: "finished", status: "succeeded",
+					at: base.Add(time.Minute + time.Duration(n)*time.Millisecond), metrics: map[string]float64{"duration_s": float64(n), "cpu_user_s": 1, "cpu_system_s": 0.5, "mem_max_mb": 100}})
+			}
+			require.NoError(b, e.pushLogs(ctx, logsOf(evs...)))
+		}
+		b.StopTimer()
+		// 10 values per finished event: events, status, outcome, completed,
+		// duration, CPU user and system, memory, running, and the legacy
+		// key when enabled (not here).
+		b.ReportMetric(float64(b.N*perBatch*9)/b.Elapsed().Seconds(), "values/s")
+		b.ReportMetric(float64(b.N*perBatch)/b.Elapsed().Seconds(), "events/s")
+		want := before + (b.N*perBatch+jobTypes-1)/jobTypes
+		testcollector.WaitFor(b, time.Minute, "the values in the history", func() bool { return len(z.history(item)) >= want })
+	})
+}
