@@ -154,7 +154,7 @@ exporters:
     resolver:
       dns:
         hostname: {{ .forwardHost }}
-        port: {{ .root.Values.agent.gateway.port | quote }}
+        port: {{ include "wm.agentForwardPort" .root | quote }}
     sending_queue:
       enabled: true
       storage: file_storage

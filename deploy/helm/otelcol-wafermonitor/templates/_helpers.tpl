@@ -90,6 +90,23 @@ app.kubernetes.io/component: {{ .name }}
 {{- printf "%s-gateway-headless.%s.svc.%s" (include "wm.fullname" .) .Release.Namespace .Values.clusterDomain -}}
 {{- end -}}
 
+{{/*
+The OTLP gRPC port the agents forward to: this release's gateway's container port, or
+agent.gateway.port for a gateway of another release.
+*/}}
+{{- define "wm.agentForwardPort" -}}
+{{- if eq .Values.mode "agent-gateway" -}}
+{{- $gw := include "wm.ctx" (list . "gateway") | fromYaml -}}
+{{- $otlp := index $gw.ports "otlp-grpc" -}}
+{{- if not $otlp.enabled -}}
+{{- fail "gateway.ports.otlp-grpc: the agents forward to the gateway over OTLP gRPC; enable it" -}}
+{{- end -}}
+{{- $otlp.containerPort -}}
+{{- else -}}
+{{- .Values.agent.gateway.port -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Where this release's agents forward to: a hostname, or empty to export directly. */}}
 {{- define "wm.agentForwardHost" -}}
 {{- if eq .Values.mode "agent-gateway" -}}
