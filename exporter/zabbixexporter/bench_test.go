@@ -35,7 +35,7 @@ func BenchmarkRealZabbix(b *testing.B) {
 	require.NoError(b, err)
 	ctx := context.Background()
 	require.NoError(b, e.start(ctx, nil))
-	defer func() { require.NoError(b, e.shutdown(ctx)) }()
+	defer e.shutdown()
 
 	const jobTypes = 50
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)

@@ -398,10 +398,9 @@ func (e *zabbixExporter) record(ctx context.Context, res zabbixsender.Result) {
 		zap.Int("more_keys", more))
 }
 
-func (e *zabbixExporter) shutdown(context.Context) error {
+func (e *zabbixExporter) shutdown() {
 	e.stop()
 	e.telemetry.Shutdown()
-	return nil
 }
 
 // nsAllocator gives values of the same item and second distinct

@@ -80,7 +80,7 @@ type sharedCore struct {
 	refs int
 }
 
-func (m *coreMap) acquire(cfg *Config, set exporter.Settings) (*zabbixExporter, func(context.Context) error, error) {
+func (m *coreMap) acquire(cfg *Config, set exporter.Settings) (*zabbixExporter, func(), error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.items[cfg]
@@ -94,31 +94,30 @@ func (m *coreMap) acquire(cfg *Config, set exporter.Settings) (*zabbixExporter, 
 	}
 	c.refs++
 	var once sync.Once
-	release := func(ctx context.Context) error {
-		var err error
+	release := func() {
 		once.Do(func() {
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			c.refs--
 			if c.refs == 0 {
 				delete(m.items, cfg)
-				err = c.e.shutdown(ctx)
+				c.e.shutdown()
 			}
 		})
-		return err
 	}
 	return c.e, release, nil
 }
 
-func helperOptions(c *Config, e *zabbixExporter, health *exporterhealth.Tracker, release component.ShutdownFunc) []exporterhelper.Option {
+func helperOptions(c *Config, e *zabbixExporter, health *exporterhealth.Tracker, release func()) []exporterhelper.Option {
 	return []exporterhelper.Option{
 		exporterhelper.WithStart(func(ctx context.Context, host component.Host) error {
 			health.Start(host)
 			return e.start(ctx, host)
 		}),
-		exporterhelper.WithShutdown(func(ctx context.Context) error {
+		exporterhelper.WithShutdown(func(context.Context) error {
 			health.Shutdown()
-			return release(ctx)
+			release()
+			return nil
 		}),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		// Values of new job types are held for discovery::item_delay inside
@@ -153,7 +152,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	health := exporterhealth.NewTracker(set.ID, "logs")
 	exp, err := exporterhelper.NewLogs(ctx, set, cfg, observed(health, e.pushLogs), helperOptions(c, e, health, release)...)
 	if err != nil {
-		_ = release(ctx)
+		release()
 	}
 	return exp, err
 }
@@ -167,7 +166,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	health := exporterhealth.NewTracker(set.ID, "traces")
 	exp, err := exporterhelper.NewTraces(ctx, set, cfg, observed(health, e.pushTraces), helperOptions(c, e, health, release)...)
 	if err != nil {
-		_ = release(ctx)
+		release()
 	}
 	return exp, err
 }
@@ -181,7 +180,7 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 	health := exporterhealth.NewTracker(set.ID, "metrics")
 	exp, err := exporterhelper.NewMetrics(ctx, set, cfg, observed(health, e.pushMetrics), helperOptions(c, e, health, release)...)
 	if err != nil {
-		_ = release(ctx)
+		release()
 	}
 	return exp, err
 }

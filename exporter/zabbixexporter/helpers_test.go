@@ -93,7 +93,7 @@ func newTestExporter(t *testing.T, srv interface{ Addr() string }, change func(*
 	e.now = clock.Now
 	e.afterFunc = clock.AfterFunc
 	require.NoError(t, e.start(context.Background(), nil))
-	t.Cleanup(func() { require.NoError(t, e.shutdown(context.Background())) })
+	t.Cleanup(e.shutdown)
 	return e, clock, logs
 }
 

@@ -111,7 +111,7 @@ func (s *Server) serve() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer conn.Close()
+			defer func() { _ = conn.Close() }()
 			req, err := ReadRequest(conn)
 			if err != nil {
 				return

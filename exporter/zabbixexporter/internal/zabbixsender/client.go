@@ -137,7 +137,7 @@ func (c *Client) exchange(ctx context.Context, addr string, packet []byte) (Resp
 	if err != nil {
 		return Response{}, err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if deadline, ok := ctx.Deadline(); ok {
 		if err := conn.SetDeadline(deadline); err != nil {
 			return Response{}, err
