@@ -75,6 +75,57 @@ const (
 	typeDatetimeParsing = "datetime_parsing"
 )
 
+// countBatchItems counts the events of a batch body (a bare array, or an
+// object with an "events" array) without building them, and stops once it
+// has counted more than limit. ok is false when the body has neither shape
+// or is not valid JSON: the full decoding then tells what is wrong. A small
+// body decodes to many times its size ("[{},{},…]" to about 100 bytes an
+// item), so a batch over max_batch_events is refused before it is built.
+func countBatchItems(body []byte, limit int) (n int, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
+		return 0, false
+	}
+	switch tok {
+	case json.Delim('['):
+		return countArray(dec, limit)
+	case json.Delim('{'):
+		for dec.More() {
+			key, err := dec.Token()
+			if err != nil {
+				return 0, false
+			}
+			if key == "events" {
+				if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+					return 0, false
+				}
+				return countArray(dec, limit)
+			}
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return 0, false
+			}
+		}
+	}
+	return 0, false
+}
+
+func countArray(dec *json.Decoder, limit int) (int, bool) {
+	n := 0
+	for dec.More() {
+		var item json.RawMessage
+		if err := dec.Decode(&item); err != nil {
+			return 0, false
+		}
+		n++
+		if n > limit {
+			break
+		}
+	}
+	return n, true
+}
+
 // parseJSON decodes a whole body, numbers kept exact.
 func parseJSON(body []byte) (any, *problem) {
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -34,6 +34,10 @@ import (
 // entity type × status or kind): far above any real fab, low enough to bound memory.
 const maxMetricSeries = 20000
 
+// precountBytes is the body size above which a batch's events are counted
+// before they are decoded.
+const precountBytes = 256 << 10
+
 // degradedFor is how long after a refusal by the pipeline the health
 // endpoint keeps answering "degraded".
 const degradedFor = 30 * time.Second
@@ -317,6 +321,13 @@ func (r *wafermonitorReceiver) ingest(ctx context.Context, req *http.Request, ba
 // decode parses and validates a body. A batch is all or nothing: every bad
 // item is reported, and none is accepted.
 func (r *wafermonitorReceiver) decode(raw []byte, now time.Time, batch bool) ([]event, int, any) {
+	if len(raw) > precountBytes {
+		if n, ok := countBatchItems(raw, r.cfg.MaxBatchEvents); ok && n > r.cfg.MaxBatchEvents {
+			r.reject(context.Background(), "too_large", n)
+			return nil, http.StatusRequestEntityTooLarge, problems{Detail: []problem{{Type: "too_large", Loc: []any{"body"},
+				Msg: fmt.Sprintf("more than %d events in one batch (max_batch_events)", r.cfg.MaxBatchEvents)}}}
+		}
+	}
 	v, perr := parseJSON(raw)
 	if perr != nil {
 		r.reject(context.Background(), "invalid", 1)
