@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// protocol is one way of sending the workload to the collector.
+type protocol struct {
+	name        string
+	enc         encoding
+	contentType string
+	path        func(batch bool) string
+	port        func(c *collector) int
+}
+
+var protocols = []protocol{
+	{name: "v1", enc: encV1, contentType: "application/json",
+		path: func(batch bool) string {
+			if batch {
+				return "/v1/events/batch"
+			}
+			return "/v1/event"
+		},
+		port: func(c *collector) int { return c.v1Port }},
+	{name: "otlp-json", enc: encOTLPJSON, contentType: "application/json",
+		path: func(bool) string { return "/v1/logs" }, port: func(c *collector) int { return c.otlpPort }},
+	{name: "otlp-proto", enc: encOTLPProto, contentType: "application/x-protobuf",
+		path: func(bool) string { return "/v1/logs" }, port: func(c *collector) int { return c.otlpPort }},
+}
+
+// mode is the shape of the load: closed loop with a number of clients each
+// sending its next request when the previous one is answered, or open loop
+// at a fixed request rate.
+type mode struct {
+	name    string
+	clients int
+	events  int // per request
+	rate    int // requests/s; 0 = closed loop
+}
+
+func (m mode) batch() bool { return m.events > 1 }
+
+// requester sends one protocol's requests for one mode.
+type requester struct {
+	client  *http.Client
+	url     string
+	ctype   string
+	tmpls   [2]*template // by parity of the first event: started first, finished first
+	counter *atomic.Uint64
+}
+
+func newRequester(client *http.Client, c *collector, p protocol, m mode, counter *atomic.Uint64) *requester {
+	r := &requester{client: client, ctype: p.contentType, counter: counter,
+		url: fmt.Sprintf("http://127.0.0.1:%d%s", p.port(c), p.path(m.batch()))}
+	r.tmpls[0] = newTemplate(p.enc, m.events, true, m.batch())
+	if m.events%2 == 1 {
+		r.tmpls[1] = newTemplate(p.enc, m.events, false, m.batch())
+	} else {
+		r.tmpls[1] = r.tmpls[0]
+	}
+	return r
+}
+
+// send renders and posts the next request; buf is the caller's scratch.
+func (r *requester) send(ctx context.Context, buf []byte) ([]byte, error) {
+	events := uint64(r.tmpls[0].events)
+	first := r.counter.Add(events) - events
+	body := r.tmpls[first%2].render(buf, first)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(body))
+	if err != nil {
+		return body, err
+	}
+	req.Header.Set("Content-Type", r.ctype)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return body, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		_ = resp.Body.Close()
+		return body, fmt.Errorf("%s: HTTP %d: %s", r.url, resp.StatusCode, bytes.TrimSpace(msg))
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return body, nil
+}
+
+// sample is what one cell of the run measured.
+type sample struct {
+	requests  int
+	events    int
+	errors    int
+	firstErr  string
+	elapsed   time.Duration
+	latencies []time.Duration
+	cpu       time.Duration // collector user+system CPU during the cell
+	peakRSS   uint64        // collector VmHWM during the cell, bytes
+	late      int           // open loop: requests sent more than 1 ms after their time
+}
+
+// tally is one worker's count, merged into the cell's sample at its end.
+type tally struct {
+	n, errs  int
+	firstErr error
+	lat      []time.Duration
+}
+
+func (t *tally) record(err error, latency time.Duration) {
+	if err != nil {
+		t.errs++
+		if t.firstErr == nil {
+			t.firstErr = err
+		}
+		return
+	}
+	t.lat = append(t.lat, latency)
+	t.n++
+}
+
+func (t *tally) mergeInto(mu *sync.Mutex, out *sample) {
+	mu.Lock()
+	defer mu.Unlock()
+	out.requests += t.n
+	out.errors += t.errs
+	if t.firstErr != nil && out.firstErr == "" {
+		out.firstErr = t.firstErr.Error()
+	}
+	out.latencies = append(out.latencies, t.lat...)
+}
+
+// closedLoop runs m.clients clients for d.
+func closedLoop(ctx context.Context, r *requester, m mode, d time.Duration) sample {
+	var (
+		mu  sync.Mutex
+		out sample
+		wg  sync.WaitGroup
+	)
+	start := time.Now()
+	end := start.Add(d)
+	for c := 0; c < m.clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := tally{lat: make([]time.Duration, 0, 4096)}
+			var buf []byte
+			// Requests in flight at the end are finished and counted (the
+			// cell's elapsed time includes them), so no connection is cut.
+			for t0 := time.Now(); t0.Before(end) && ctx.Err() == nil; t0 = time.Now() {
+				var err error
+				buf, err = r.send(ctx, buf)
+				t.record(err, time.Since(t0))
+			}
+			t.mergeInto(&mu, &out)
+		}()
+	}
+	wg.Wait()
+	out.elapsed = time.Since(start)
+	out.events = out.requests * m.events
+	return out
+}
+
+// openLoop sends m.rate requests/s for d whatever the answers' delay, and
+// measures each latency from the time the request was due, so that a stall
+// counts against every request it delays (no coordinated omission).
+func openLoop(ctx context.Context, r *requester, m mode, d time.Duration) sample {
+	ctx, cancel := context.WithTimeout(ctx, d+5*time.Second)
+	defer cancel()
+	interval := time.Second / time.Duration(m.rate)
+	total := int(d / interval)
+	due := make(chan time.Time, total)
+	var (
+		mu   sync.Mutex
+		out  sample
+		wg   sync.WaitGroup
+		late atomic.Int64
+	)
+	// Enough workers that a slow answer never holds the schedule up.
+	for w := 0; w < 256; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			t := tally{lat: make([]time.Duration, 0, total/64+16)}
+			for at := range due {
+				if time.Since(at) > time.Millisecond {
+					late.Add(1)
+				}
+				var err error
+				buf, err = r.send(ctx, buf)
+				t.record(err, time.Since(at))
+			}
+			t.mergeInto(&mu, &out)
+		}()
+	}
+	start := time.Now()
+	for i := 0; i < total && ctx.Err() == nil; i++ {
+		at := start.Add(time.Duration(i) * interval)
+		if w := time.Until(at); w > 0 {
+			time.Sleep(w)
+		}
+		due <- at
+	}
+	close(due)
+	wg.Wait()
+	out.elapsed = time.Since(start)
+	out.events = out.requests * m.events
+	out.late = int(late.Load())
+	return out
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*p+0.5) - 1
+	if i < 0 {
+		i = 0
+	}
+	if i >= len(sorted) {
+		i = len(sorted) - 1
+	}
+	return sorted[i]
+}
+
+func sortDurations(d []time.Duration) {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+}

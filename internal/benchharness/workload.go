@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/wafermonitor/wafermonitor/internal/entity"
+	"github.com/wafermonitor/wafermonitor/sdk/ids"
+	"github.com/wafermonitor/wafermonitor/sdk/semconv"
+)
+
+// The workload: subjobs of 100 per job, each reported by two events,
+// `started` (status running) and `finished` (status succeeded, with CPU,
+// memory and duration metrics), in the canonical v1 form the Python client
+// sends. Event n (a counter per collector, so that no entity or idempotency
+// key repeats in a run) is event n%2 of subjob n/2, whose job is n/200.
+//
+// The OTLP form of an event is the log record the wafermonitor receiver makes
+// of it (same resource, scope, event name, trace and span IDs, severity, body
+// and attributes), sent to /v1/logs. The v1 path does strictly more work
+// per event: the receiver also makes a span of each terminal event, updates
+// its cumulative metrics and deduplicates by idempotency key.
+const subjobsPerJob = 100
+
+var (
+	eventTime    = time.Date(2025, 10, 19, 12, 0, 0, 123456000, time.UTC)
+	observedTime = eventTime.Add(time.Second)
+)
+
+const (
+	siteID     = "fab1"
+	appID      = "5f1e2d3c-0000-4000-8000-000000000001"
+	appName    = "litho-scheduler"
+	appVersion = "1.4.2"
+	bizKey     = "lot-4711"
+	subKey     = "wafer"
+	scopeName  = "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
+)
+
+// UUIDs are built from a 12-hex-digit counter, so every ID has a fixed
+// width and a payload template can be patched in place.
+func jobUUID(j uint64) string    { return fmt.Sprintf("a0000000-0000-4000-8000-%012x", j) }
+func subjobUUID(s uint64) string { return fmt.Sprintf("c0000000-0000-4000-8000-%012x", s) }
+func eventKey(n uint64) string   { return fmt.Sprintf("e0000000-0000-4000-8000-%012x", n) }
+
+// Placeholders of a template: counters no real run reaches.
+const (
+	placeholderJob    = 0xfedcba000000
+	placeholderSubjob = 0xfedcb9000000
+	placeholderEvent  = 0xfedcb8000000
+)
+
+func mustUUID(s string) ids.UUID {
+	b, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
+	if err != nil || len(b) != 16 {
+		panic("bad uuid " + s)
+	}
+	var u ids.UUID
+	copy(u[:], b)
+	return u
+}
+
+type benchEvent struct {
+	job, subjob, n uint64
+	started        bool
+}
+
+func eventOf(n uint64) benchEvent {
+	s := n / 2
+	return benchEvent{job: s / subjobsPerJob, subjob: s, n: n, started: n%2 == 0}
+}
+
+func (e benchEvent) kind() string {
+	if e.started {
+		return semconv.KindStarted
+	}
+	return semconv.KindFinished
+}
+
+func (e benchEvent) status() string {
+	if e.started {
+		return semconv.StatusRunning
+	}
+	return semconv.StatusSucceeded
+}
+
+// metrics of a finished subjob, in the receiver's order (sorted by name).
+var finishedMetrics = []struct {
+	name  string
+	value float64
+}{
+	{semconv.MetricKeyCPUSystemS, 0.1},
+	{semconv.MetricKeyCPUUserS, 1.25},
+	{semconv.MetricKeyDurationS, 93.2},
+	{semconv.MetricKeyMemMaxMB, 412.5},
+}
+
+func v1JSON(buf *bytes.Buffer, e benchEvent) {
+	fmt.Fprintf(buf, `{"idempotency_key":%q,"site_id":%q,"app":{"app_id":%q,"name":%q,"version":%q},`+
+		`"entity":{"type":"subjob","id":%q,"parent_id":%q,"business_key":%q,"sub_key":%q},`+
+		`"event":{"kind":%q,"at":"2025-10-19T12:00:00.123456+00:00",`,
+		eventKey(e.n), siteID, appID, appName, appVersion, subjobUUID(e.subjob), jobUUID(e.job), bizKey, subKey, e.kind())
+	if !e.started {
+		buf.WriteString(`"metrics":{"cpu_user_s":1.25,"cpu_system_s":0.1,"mem_max_mb":412.5,"duration_s":93.2},`)
+	}
+	fmt.Fprintf(buf, `"status":%q,"metadata":{}}}`, e.status())
+}
+
+// otlpLogs is what the wafermonitor receiver makes of the events (its
+// convert.go): one resource and scope, one log record per event.
+func otlpLogs(events []benchEvent) plog.Logs {
+	logs := plog.NewLogs()
+	rl := logs.ResourceLogs().AppendEmpty()
+	entity.Resource{ServiceName: appName, ServiceVersion: appVersion, SiteID: siteID, AppID: appID}.Fill(rl.Resource())
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(scopeName)
+	sl.Scope().SetVersion("0.1.0")
+	for _, e := range events {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(eventTime))
+		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(observedTime))
+		lr.SetEventName(semconv.EventName(semconv.EntityTypeSubjob, e.kind()))
+		id := ids.ForSubjob(mustUUID(subjobUUID(e.subjob)), mustUUID(jobUUID(e.job)), true)
+		lr.SetTraceID(id.TraceID)
+		lr.SetSpanID(id.SpanID)
+		lr.SetSeverityNumber(plog.SeverityNumberInfo)
+		lr.SetSeverityText("INFO")
+		lr.Body().SetStr(semconv.EntityTypeSubjob + " " + subjobUUID(e.subjob) + " " + e.kind() + ": " + e.status())
+		attrs := lr.Attributes()
+		entity.Ref{Type: semconv.EntityTypeSubjob, ID: subjobUUID(e.subjob), ParentID: jobUUID(e.job), BusinessKey: bizKey, SubKey: subKey}.PutAttributes(attrs, e.status())
+		if !e.started {
+			for _, m := range finishedMetrics {
+				attrs.PutDouble(semconv.MetricPrefix+m.name, m.value)
+			}
+		}
+		attrs.PutStr(semconv.AttrEventKind, e.kind())
+		attrs.PutStr(semconv.AttrIdempotencyKey, eventKey(e.n))
+		if !e.started {
+			attrs.PutStr(semconv.AttrOutcome, semconv.OutcomeOf(e.status()))
+		}
+	}
+	return logs
+}
+
+// patch is one place in a template where a value of fixed width goes.
+type patch struct {
+	off   int
+	field func(e benchEvent) []byte
+}
+
+// template is an encoded request body with the IDs of its events at known
+// offsets: a request for other events is a copy with those bytes replaced,
+// which keeps the load generator's own CPU cost far below the collector's.
+type template struct {
+	body    []byte
+	events  int
+	patches [][]patch // per event slot
+}
+
+type encoding int
+
+const (
+	encV1 encoding = iota
+	encOTLPJSON
+	encOTLPProto
+)
+
+// newTemplate encodes `events` placeholder events (starting with a started
+// event when firstStarted, alternating) and locates every ID in the result.
+func newTemplate(enc encoding, events int, firstStarted bool, batch bool) *template {
+	slots := make([]benchEvent, events)
+	for i := range slots {
+		started := (i%2 == 0) == firstStarted
+		slots[i] = benchEvent{job: placeholderJob, subjob: placeholderSubjob + uint64(i/2), n: placeholderEvent + uint64(i), started: started}
+	}
+	var body []byte
+	switch enc {
+	case encV1:
+		var buf bytes.Buffer
+		if batch {
+			buf.WriteByte('[')
+		}
+		for i, e := range slots {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			v1JSON(&buf, e)
+		}
+		if batch {
+			buf.WriteByte(']')
+		}
+		body = buf.Bytes()
+	case encOTLPJSON:
+		var err error
+		body, err = (&plog.JSONMarshaler{}).MarshalLogs(otlpLogs(slots))
+		if err != nil {
+			panic(err)
+		}
+	case encOTLPProto:
+		var err error
+		body, err = (&plog.ProtoMarshaler{}).MarshalLogs(otlpLogs(slots))
+		if err != nil {
+			panic(err)
+		}
+	}
+	t := &template{body: body, events: events, patches: make([][]patch, events)}
+	raw := enc == encOTLPProto
+	for i, e := range slots {
+		t.locate(i, []byte(eventKey(e.n)), func(e benchEvent) []byte { return []byte(eventKey(e.n)) })
+		t.locate(i, []byte(subjobUUID(e.subjob)), func(e benchEvent) []byte { return []byte(subjobUUID(e.subjob)) })
+		t.locate(i, []byte(jobUUID(e.job)), func(e benchEvent) []byte { return []byte(jobUUID(e.job)) })
+		if enc == encV1 {
+			continue
+		}
+		spanID := func(e benchEvent) []byte {
+			id := ids.ForSubjob(mustUUID(subjobUUID(e.subjob)), mustUUID(jobUUID(e.job)), true).SpanID
+			if raw {
+				return id[:]
+			}
+			return []byte(hex.EncodeToString(id[:]))
+		}
+		traceID := func(e benchEvent) []byte {
+			id := ids.TraceID(mustUUID(jobUUID(e.job)))
+			if raw {
+				return id[:]
+			}
+			return []byte(hex.EncodeToString(id[:]))
+		}
+		t.locate(i, spanID(e), spanID)
+		t.locate(i, traceID(e), traceID)
+	}
+	return t
+}
+
+// locate records every occurrence of old in the body as a place of slot's
+// field. Occurrences already claimed by an earlier slot (a job's ID is shared
+// by the events of its subjobs) are claimed again: the same value goes there.
+func (t *template) locate(slot int, old []byte, field func(benchEvent) []byte) {
+	found := 0
+	for off := 0; ; {
+		i := bytes.Index(t.body[off:], old)
+		if i < 0 {
+			break
+		}
+		t.patches[slot] = append(t.patches[slot], patch{off: off + i, field: field})
+		off += i + len(old)
+		found++
+	}
+	if found == 0 {
+		panic(fmt.Sprintf("template: %q not found", old))
+	}
+}
+
+// render writes the body for the events starting at n into dst.
+func (t *template) render(dst []byte, first uint64) []byte {
+	dst = append(dst[:0], t.body...)
+	for i, ps := range t.patches {
+		e := eventOf(first + uint64(i))
+		for _, p := range ps {
+			copy(dst[p.off:], p.field(e))
+		}
+	}
+	return dst
+}
