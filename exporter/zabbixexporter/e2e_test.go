@@ -264,6 +264,10 @@ processors:
       stall_timeout: 2s
       max_duration: 1h
       rules:
+        # One job runs past its deadline.
+        - business_key: lot-late
+          stall_timeout: 1h
+          max_duration: 3s
         # Only the subjob that goes silent is to stall.
         - entity_type: job
           stall_timeout: 1h
@@ -368,11 +372,13 @@ func TestEndToEndRealZabbix(t *testing.T) {
 		w1   = "c3a9e1f0-0000-4000-8000-000000000001"
 		w2   = "c3a9e1f0-0000-4000-8000-000000000002"
 		jobQ = "a1b2c3d4-e5f6-4789-8abc-000000000009"
+		jobL = "a1b2c3d4-e5f6-4789-8abc-000000000010"
 	)
 	base := time.Now().Add(-time.Minute).Truncate(time.Second)
 	failedAt := base.Add(30*time.Second + 250*time.Millisecond)
 	postEvents(t, port,
 		v1("job", jobQ, "", "lot-quiet", "", "started", "running", base, ""),
+		v1("job", jobL, "", "lot-late", "", "started", "running", time.Now(), ""),
 		v1("job", job, "", "lot-4711", "", "started", "running", base, ""),
 		v1("subjob", w1, job, "lot-4711", "wafer-01", "started", "running", base.Add(time.Second), ""),
 		v1("subjob", w2, job, "lot-4711", "wafer-02", "started", "running", base.Add(time.Second), ""),
@@ -424,9 +430,10 @@ func TestEndToEndRealZabbix(t *testing.T) {
 	require.Len(t, lh, 1)
 	assert.Equal(t, "29.25", lh[0].Value)
 
-	testcollector.WaitFor(t, 60*time.Second, "the failure and stall triggers", func() bool {
+	testcollector.WaitFor(t, 60*time.Second, "the failure, stall and timeout triggers", func() bool {
 		return z.firing(hostID, "litho-scheduler lot-4711 (subjob) failed") &&
-			z.firing(hostID, "litho-scheduler lot-4711 (subjob) stalled")
+			z.firing(hostID, "litho-scheduler lot-4711 (subjob) stalled") &&
+			z.firing(hostID, "litho-scheduler lot-late (job) timed out")
 	})
 	stalls, ok := z.item(hostID, "wafer.stalls"+sub)
 	require.True(t, ok)
@@ -434,7 +441,9 @@ func TestEndToEndRealZabbix(t *testing.T) {
 	problems := z.problems(hostID)
 	assert.Contains(t, problems, "litho-scheduler lot-4711 (subjob) failed")
 	assert.Contains(t, problems, "litho-scheduler lot-4711 (subjob) stalled")
-	t.Logf("%s: failure and stall triggers fired", time.Since(testStart).Round(time.Millisecond))
+	assert.Contains(t, problems, "litho-scheduler lot-late (job) timed out")
+	assert.NotContains(t, problems, "litho-scheduler lot-4711 (job) failed", "the job itself has not ended")
+	t.Logf("%s: failure, stall and timeout triggers fired", time.Since(testStart).Round(time.Millisecond))
 
 	// The server goes away while values are being sent, and comes back.
 	z.script("stop.sh", "server")
