@@ -120,6 +120,8 @@ type Options struct {
 	// with its own --config, as a user combines a shipped configuration with
 	// examples; later files override and replace lists of earlier ones.
 	ConfigFiles []string
+	// Args are added to the command line (e.g. --feature-gates=...).
+	Args []string
 }
 
 // Start writes config to a file and runs the collector on it. The process is
@@ -139,6 +141,7 @@ func Start(t testing.TB, config string, opts Options) *Collector {
 	for _, f := range opts.ConfigFiles {
 		args = append(args, "--config", f)
 	}
+	args = append(args, opts.Args...)
 	c.cmd = exec.Command(Binary(t), append(args, "--config", cfgPath)...)
 	c.cmd.Dir = dir
 	c.cmd.Env = append(os.Environ(), opts.Env...)
