@@ -35,8 +35,12 @@ func newEventQueue(m *Monitor, size int) *eventQueue {
 }
 
 func (q *eventQueue) add(ev *event) {
+	if q.size == 0 {
+		q.m.write(ev)
+		return
+	}
 	q.mu.Lock()
-	if q.closed || q.size == 0 || len(q.pending) >= q.size {
+	if q.closed || len(q.pending) >= q.size {
 		q.mu.Unlock()
 		q.writing.Lock()
 		q.writeQueued()
