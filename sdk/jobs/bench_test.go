@@ -52,7 +52,7 @@ func benchProviders(b *testing.B) (*sdktrace.TracerProvider, *sdkmetric.MeterPro
 //
 //   - ns/job, ns/span, wall-ratio: wall time in the calling goroutine, which
 //     on a shared machine includes the time other processes run;
-//   - thread-cpu-ns/job, thread-cpu-ns/span, thread-cpu-ratio: CPU time of
+//   - thread-cpu-ns/job, thread-cpu-ns/span, ratio: CPU time of
 //     the calling goroutine, locked to its thread: what the job itself pays,
 //     with its share of garbage collection assists; what background
 //     goroutines do for the span or the job is left out for both;
@@ -139,7 +139,7 @@ func compareWithSpan(b *testing.B, tp trace.TracerProvider, op, flush func()) {
 	if hasThreadCPU && thrSpan > 0 {
 		b.ReportMetric(thrOp/n, "thread-cpu-ns/job")
 		b.ReportMetric(thrSpan/n, "thread-cpu-ns/span")
-		b.ReportMetric(thrOp/thrSpan, "thread-cpu-ratio")
+		b.ReportMetric(thrOp/thrSpan, "ratio")
 	}
 	b.ReportMetric(wallOp/n, "ns/job")
 	b.ReportMetric(wallSpan/n, "ns/span")
