@@ -3,9 +3,15 @@ package zabbixexporter
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
-	"math/rand/v2"
+	"math/big"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -18,7 +24,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/configtls"
+	"go.opentelemetry.io/collector/exporter/exportertest"
 
+	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadata"
+	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/zabbixsender"
 	"github.com/wafermonitor/wafermonitor/internal/testcollector"
 )
 
@@ -34,7 +44,7 @@ type zabbix struct {
 
 // startZabbix needs the Debian packages that .ci/setup.d/50-zabbix.sh
 // installs; without them the test fails and says so.
-func startZabbix(t testing.TB) *zabbix {
+func startZabbix(t testing.TB, prepare ...func(testing.TB, string)) *zabbix {
 	t.Helper()
 	for _, p := range []string{"/usr/sbin/zabbix_server", "/usr/share/zabbix/api_jsonrpc.php", "/usr/share/zabbix-server-pgsql/schema.sql.gz", "/usr/bin/php"} {
 		if _, err := os.Stat(p); err != nil {
@@ -60,6 +70,9 @@ func startZabbix(t testing.TB) *zabbix {
 		}
 		_ = os.RemoveAll(dir)
 	})
+	for _, p := range prepare {
+		p(t, dir)
+	}
 	start := time.Now()
 	z.script("start.sh", strconv.Itoa(pg), strconv.Itoa(trapper), strconv.Itoa(api))
 	t.Logf("Zabbix started in %s", time.Since(start).Round(time.Millisecond))
@@ -74,7 +87,7 @@ func startZabbix(t testing.TB) *zabbix {
 func trapperPort(t testing.TB) int {
 	t.Helper()
 	for i := 0; i < 100; i++ {
-		port := 20000 + rand.IntN(12000) //nolint:gosec // not a secret
+		port := 20000 + mathrand.IntN(12000) //nolint:gosec // not a secret
 		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err == nil {
 			l.Close()
@@ -155,7 +168,7 @@ func (z *zabbix) importTemplate() {
 }
 
 // createHost creates a host linked to every wafermonitor template.
-func (z *zabbix) createHost(name string, macros map[string]string) string {
+func (z *zabbix) createHost(name string, macros map[string]string, extra ...map[string]any) string {
 	z.t.Helper()
 	var templates []struct {
 		ID string `json:"templateid"`
@@ -178,7 +191,13 @@ func (z *zabbix) createHost(name string, macros map[string]string) string {
 	var created struct {
 		IDs []string `json:"hostids"`
 	}
-	z.call("host.create", map[string]any{"host": name, "groups": []map[string]string{{"groupid": groups[0].ID}}, "templates": links, "macros": hostMacros}, &created)
+	params := map[string]any{"host": name, "groups": []map[string]string{{"groupid": groups[0].ID}}, "templates": links, "macros": hostMacros}
+	for _, e := range extra {
+		for k, v := range e {
+			params[k] = v
+		}
+	}
+	z.call("host.create", params, &created)
 	return created.IDs[0]
 }
 
@@ -341,7 +360,7 @@ func TestEndToEndRealZabbix(t *testing.T) {
 		t.Skip("end-to-end test against a real Zabbix server")
 	}
 	testStart := time.Now()
-	z := startZabbix(t)
+	z := startZabbix(t, writeTLS)
 	z.importTemplate()
 	const hostName = "fab1-litho-scheduler"
 	// "Not seen" after 30 s (the shortest nodata period) for the quiet job.
@@ -478,9 +497,102 @@ func TestEndToEndRealZabbix(t *testing.T) {
 		assert.Equal(t, strconv.Itoa(at.Nanosecond()), v.NS)
 	}
 
+	testTLS(t, z)
+	t.Logf("%s: values over TLS with certificates arrived", time.Since(testStart).Round(time.Millisecond))
+
 	// The quiet job type has had no event for over 30 s by now.
 	testcollector.WaitFor(t, 90*time.Second, "the not-seen trigger", func() bool {
 		return z.firing(hostID, "litho-scheduler lot-quiet (job) not seen for 30s")
 	})
 	t.Logf("end-to-end test took %s", time.Since(testStart).Round(time.Millisecond))
+}
+
+// writeTLS makes a CA, the server's certificate (127.0.0.1) and the
+// collector's, in dir/tls, where start.sh finds them.
+func writeTLS(t testing.TB, dir string) {
+	t.Helper()
+	tlsDir := filepath.Join(dir, "tls")
+	require.NoError(t, os.MkdirAll(tlsDir, 0o755))
+	// RSA: Zabbix built with GnuTLS (Debian's) offers only RSA key exchange.
+	caKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "wafermonitor test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	require.NoError(t, err)
+	ca, err := x509.ParseCertificate(caDER)
+	require.NoError(t, err)
+	writePEM(t, filepath.Join(tlsDir, "ca.pem"), "CERTIFICATE", caDER)
+	issue := func(name string, serial int64, usage x509.ExtKeyUsage) {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		require.NoError(t, err)
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		require.NoError(t, err)
+		keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+		require.NoError(t, err)
+		writePEM(t, filepath.Join(tlsDir, name+".pem"), "CERTIFICATE", der)
+		writePEM(t, filepath.Join(tlsDir, name+"-key.pem"), "PRIVATE KEY", keyDER)
+	}
+	issue("server", 2, x509.ExtKeyUsageServerAuth)
+	issue("collector", 3, x509.ExtKeyUsageClientAuth)
+}
+
+func writePEM(t testing.TB, path, typ string, der []byte) {
+	t.Helper()
+	// The server runs as root here, but keep the key readable for a
+	// zabbix account too.
+	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o644)) //nolint:gosec // test key
+}
+
+// testTLS sends through the exporter with TLS and certificates to a host
+// that accepts certificate connections only, and checks that a plain
+// connection is refused for it.
+func testTLS(t *testing.T, z *zabbix) {
+	hostID := z.createHost("fab1-tls", nil, map[string]any{"tls_accept": 4, "tls_connect": 1})
+	time.Sleep(2 * time.Second) // the server's next configuration sync
+
+	tlsDir := filepath.Join(z.dir, "tls")
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoints = []string{z.trapper}
+	cfg.Host = "{site}-tls"
+	cfg.Discovery.ItemDelay = 3 * time.Second
+	cfg.Legacy.Enabled = true
+	cfg.Legacy.Host = "{site}-tls"
+	cfg.TLS = configtls.ClientConfig{Config: configtls.Config{
+		CAFile: filepath.Join(tlsDir, "ca.pem"), CertFile: filepath.Join(tlsDir, "collector.pem"), KeyFile: filepath.Join(tlsDir, "collector-key.pem"),
+	}}
+	require.NoError(t, cfg.Validate())
+	e, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, e.start(ctx, nil))
+	defer e.shutdown()
+
+	at := time.Now().Add(-time.Second).Truncate(time.Millisecond)
+	ev := event{site: "fab1", app: "etch", etype: "job", id: "e1b2c3d4-e5f6-4789-8abc-def012345678", key: "lot-9", kind: "finished", status: "succeeded", at: at,
+		metrics: map[string]float64{"duration_s": 7.5}}
+	require.NoError(t, e.pushLogs(ctx, logsOf(ev)))
+	testcollector.WaitFor(t, 30*time.Second, "values over TLS", func() bool {
+		it, ok := z.item(hostID, `wafer.duration["etch","lot-9","job"]`)
+		return ok && len(z.history(it)) == 1
+	})
+	legacy, ok := z.item(hostID, "wafer.job.finished")
+	require.True(t, ok)
+	require.Len(t, z.history(legacy), 1)
+
+	// Without TLS, the host's values are refused.
+	plain, err := zabbixsender.New(zabbixsender.Config{Endpoints: []string{z.trapper}, MaxValuesPerRequest: 10})
+	require.NoError(t, err)
+	res, err := plain.Send(ctx, []zabbixsender.Value{{Host: "fab1-tls", Key: "wafer.job.started", Value: "1", Clock: at.Unix()}})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Failed, "a plain connection for a certificate-only host")
 }

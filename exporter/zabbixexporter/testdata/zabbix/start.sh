@@ -2,6 +2,8 @@
 # Starts a private Zabbix 6.0 for tests, everything on 127.0.0.1 and under DIR:
 #   start.sh DIR PG_PORT TRAPPER_PORT API_PORT   database, server and API
 #   start.sh DIR server                          the server again (after stop.sh DIR server)
+# With DIR/tls/{ca,server,server-key}.pem present, the server takes TLS
+# connections with certificates as well.
 # A PostgreSQL cluster (durability off) gets a fresh database from the
 # schema that zabbix-server-pgsql ships, without the stock templates;
 # zabbix_server runs in the foreground with its trapper on TRAPPER_PORT and
@@ -157,6 +159,14 @@ StartReportWriters=0
 StartODBCPollers=0
 Timeout=4
 CONF
+# Certificates for TLS, when the caller put them in DIR/tls.
+if [ -f "$dir/tls/ca.pem" ]; then
+	cat >>"$dir/zabbix_server.conf" <<CONF
+TLSCAFile=$dir/tls/ca.pem
+TLSCertFile=$dir/tls/server.pem
+TLSKeyFile=$dir/tls/server-key.pem
+CONF
+fi
 # The server takes seconds to load its configuration; the frontend is set
 # up meanwhile.
 launch_server
