@@ -46,10 +46,8 @@ type zabbix struct {
 // installs; without them the test fails and says so.
 func startZabbix(t testing.TB, prepare ...func(testing.TB, string)) *zabbix {
 	t.Helper()
-	for _, p := range []string{"/usr/sbin/zabbix_server", "/usr/share/zabbix/api_jsonrpc.php", "/usr/share/zabbix-server-pgsql/schema.sql.gz", "/usr/bin/php"} {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("Zabbix 6.0 is not installed (%s is missing): run .ci/setup.d/50-zabbix.sh as root, which installs zabbix-server-pgsql, zabbix-frontend-php, php8.2-cli, php8.2-cgi, php8.2-pgsql and postgresql", p)
-		}
+	if missing := zabbixMissing(); missing != "" {
+		t.Fatalf("Zabbix 6.0 is not installed (%s is missing): run .ci/setup.d/50-zabbix.sh as root, which installs zabbix-server-pgsql, zabbix-frontend-php, php8.2-cli, php8.2-cgi, php8.2-pgsql and postgresql", missing)
 	}
 	// A directory of our own rather than t.TempDir: zabbix_server's
 	// runtime control socket path must stay short.
@@ -80,6 +78,17 @@ func startZabbix(t testing.TB, prepare ...func(testing.TB, string)) *zabbix {
 	z.call("user.login", map[string]string{"username": "Admin", "password": "zabbix"}, &token)
 	z.auth = token
 	return z
+}
+
+// zabbixMissing names a file of the Zabbix packages that is not installed,
+// or is empty.
+func zabbixMissing() string {
+	for _, p := range []string{"/usr/sbin/zabbix_server", "/usr/share/zabbix/api_jsonrpc.php", "/usr/share/zabbix-server-pgsql/schema.sql.gz", "/usr/bin/php"} {
+		if _, err := os.Stat(p); err != nil {
+			return p
+		}
+	}
+	return ""
 }
 
 // trapperPort finds a free loopback port that Zabbix accepts as ListenPort
