@@ -128,6 +128,9 @@ func countArray(dec *json.Decoder, limit int) (int, bool) {
 
 // parseJSON decodes a whole body, numbers kept exact.
 func parseJSON(body []byte) (any, *problem) {
+	if v, ok := fastParse(body); ok {
+		return v, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
