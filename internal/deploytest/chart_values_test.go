@@ -11,7 +11,7 @@ import (
 )
 
 // valuesFile writes values YAML to a file for --values.
-func valuesFile(t *testing.T, yaml string) string {
+func valuesFile(t testing.TB, yaml string) string {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "values.yaml")
 	if err := os.WriteFile(f, []byte(yaml), 0o600); err != nil {
@@ -22,7 +22,7 @@ func valuesFile(t *testing.T, yaml string) string {
 
 // componentConfig renders the chart and returns one component's parsed
 // collector configuration.
-func componentConfig(t *testing.T, r *rendered, component string) map[string]any {
+func componentConfig(t testing.TB, r *rendered, component string) map[string]any {
 	t.Helper()
 	for _, w := range r.workloads {
 		if w.component == component {

@@ -18,7 +18,7 @@ import (
 )
 
 // repoRoot is the repository's top directory.
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
@@ -52,7 +52,7 @@ type dockerfile struct {
 	stages []*stage
 }
 
-func parseDockerfile(t *testing.T, file string) *dockerfile {
+func parseDockerfile(t testing.TB, file string) *dockerfile {
 	t.Helper()
 	f, err := os.Open(file)
 	if err != nil {
@@ -149,7 +149,7 @@ func (s *stage) workdir() string {
 }
 
 // env is the stage's ENV settings.
-func (s *stage) env(t *testing.T) map[string]string {
+func (s *stage) env(t testing.TB) map[string]string {
 	t.Helper()
 	env := map[string]string{}
 	for _, in := range s.all("ENV") {
@@ -165,7 +165,7 @@ func (s *stage) env(t *testing.T) map[string]string {
 }
 
 // copyArgs splits COPY's arguments into flags, sources and destination.
-func copyArgs(t *testing.T, in instruction) (flags map[string]string, srcs []string, dst string) {
+func copyArgs(t testing.TB, in instruction) (flags map[string]string, srcs []string, dst string) {
 	t.Helper()
 	flags = map[string]string{}
 	fields := strings.Fields(in.args)
@@ -181,7 +181,7 @@ func copyArgs(t *testing.T, in instruction) (flags map[string]string, srcs []str
 }
 
 // makeVariables reads the Makefile's simple `NAME := value` assignments.
-func makeVariables(t *testing.T, makefile string) map[string]string {
+func makeVariables(t testing.TB, makefile string) map[string]string {
 	t.Helper()
 	vars := map[string]string{}
 	re := regexp.MustCompile(`^(?:export\s+)?([A-Z_]+)\s*[:?]?=\s*(.*)$`)
@@ -213,7 +213,7 @@ func makeRecipe(makefile, target string) []string {
 // configPorts reads the listening ports of otelcol-config.yaml from the
 // defaults of its environment variables: WAFERMONITOR_X_ENDPOINT (host:port)
 // and WAFERMONITOR_TELEMETRY_PORT.
-func configPorts(t *testing.T, config string) map[string]int {
+func configPorts(t testing.TB, config string) map[string]int {
 	t.Helper()
 	ports := map[string]int{}
 	re := regexp.MustCompile(`\$\{env:(WAFERMONITOR_[A-Z0-9_]+):-([^}]*)\}`)
@@ -481,7 +481,7 @@ func TestDockerfile(t *testing.T) {
 
 // dockerIgnore returns a matcher for the .dockerignore patterns (without
 // exceptions, which it does not use).
-func dockerIgnore(t *testing.T, root string) func(string) bool {
+func dockerIgnore(t testing.TB, root string) func(string) bool {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(root, ".dockerignore"))
 	if os.IsNotExist(err) {

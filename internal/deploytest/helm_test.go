@@ -39,12 +39,12 @@ const (
 	kubeVersion = "1.26.0"
 )
 
-func chartDir(t *testing.T) string {
+func chartDir(t testing.TB) string {
 	return filepath.Join(repoRoot(t), "deploy", "helm", "otelcol-wafermonitor")
 }
 
 // helmBinary is .tools/helm, or helm on PATH.
-func helmBinary(t *testing.T) string {
+func helmBinary(t testing.TB) string {
 	t.Helper()
 	p := filepath.Join(repoRoot(t), ".tools", "helm")
 	if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
@@ -60,7 +60,7 @@ func helmBinary(t *testing.T) string {
 
 // runHelm runs helm with a private home, so that no user configuration or
 // repository cache is read.
-func runHelm(t *testing.T, args ...string) (stdout, stderr string, err error) {
+func runHelm(t testing.TB, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	home := t.TempDir()
 	cmd := exec.Command(helmBinary(t), args...)
@@ -95,7 +95,7 @@ func (c valuesCase) args() []string {
 
 // valuesCases: each mode with the chart's defaults, and every values file in
 // ci/ and examples/.
-func valuesCases(t *testing.T) []valuesCase {
+func valuesCases(t testing.TB) []valuesCase {
 	t.Helper()
 	dir := chartDir(t)
 	cases := []valuesCase{
@@ -169,7 +169,7 @@ type workload struct {
 	pod                   corev1.PodTemplateSpec
 }
 
-func (w workload) container(t *testing.T) corev1.Container {
+func (w workload) container(t testing.TB) corev1.Container {
 	t.Helper()
 	for _, c := range w.pod.Spec.Containers {
 		if c.Name == "collector" {
@@ -181,7 +181,7 @@ func (w workload) container(t *testing.T) corev1.Container {
 }
 
 // render runs helm template and decodes its output.
-func render(t *testing.T, args ...string) *rendered {
+func render(t testing.TB, args ...string) *rendered {
 	t.Helper()
 	out, errOut, err := runHelm(t, append([]string{"template", releaseName, chartDir(t), "--namespace", namespace, "--kube-version", kubeVersion}, args...)...)
 	if err != nil {
@@ -250,7 +250,7 @@ var kinds = map[string]func() any{
 	"monitoring.coreos.com/v1/PodMonitor":     func() any { return &podMonitor{} },
 }
 
-func decodeManifests(t *testing.T, out string) *rendered {
+func decodeManifests(t testing.TB, out string) *rendered {
 	t.Helper()
 	r := &rendered{}
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(out)))
@@ -361,7 +361,7 @@ func all[T any](r *rendered) []T {
 }
 
 // workloadsSelectedBy are the workloads whose pods a selector picks.
-func (r *rendered) workloadsSelectedBy(t *testing.T, what string, sel *metav1.LabelSelector) []workload {
+func (r *rendered) workloadsSelectedBy(t testing.TB, what string, sel *metav1.LabelSelector) []workload {
 	t.Helper()
 	s, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {
@@ -392,7 +392,7 @@ func portNames(c corev1.Container) map[string]int32 {
 
 // checkReferences checks that the rendered objects fit together as the API
 // server and the controllers would need them to.
-func (r *rendered) checkReferences(t *testing.T) {
+func (r *rendered) checkReferences(t testing.TB) {
 	t.Helper()
 	for _, w := range r.workloads {
 		what := w.kind + " " + w.name
@@ -537,7 +537,7 @@ func (r *rendered) checkReferences(t *testing.T) {
 }
 
 // checkGoMemLimit: GOMEMLIMIT follows the memory limit (80% by default).
-func checkGoMemLimit(t *testing.T, what string, c corev1.Container) {
+func checkGoMemLimit(t testing.TB, what string, c corev1.Container) {
 	t.Helper()
 	var got string
 	for _, e := range c.Env {
@@ -565,7 +565,7 @@ func checkGoMemLimit(t *testing.T, what string, c corev1.Container) {
 }
 
 // configOf is the collector configuration a workload mounts.
-func configOf(t *testing.T, r *rendered, w workload) (string, bool) {
+func configOf(t testing.TB, r *rendered, w workload) (string, bool) {
 	t.Helper()
 	for _, v := range w.pod.Spec.Volumes {
 		if v.Name == "config" && v.ConfigMap != nil {
@@ -580,7 +580,7 @@ func configOf(t *testing.T, r *rendered, w workload) (string, bool) {
 	return "", false
 }
 
-func parseConfig(t *testing.T, cfg string) map[string]any {
+func parseConfig(t testing.TB, cfg string) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := sigsyaml.Unmarshal([]byte(cfg), &m); err != nil {
@@ -603,7 +603,7 @@ func dig(m any, keys ...string) any {
 
 // checkConfigPorts: every port the collector config listens on is a
 // container port, and every container port is listened on.
-func checkConfigPorts(t *testing.T, r *rendered, w workload) {
+func checkConfigPorts(t testing.TB, r *rendered, w workload) {
 	t.Helper()
 	cfg, ok := configOf(t, r, w)
 	if !ok {
@@ -638,7 +638,7 @@ func checkConfigPorts(t *testing.T, r *rendered, w workload) {
 
 // checkForwarding: agents in front of this release's gateway send logs and
 // traces to its headless Service by trace ID.
-func (r *rendered) checkForwarding(t *testing.T) {
+func (r *rendered) checkForwarding(t testing.TB) {
 	t.Helper()
 	var agent, gateway *workload
 	for i, w := range r.workloads {
@@ -690,7 +690,7 @@ func (r *rendered) checkForwarding(t *testing.T) {
 // values as given, values from the downward API, secrets and config maps as
 // placeholders. A ${env:NAME} without a default that the container does not
 // set is an error, unless the container takes whole secrets (envFrom).
-func validateConfig(t *testing.T, bin string, r *rendered, w workload) {
+func validateConfig(t testing.TB, bin string, r *rendered, w workload) {
 	t.Helper()
 	cfg, ok := configOf(t, r, w)
 	if !ok {

@@ -1,0 +1,197 @@
+package deploytest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/wafermonitor/wafermonitor/internal/testcollector"
+)
+
+// localConfig turns a configuration the chart rendered for a pod into one
+// that runs on this machine: every 0.0.0.0:PORT listener and the
+// self-metrics port on a free loopback port (the mapping is returned), the
+// data directory in dir.
+func localConfig(t testing.TB, cfg map[string]any, dir string) (map[string]any, map[int]int) {
+	t.Helper()
+	ports := map[int]int{}
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				x[k] = walk(e)
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = walk(e)
+			}
+		case string:
+			if p, ok := strings.CutPrefix(x, "0.0.0.0:"); ok {
+				n, err := strconv.Atoi(p)
+				if err != nil {
+					t.Fatalf("listener %q", x)
+				}
+				if ports[n] == 0 {
+					ports[n] = testcollector.FreePort(t)
+				}
+				return fmt.Sprintf("127.0.0.1:%d", ports[n])
+			}
+			return strings.ReplaceAll(x, "/var/lib/otelcol-wafermonitor", dir)
+		}
+		return v
+	}
+	walk(cfg)
+	// The collector's own metrics on a loopback port too.
+	readers, _ := dig(cfg, "service", "telemetry", "metrics", "readers").([]any)
+	for _, r := range readers {
+		if prom, ok := dig(r, "pull", "exporter", "prometheus").(map[string]any); ok {
+			n := int(prom["port"].(float64))
+			if ports[n] == 0 {
+				ports[n] = testcollector.FreePort(t)
+			}
+			prom["host"], prom["port"] = "127.0.0.1", ports[n]
+		}
+	}
+	return cfg, ports
+}
+
+// startFromConfig runs the collector on cfg in dir and waits for its
+// health_check extension.
+func startFromConfig(t testing.TB, cfg map[string]any, dir string, healthPort int) {
+	t.Helper()
+	b, err := sigsyaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testcollector.Start(t, string(b), testcollector.Options{
+		Dir:       dir,
+		HealthURL: fmt.Sprintf("http://127.0.0.1:%d/", healthPort),
+	})
+}
+
+// traceIDs counts the records (log records or spans) per trace ID in an
+// OTLP JSON lines file.
+func traceIDs(t testing.TB, file string) map[string]int {
+	t.Helper()
+	ids := map[string]int{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if id, ok := x["traceId"].(string); ok {
+				ids[id]++
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	for _, line := range testcollector.ReadJSONLines(t, file) {
+		var doc any
+		if err := json.Unmarshal(line, &doc); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		walk(doc)
+	}
+	return ids
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// TestAgentRoutesJobsToOneGateway runs the configurations the chart renders
+// for mode agent-gateway: one agent in front of two gateway replicas (the
+// agent's DNS resolver replaced by the two loopback addresses), and checks
+// that every event of a job reaches the same replica.
+func TestAgentRoutesJobsToOneGateway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three collectors")
+	}
+	r := render(t, "--set", "mode=agent-gateway")
+
+	var gatewayOTLP []string
+	var gatewayDirs []string
+	for i := 0; i < 2; i++ {
+		dir := t.TempDir()
+		cfg, ports := localConfig(t, componentConfig(t, r, "gateway"), dir)
+		startFromConfig(t, cfg, dir, ports[13133])
+		gatewayOTLP = append(gatewayOTLP, fmt.Sprintf("127.0.0.1:%d", ports[4317]))
+		gatewayDirs = append(gatewayDirs, dir)
+	}
+
+	agentDir := t.TempDir()
+	agentCfg, agentPorts := localConfig(t, componentConfig(t, r, "agent"), agentDir)
+	lb := dig(agentCfg, "exporters", "loadbalancing").(map[string]any)
+	lb["resolver"] = map[string]any{"static": map[string]any{"hostnames": gatewayOTLP}}
+	startFromConfig(t, agentCfg, agentDir, agentPorts[13133])
+
+	const jobs = 24
+	sent := 0
+	url := fmt.Sprintf("http://127.0.0.1:%d/v1/events/batch", agentPorts[17000])
+	for i := 0; i < jobs; i++ {
+		body, n := jobBatch(3)
+		resp, err := http.Post(url, "application/json", strings.NewReader(string(body))) //nolint:gosec // loopback
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %s", url, resp.Status)
+		}
+		sent += n
+	}
+
+	const spansPerJob = 1 + 3
+	logs := make([]map[string]int, 2)
+	spans := make([]map[string]int, 2)
+	testcollector.WaitFor(t, 60*time.Second, "every event and span at a gateway", func() bool {
+		for i, dir := range gatewayDirs {
+			logs[i] = traceIDs(t, filepath.Join(dir, "events.jsonl"))
+			spans[i] = traceIDs(t, filepath.Join(dir, "spans.jsonl"))
+		}
+		return sum(logs[0])+sum(logs[1]) >= sent && sum(spans[0])+sum(spans[1]) >= jobs*spansPerJob
+	})
+	t.Logf("%d events of %d jobs: %d jobs at gateway 0, %d at gateway 1", sent, jobs, len(logs[0]), len(logs[1]))
+	for i, other := range []int{1, 0} {
+		for id := range logs[i] {
+			if _, ok := logs[other][id]; ok {
+				t.Errorf("the events of job %s reached both gateways", id)
+			}
+			if spans[i][id] != spansPerJob {
+				t.Errorf("job %s: %d of its %d spans at the gateway that has its events", id, spans[i][id], spansPerJob)
+			}
+		}
+	}
+	if len(logs[0])+len(logs[1]) != jobs {
+		t.Errorf("%d and %d distinct jobs at the gateways, want %d in all", len(logs[0]), len(logs[1]), jobs)
+	}
+	if len(logs[0]) == 0 || len(logs[1]) == 0 {
+		t.Errorf("all %d jobs went to one gateway (%d, %d)", jobs, len(logs[0]), len(logs[1]))
+	}
+	perGateway := logs
+	for _, ids := range perGateway {
+		for id := range ids {
+			if _, err := uuid.Parse(id); err != nil {
+				t.Errorf("trace ID %q is not a job UUID", id)
+			}
+		}
+	}
+}

@@ -1,0 +1,172 @@
+package deploytest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// jobBatch is one job with subjobs as a v1 batch: the job started, each
+// subjob started and finished, the job finished.
+func jobBatch(subjobs int) (body []byte, events int) {
+	now := time.Now().UTC()
+	job := uuid.NewString()
+	var evs []string
+	ev := func(typ, id, parent, kind, status string, at time.Time, metrics string) {
+		parentJSON := "null"
+		if parent != "" {
+			parentJSON = strconv.Quote(parent)
+		}
+		evs = append(evs, fmt.Sprintf(`{"site_id":"fab1","app":{"name":"litho-scheduler","version":"1.4.2"},`+
+			`"entity":{"type":%q,"id":%q,"parent_id":%s,"business_key":"lot-4711"},`+
+			`"event":{"kind":%q,"at":%q,"status":%q,"metrics":{%s},"metadata":{}}}`,
+			typ, id, parentJSON, kind, at.Format(time.RFC3339Nano), status, metrics))
+	}
+	ev("job", job, "", "started", "running", now, "")
+	for i := 0; i < subjobs; i++ {
+		sub := uuid.NewString()
+		ev("subjob", sub, job, "started", "running", now, "")
+		ev("subjob", sub, job, "finished", "succeeded", now.Add(time.Second),
+			`"duration_s":1.0,"cpu_user_s":0.8,"cpu_system_s":0.1,"mem_max_mb":120`)
+	}
+	ev("job", job, "", "finished", "succeeded", now.Add(2*time.Second), `"duration_s":2.0`)
+	return []byte("[" + strings.Join(evs, ",") + "]"), len(evs)
+}
+
+// BenchmarkGatewayPipeline: v1 events per second through the real collector
+// with the configuration the chart renders for a gateway that takes v1
+// events (memory_limiter → jobhierarchy with its state in file_storage →
+// batch → file exporters), from 4 concurrent clients sending one job
+// (1 + 24×2 + 1 = 50 events) per request, and the collector's resident
+// memory at the end.
+//
+//	go test -run '^$' -bench GatewayPipeline -benchtime 2000x ./internal/deploytest/
+func BenchmarkGatewayPipeline(b *testing.B) {
+	r := render(b, "--set", "mode=gateway", "--set", "gateway.ports.v1.enabled=true")
+	dir := b.TempDir()
+	cfg, ports := localConfig(b, componentConfig(b, r, "gateway"), dir)
+	startFromConfig(b, cfg, dir, ports[13133])
+	sendJobs(b, ports[17000])
+	reportRSS(b, ports[8888], "MiB_rss")
+}
+
+// BenchmarkAgentToGateway: the same load into the chart's agent of mode
+// agent-gateway (memory_limiter → loadbalancing by trace ID with a
+// persistent queue), forwarding to the chart's gateway; both real collectors
+// on this machine. events/s is what the agent accepted (in its persistent
+// queue), events/s_at_gateway until the gateway received every log record.
+//
+//	go test -run '^$' -bench AgentToGateway -benchtime 2000x ./internal/deploytest/
+func BenchmarkAgentToGateway(b *testing.B) {
+	r := render(b, "--set", "mode=agent-gateway")
+	gwDir := b.TempDir()
+	gwCfg, gwPorts := localConfig(b, componentConfig(b, r, "gateway"), gwDir)
+	startFromConfig(b, gwCfg, gwDir, gwPorts[13133])
+
+	agentDir := b.TempDir()
+	agentCfg, agentPorts := localConfig(b, componentConfig(b, r, "agent"), agentDir)
+	lb := dig(agentCfg, "exporters", "loadbalancing").(map[string]any)
+	lb["resolver"] = map[string]any{"static": map[string]any{"hostnames": []string{fmt.Sprintf("127.0.0.1:%d", gwPorts[4317])}}}
+	startFromConfig(b, agentCfg, agentDir, agentPorts[13133])
+
+	start := time.Now()
+	events := sendJobs(b, agentPorts[17000])
+	reportRSS(b, agentPorts[8888], "MiB_rss_agent")
+	// Until the gateway has every log record: the end-to-end rate.
+	gwMetrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", gwPorts[8888])
+	deadline := time.Now().Add(2 * time.Minute)
+	for scrapeGauge(b, gwMetrics, "otelcol_receiver_accepted_log_records", `receiver="otlp"`) < float64(events) {
+		if time.Now().After(deadline) {
+			b.Fatalf("the gateway did not receive %d log records within 2 minutes", events)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.ReportMetric(float64(events)/time.Since(start).Seconds(), "events/s_at_gateway")
+	reportRSS(b, gwPorts[8888], "MiB_rss_gateway")
+}
+
+// sendJobs posts b.N jobs of 50 events from 4 concurrent clients, reports
+// events/s and refused requests, and returns the number of events sent.
+func sendJobs(b *testing.B, port int) int {
+	url := fmt.Sprintf("http://127.0.0.1:%d/v1/events/batch", port)
+	_, perBatch := jobBatch(24)
+	client := &http.Client{Timeout: 30 * time.Second}
+
+	var next, refused atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				// New IDs each time: the receiver drops repeated events.
+				body, _ := jobBatch(24)
+				resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					refused.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*perBatch)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(refused.Load()), "refused_requests")
+	return b.N * perBatch
+}
+
+func reportRSS(b *testing.B, telemetryPort int, unit string) {
+	b.Helper()
+	if rss := scrapeGauge(b, fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetryPort), "otelcol_process_memory_rss", ""); rss > 0 {
+		b.ReportMetric(rss/(1<<20), unit)
+	}
+}
+
+// scrapeGauge reads the first sample of a metric whose name starts with
+// prefix and whose labels contain label from a Prometheus text endpoint (0
+// when there is none).
+func scrapeGauge(b *testing.B, url, prefix, label string) float64 {
+	b.Helper()
+	resp, err := http.Get(url) //nolint:gosec // loopback URL of the test's collector
+	if err != nil {
+		b.Logf("scraping %s: %v", url, err)
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, prefix) || !strings.Contains(line, label) {
+			continue
+		}
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err == nil {
+			return v
+		}
+	}
+	return 0
+}
