@@ -50,8 +50,10 @@ func (g *idGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) 
 		return e.TraceID, e.SpanID
 	}
 	var tid trace.TraceID
-	binary.BigEndian.PutUint64(tid[0:8], rand.Uint64())
-	binary.BigEndian.PutUint64(tid[8:16], rand.Uint64())
+	// Trace and span IDs are identifiers, not secrets: the OpenTelemetry SDK's
+	// own generator uses a fast non-cryptographic source as well.
+	binary.BigEndian.PutUint64(tid[0:8], rand.Uint64())  //nolint:gosec // see above
+	binary.BigEndian.PutUint64(tid[8:16], rand.Uint64()) //nolint:gosec // see above
 	if g.xray {
 		binary.BigEndian.PutUint32(tid[0:4], uint32(time.Now().Unix())) //nolint:gosec // X-Ray's epoch field is 32 bits
 	}
@@ -68,7 +70,7 @@ func (g *idGenerator) NewSpanID(ctx context.Context, traceID trace.TraceID) trac
 func randomSpanID() trace.SpanID {
 	var sid trace.SpanID
 	for sid == (trace.SpanID{}) {
-		binary.BigEndian.PutUint64(sid[:], rand.Uint64())
+		binary.BigEndian.PutUint64(sid[:], rand.Uint64()) //nolint:gosec // an identifier, not a secret
 	}
 	return sid
 }
