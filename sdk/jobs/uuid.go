@@ -81,8 +81,8 @@ func appendUUID(b []byte, u UUID) []byte {
 // first four bytes are the current Unix time, as X-Ray wants of a trace ID.
 func newUUID(xray bool, now time.Time) UUID {
 	var u UUID
-	binary.BigEndian.PutUint64(u[0:8], rand.Uint64())
-	binary.BigEndian.PutUint64(u[8:16], rand.Uint64())
+	binary.BigEndian.PutUint64(u[0:8], rand.Uint64())  //nolint:gosec // ChaCha8, see above
+	binary.BigEndian.PutUint64(u[8:16], rand.Uint64()) //nolint:gosec // ChaCha8, see above
 	if xray {
 		binary.BigEndian.PutUint32(u[0:4], uint32(now.Unix())) //nolint:gosec // X-Ray's epoch field is 32 bits
 	}
