@@ -122,19 +122,8 @@ func (p *fastParser) object(depth int) (any, bool) {
 			return nil, false
 		}
 		m[k.(string)] = v
-		p.skipSpace()
-		if p.i >= len(p.b) {
-			return nil, false
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-			p.skipSpace()
-		case '}':
-			p.i++
-			return m, true
-		default:
-			return nil, false
+		if end, ok := p.separator('}'); !ok || end {
+			return m, ok
 		}
 	}
 }
@@ -153,21 +142,29 @@ func (p *fastParser) array(depth int) (any, bool) {
 			return nil, false
 		}
 		a = append(a, v)
-		p.skipSpace()
-		if p.i >= len(p.b) {
-			return nil, false
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-			p.skipSpace()
-		case ']':
-			p.i++
-			return a, true
-		default:
-			return nil, false
+		if end, ok := p.separator(']'); !ok || end {
+			return a, ok
 		}
 	}
+}
+
+// separator reads what follows a member: a comma (end false) or the
+// closing bracket (end true).
+func (p *fastParser) separator(closing byte) (end, ok bool) {
+	p.skipSpace()
+	if p.i >= len(p.b) {
+		return false, false
+	}
+	switch p.b[p.i] {
+	case ',':
+		p.i++
+		p.skipSpace()
+		return false, true
+	case closing:
+		p.i++
+		return true, true
+	}
+	return false, false
 }
 
 // string reads a string whose escapes are all of one character; \u escapes

@@ -1,8 +1,6 @@
 package wafermonitorreceiver
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -10,18 +8,10 @@ import (
 // input is either rejected with problems or converted, never a panic. The
 // seed corpus is the client samples plus testdata/fuzz/FuzzDecode.
 func FuzzDecode(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "v1", "*.json"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	forEachSample(f, func(b []byte) {
 		f.Add(b, false)
 		f.Add(b, true)
-	}
+	})
 	r := &wafermonitorReceiver{cfg: createDefaultConfig().(*Config), counters: newPromCounters(), telemetry: nopTelemetry(f)}
 	c := converter{version: "fuzz"}
 	f.Fuzz(func(t *testing.T, body []byte, batch bool) {
