@@ -46,9 +46,14 @@ memory_limiter's percentages are of the container's memory limit.
 extensions:
   health_check:
     endpoint: 0.0.0.0:{{ (index $p "health").containerPort }}
+  # Persistent queues and processor state. Compaction gives back the space a
+  # drained queue took (after an outage), in the same volume.
   file_storage:
     directory: {{ include "wm.dataDir" . }}/storage
     create_directory: true
+    compaction:
+      on_rebound: true
+      directory: {{ include "wm.dataDir" . }}/storage
 receivers:
   {{- include "wm.defaultReceivers" . | trim | nindent 2 }}
 processors:
