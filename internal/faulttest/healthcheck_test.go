@@ -1,0 +1,81 @@
+package faulttest
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wafermonitor/wafermonitor/internal/testcollector"
+)
+
+// TestHealthCheckExtensionSeesExporterFailures: with the health_check
+// extension on component statuses (feature gate
+// extension.healthcheck.useComponentStatus) and recoverable errors
+// included, its endpoint answers 500 (its code for "unhealthy") while the
+// webhook backend is down for longer than recovery_duration, and 200 again
+// after it returns, like the v1 health path.
+func TestHealthCheckExtensionSeesExporterFailures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test")
+	}
+	sink := newWebhookSink(t)
+	sink.up()
+	port, hport := testcollector.FreePort(t), testcollector.FreePort(t)
+	recv := "http://127.0.0.1:" + strconv.Itoa(port)
+	dir := t.TempDir()
+	cfg := webhookConfig(port, filepath.Join(dir, "queue"), sink.url(), "")
+	cfg = strings.Replace(cfg, "extensions:\n  file_storage:", fmt.Sprintf(`extensions:
+  health_check:
+    http:
+      endpoint: 127.0.0.1:%d
+      status:
+        enabled: true
+        path: /status
+    component_health:
+      include_recoverable_errors: true
+      recovery_duration: 1s
+  file_storage:`, hport), 1)
+	cfg = strings.Replace(cfg, "extensions: [file_storage]", "extensions: [health_check, file_storage]", 1)
+	hurl := fmt.Sprintf("http://127.0.0.1:%d/status", hport)
+	testcollector.Start(t, cfg, testcollector.Options{Dir: dir, HealthURL: recv + "/v1/health",
+		Args: []string{"--feature-gates=+extension.healthcheck.useComponentStatus"}})
+	status := func() (int, string) {
+		resp, err := http.Get(hurl) //nolint:gosec // loopback
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	c := newClient(recv, "hc")
+	testcollector.WaitFor(t, 20*time.Second, "health_check 200", func() bool {
+		c.post(c.makeEvents(1))
+		code, _ := status()
+		return code == 200
+	})
+	downAt := time.Now()
+	sink.down()
+	testcollector.WaitFor(t, 20*time.Second, "health_check 500 (unhealthy) during the outage", func() bool {
+		c.post(c.makeEvents(1))
+		code, _ := status()
+		return code == http.StatusInternalServerError
+	})
+	code, body := status()
+	t.Logf("unhealthy %s after the backend went down: %d %s", time.Since(downAt).Round(time.Millisecond), code, body)
+	start := time.Now()
+	sink.up()
+	testcollector.WaitFor(t, 30*time.Second, "health_check 200 after recovery", func() bool {
+		c.post(c.makeEvents(1))
+		code, _ := status()
+		return code == 200
+	})
+	t.Logf("healthy %s after the backend returned", time.Since(start).Round(time.Millisecond))
+	waitDelivered(t, c, sink)
+	t.Logf("everything delivered %s after the backend returned", time.Since(start).Round(time.Millisecond))
+}
