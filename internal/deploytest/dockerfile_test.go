@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	sigsyaml "sigs.k8s.io/yaml"
+
 	"github.com/wafermonitor/wafermonitor/internal/testcollector"
 )
 
@@ -450,6 +452,28 @@ func TestDockerfile(t *testing.T) {
 		slices.Sort(wantPorts)
 		if !slices.Equal(exposed, wantPorts) {
 			t.Errorf("Dockerfile: EXPOSE %v; otelcol-config.yaml listens on %v", exposed, wantPorts)
+		}
+
+		// The Helm chart's container ports are the image's.
+		var values struct {
+			Ports map[string]struct {
+				ContainerPort int `json:"containerPort"`
+			} `json:"ports"`
+		}
+		b, err := os.ReadFile(filepath.Join(root, "deploy", "helm", "otelcol-wafermonitor", "values.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sigsyaml.Unmarshal(b, &values); err != nil {
+			t.Fatalf("chart values.yaml: %v", err)
+		}
+		var chartPorts []int
+		for _, p := range values.Ports {
+			chartPorts = append(chartPorts, p.ContainerPort)
+		}
+		slices.Sort(chartPorts)
+		if !slices.Equal(chartPorts, exposed) {
+			t.Errorf("the Helm chart's ports %v differ from the Dockerfile's EXPOSE %v", chartPorts, exposed)
 		}
 	})
 
