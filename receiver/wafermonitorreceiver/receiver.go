@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"net/http"
 	"os"
@@ -263,7 +262,7 @@ func (r *wafermonitorReceiver) ingest(ctx context.Context, req *http.Request, ba
 	if r.stopping.Load() {
 		return http.StatusServiceUnavailable, problems{Detail: []problem{{Type: "unavailable", Loc: []any{}, Msg: "the collector is shutting down; retry"}}}
 	}
-	raw, err := io.ReadAll(req.Body)
+	raw, err := readBody(req)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
