@@ -301,8 +301,6 @@ processors:
           stall_timeout: 1h
         - business_key: lot-4712
           stall_timeout: 1h
-  batch:
-    timeout: 100ms
 exporters:
   zabbix:
     endpoints: ["%[2]s"]
@@ -327,7 +325,9 @@ service:
   pipelines:
     logs:
       receivers: [wafermonitor]
-      processors: [jobhierarchy, batch]
+      # No batch processor: the receiver answers once the events are in
+      # the persistent queue.
+      processors: [jobhierarchy]
       exporters: [zabbix]
 `
 
@@ -473,7 +473,8 @@ func TestEndToEndRealZabbix(t *testing.T) {
 	assert.NotContains(t, problems, "litho-scheduler lot-4711 (job) failed", "the job itself has not ended")
 	t.Logf("%s: failure, stall and timeout triggers fired", time.Since(testStart).Round(time.Millisecond))
 
-	// The server goes away while values are being sent, and comes back.
+	// The server goes away while values are being sent, the collector is
+	// killed and started again, the server comes back.
 	z.script("stop.sh", "server")
 	const n = 30
 	outageBase := time.Now().Add(-30 * time.Second).Truncate(time.Second)
@@ -490,6 +491,9 @@ func TestEndToEndRealZabbix(t *testing.T) {
 		return strings.Contains(col.Output(), "Will retry")
 	})
 	postEvents(t, port, events[n/2:]...)
+	// The collector dies too; what it accepted is in its persistent queue.
+	col.Kill()
+	col = testcollector.Start(t, cfg, testcollector.Options{HealthURL: fmt.Sprintf("http://127.0.0.1:%d/v1/health", port), Dir: col.Dir})
 	z.script("start.sh", "server")
 
 	sub2 := `["litho-scheduler","lot-4712","subjob"]`
