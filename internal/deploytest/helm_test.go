@@ -119,6 +119,7 @@ func valuesCases(t testing.TB) []valuesCase {
 }
 
 func TestHelmLint(t *testing.T) {
+	helmBinary(t) // one clear failure when helm is missing
 	dir := chartDir(t)
 	for _, c := range valuesCases(t) {
 		t.Run(c.name, func(t *testing.T) {
@@ -136,6 +137,7 @@ func TestHelmLint(t *testing.T) {
 // correctly, and validates each component's collector configuration with the
 // real binary.
 func TestHelmTemplate(t *testing.T) {
+	helmBinary(t)
 	bin := testcollector.Binary(t)
 	for _, c := range valuesCases(t) {
 		t.Run(c.name, func(t *testing.T) {
