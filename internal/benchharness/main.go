@@ -18,6 +18,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -43,6 +44,7 @@ type options struct {
 	sdkCount   int
 	sdkTime    string
 	memJobs    []int
+	onlyLoad   bool
 }
 
 // The load shapes. Batches go with 4 clients so that the collector, not a
@@ -65,6 +67,7 @@ func main() {
 	flag.StringVar(&o.profileDir, "profile-dir", "", "when set, save CPU profiles of the collector (pprof) taken during the v1 and OTLP JSON cells of the last round")
 	flag.IntVar(&o.sdkCount, "sdk-count", 3, "runs of each SDK benchmark (-count)")
 	flag.StringVar(&o.sdkTime, "sdk-benchtime", "1s", "-benchtime of the SDK benchmarks")
+	flag.BoolVar(&o.onlyLoad, "only-ingestion", false, "skip the SDK benchmarks and the processor memory measurement (for trying the ingestion part)")
 	memJobs := flag.String("open-jobs", "1000,10000,100000", "open-job counts of the processor memory measurement")
 	flag.Parse()
 	for _, s := range strings.Split(*memJobs, ",") {
@@ -208,13 +211,17 @@ func run(o options) error {
 		return err
 	}
 
-	log.Printf("SDK benchmarks (go test -bench in sdk/jobs)")
-	res.sdk, res.sdkRaw, res.sdkErr = runSDKBenchmarks(ctx, root, o.sdkCount, o.sdkTime)
-	if res.sdkErr != nil {
-		log.Printf("SDK benchmarks failed: %v", res.sdkErr)
+	if o.onlyLoad {
+		o.memJobs = nil
+		res.sdkErr = errors.New("skipped (-only-ingestion)")
+	} else {
+		log.Printf("SDK benchmarks (go test -bench in sdk/jobs)")
+		res.sdk, res.sdkRaw, res.sdkErr = runSDKBenchmarks(ctx, root, o.sdkCount, o.sdkTime)
+		if res.sdkErr != nil {
+			log.Printf("SDK benchmarks failed: %v", res.sdkErr)
+		}
+		log.Printf("processor memory per open job")
 	}
-
-	log.Printf("processor memory per open job")
 	for _, n := range o.memJobs {
 		m, err := processorMemory(ctx, n)
 		if err != nil {
@@ -296,7 +303,7 @@ func run(o options) error {
 					key := cellKey{c.pipeline.name, p.name, m.name}
 					r := reqs[key]
 					var profileDone chan struct{}
-					if last && o.profileDir != "" && p.name != "otlp-proto" && (m.name == closedModes[1].name || m.name == closedModes[3].name) {
+					if last && o.profileDir != "" && p.name != "otlp-proto" && (m.name == closedModes[0].name || m.name == closedModes[3].name) {
 						profileDone = make(chan struct{})
 						path := filepath.Join(o.profileDir, fmt.Sprintf("cpu-%s-%s-%s.pprof", c.pipeline.name, p.name, strings.NewReplacer(" ", "", ",", "-").Replace(m.name)))
 						res.profiles = append(res.profiles, path)
