@@ -18,7 +18,7 @@ COMPONENTS := $(patsubst %/metadata.yaml,%,$(wildcard receiver/*/metadata.yaml p
 # Modules and checksums come from go.sum; no checksum database is needed at build time.
 export CGO_ENABLED := 0
 
-.PHONY: all build run test test-unit generate check-generate vet lint fmt bench tools clean
+.PHONY: all build run test test-deps test-unit generate check-generate vet lint fmt bench helm-lint tools clean
 
 all: build
 
@@ -30,8 +30,12 @@ build:
 run: build
 	$(BIN) --config $(CONFIG)
 
+## test-deps: install what the tests need (.ci/setup.d: Debian packages, helm, ...)
+test-deps:
+	@for s in .ci/setup.d/*.sh; do echo "--- $$s"; bash $$s || exit 1; done
+
 ## test: every test, the end-to-end ones against the binary built once
-test: build
+test: test-deps build
 	OTELCOL_WAFERMONITOR_BIN=$(BIN) $(GO) test -count=1 ./...
 	cd sdk && OTELCOL_WAFERMONITOR_BIN=$(BIN) $(GO) test -count=1 -race ./...
 
@@ -87,6 +91,14 @@ $(OCB) $(MDATAGEN): internal/tools/go.mod
 # committed go.sum and many are unknown to the checksum database here.
 $(GOLANGCI):
 	GOBIN=$(TOOLS_BIN) GOSUMDB=off GOFLAGS=-mod=mod $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+
+$(TOOLS_BIN)/helm:
+	bash .ci/setup.d/30-helm.sh
+
+## helm-lint: lint the chart and run its rendering tests
+helm-lint: $(TOOLS_BIN)/helm
+	$(TOOLS_BIN)/helm lint --strict deploy/helm/otelcol-wafermonitor
+	OTELCOL_WAFERMONITOR_BIN=$(BIN) $(GO) test -count=1 -run 'TestHelm|TestChart|TestAgentRoutes' ./internal/deploytest/
 
 tools: $(OCB) $(MDATAGEN)
 

@@ -5,6 +5,8 @@
 # and the API on 127.0.0.1 by itself (exporter/zabbixexporter/testdata/zabbix);
 # nothing system-wide is configured or left running here.
 set -euo pipefail
+# shellcheck source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 
 pkgs=(zabbix-server-pgsql zabbix-frontend-php php8.2-cli php8.2-cgi php8.2-pgsql postgresql)
 
@@ -13,7 +15,7 @@ for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+	apt_install "${missing[@]}"
 fi
 
 # The packages may start the distribution's own services; the test uses its
