@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wafermonitor/wafermonitor/exporter/csvexporter/internal/metadata"
+	"github.com/wafermonitor/wafermonitor/internal/exporterhealth"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
@@ -37,8 +38,10 @@ type csvExporter struct {
 	out       OutputConfig
 	logger    *zap.Logger
 	telemetry *metadata.TelemetryBuilder
-	rowsAttr  metric.AddOption
-	now       func() time.Time
+	// health tells the v1 health path whether writes are failing.
+	health   *exporterhealth.Tracker
+	rowsAttr metric.AddOption
+	now      func() time.Time
 
 	// mu serialises encoding: the encoder and the batch buffer are reused.
 	mu     sync.Mutex
@@ -97,7 +100,8 @@ func (e *csvExporter) spec() writerSpec {
 
 // start touches no file: an unwritable directory must not stop the
 // collector; writes report it and the rows wait in the queue.
-func (e *csvExporter) start(context.Context, component.Host) error {
+func (e *csvExporter) start(_ context.Context, host component.Host) error {
+	e.health.Start(host)
 	hooks := writerHooks{
 		fileClosed: func(compressed bool) {
 			e.telemetry.ExporterCsvFilesClosed.Add(context.Background(), 1,
@@ -121,6 +125,7 @@ func (e *csvExporter) start(context.Context, component.Host) error {
 }
 
 func (e *csvExporter) shutdown(context.Context) error {
+	e.health.Shutdown()
 	e.mu.Lock()
 	w := e.writer
 	e.writer = nil
@@ -205,8 +210,10 @@ func (e *csvExporter) flushBatch(ctx context.Context) error {
 		return errNotStarted
 	}
 	if err := e.writer.write(b, e.cfg.FlushInterval == 0); err != nil {
+		e.health.Observe(err)
 		return err
 	}
+	e.health.Observe(nil)
 	e.telemetry.ExporterCsvRows.Add(ctx, int64(len(b.ends)), e.rowsAttr)
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/wafermonitor/wafermonitor/exporter/csvexporter/internal/metadata"
+	"github.com/wafermonitor/wafermonitor/internal/exporterhealth"
 )
 
 const (
@@ -62,6 +63,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
+	e.health = exporterhealth.NewTracker(set.ID, "logs")
 	return exporterhelper.NewLogs(ctx, set, cfg, e.consumeLogs, options(c, e)...)
 }
 
@@ -71,6 +73,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
+	e.health = exporterhealth.NewTracker(set.ID, "traces")
 	return exporterhelper.NewTraces(ctx, set, cfg, e.consumeTraces, options(c, e)...)
 }
 
