@@ -304,6 +304,7 @@ processors:
 exporters:
   zabbix:
     endpoints: ["%[2]s"]
+    compress: true
     timeout: 5s
     connect_timeout: 1s
     discovery:
