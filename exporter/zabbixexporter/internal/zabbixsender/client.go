@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -147,13 +148,26 @@ func (c *Client) exchange(ctx context.Context, addr string, packet []byte) (Resp
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 	if _, err := conn.Write(packet); err != nil {
-		return Response{}, fmt.Errorf("sending: %w", err)
+		return Response{}, deadlineCause(ctx, fmt.Errorf("sending: %w", err))
 	}
 	resp, err := ReadResponse(conn)
-	if err != nil && ctx.Err() != nil {
-		return resp, fmt.Errorf("%w (%w)", ctx.Err(), err)
+	return resp, deadlineCause(ctx, err)
+}
+
+// deadlineCause names the context's end as the cause of an I/O error it
+// provoked; the connection's deadline can fire a moment before the
+// context reports it.
+func deadlineCause(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
 	}
-	return resp, err
+	if cause := ctx.Err(); cause != nil {
+		return fmt.Errorf("%w (%w)", cause, err)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w (%w)", context.DeadlineExceeded, err)
+	}
+	return err
 }
 
 func (c *Client) dial(ctx context.Context, addr string) (net.Conn, error) {
