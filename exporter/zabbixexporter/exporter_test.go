@@ -10,11 +10,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadata"
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/trappertest"
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/zabbixsender"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
@@ -404,4 +407,30 @@ func TestNotStarted(t *testing.T) {
 	err := e.send(context.Background(), []zabbixsender.Value{{Host: "h", Key: "k"}})
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, errItemsPending))
+}
+
+// A batch held for new items does not keep the collector from stopping.
+func TestShutdownReleasesHeldBatches(t *testing.T) {
+	srv := trappertest.Start(t, nil)
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Endpoints = []string{srv.Addr()}
+	cfg.Discovery.ItemDelay = time.Hour
+	cfg.RetryConfig.MaxElapsedTime = 2 * time.Hour
+	exp, err := f.CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	ev := event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "lot-1", kind: "started", status: "running", at: t0}
+	require.NoError(t, exp.ConsumeLogs(context.Background(), logsOf(ev)))
+	waitFor(t, "the announcement", func() bool { return len(srv.Values()) == 1 })
+
+	done := make(chan error, 1)
+	go func() { done <- exp.Shutdown(context.Background()) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Shutdown waited for the held batch")
+	}
+	assert.Len(t, srv.Values(), 1, "the held values were not sent")
 }

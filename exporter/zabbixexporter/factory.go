@@ -153,8 +153,9 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	exp, err := exporterhelper.NewLogs(ctx, set, cfg, observed(health, e.pushLogs), helperOptions(c, e, health, release)...)
 	if err != nil {
 		release()
+		return nil, err
 	}
-	return exp, err
+	return releasingLogs{exp, e.stop}, nil
 }
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
@@ -167,8 +168,9 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	exp, err := exporterhelper.NewTraces(ctx, set, cfg, observed(health, e.pushTraces), helperOptions(c, e, health, release)...)
 	if err != nil {
 		release()
+		return nil, err
 	}
-	return exp, err
+	return releasingTraces{exp, e.stop}, nil
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
@@ -181,6 +183,40 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 	exp, err := exporterhelper.NewMetrics(ctx, set, cfg, observed(health, e.pushMetrics), helperOptions(c, e, health, release)...)
 	if err != nil {
 		release()
+		return nil, err
 	}
-	return exp, err
+	return releasingMetrics{exp, e.stop}, nil
+}
+
+// The exporter helper drains its queue before it calls the exporter's own
+// shutdown, so values held for new items are released first: their batches
+// stay in a persistent queue for the next start.
+type releasingLogs struct {
+	exporter.Logs
+	release func()
+}
+
+func (r releasingLogs) Shutdown(ctx context.Context) error {
+	r.release()
+	return r.Logs.Shutdown(ctx)
+}
+
+type releasingTraces struct {
+	exporter.Traces
+	release func()
+}
+
+func (r releasingTraces) Shutdown(ctx context.Context) error {
+	r.release()
+	return r.Traces.Shutdown(ctx)
+}
+
+type releasingMetrics struct {
+	exporter.Metrics
+	release func()
+}
+
+func (r releasingMetrics) Shutdown(ctx context.Context) error {
+	r.release()
+	return r.Metrics.Shutdown(ctx)
 }
