@@ -16,7 +16,7 @@ import (
 // webhook through a sending queue persisted by file_storage, with no
 // in-memory stage between the receiver and the queue: a 200 means the
 // events are in the queue's file.
-func webhookConfig(port int, queueDir, hook string, extra string) string {
+func webhookConfig(port int, queueDir, hook string) string {
 	return fmt.Sprintf(`
 extensions:
   file_storage:
@@ -47,7 +47,6 @@ exporters:
       initial_interval: 100ms
       max_interval: 500ms
       max_elapsed_time: 0s
-%[4]s
 service:
   extensions: [file_storage]
   telemetry:
@@ -58,7 +57,7 @@ service:
       receivers: [wafermonitor]
       processors: [memory_limiter]
       exporters: [webhook]
-`, port, queueDir, hook, extra)
+`, port, queueDir, hook)
 }
 
 // TestBackendDown: the webhook backend is down for a while under steady
@@ -72,7 +71,7 @@ func TestBackendDown(t *testing.T) {
 	port := testcollector.FreePort(t)
 	recv := "http://127.0.0.1:" + strconv.Itoa(port)
 	dir := t.TempDir()
-	testcollector.Start(t, webhookConfig(port, filepath.Join(dir, "queue"), sink.url(), ""),
+	testcollector.Start(t, webhookConfig(port, filepath.Join(dir, "queue"), sink.url()),
 		testcollector.Options{HealthURL: recv + "/v1/health"})
 
 	c := newClient(recv, "down")
@@ -116,7 +115,7 @@ func TestKillDuringOutage(t *testing.T) {
 	port := testcollector.FreePort(t)
 	recv := "http://127.0.0.1:" + strconv.Itoa(port)
 	dir := t.TempDir()
-	cfg := webhookConfig(port, filepath.Join(dir, "queue"), sink.url(), "")
+	cfg := webhookConfig(port, filepath.Join(dir, "queue"), sink.url())
 	col := testcollector.Start(t, cfg, testcollector.Options{Dir: dir, HealthURL: recv + "/v1/health"})
 
 	c := newClient(recv, "kill")

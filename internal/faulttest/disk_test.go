@@ -54,7 +54,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	mountTmpfs(t, queue, "2m")
-	col := testcollector.Start(t, webhookConfig(port, queue, sink.url(), ""), testcollector.Options{Dir: dir, HealthURL: recv + "/v1/health"})
+	col := testcollector.Start(t, webhookConfig(port, queue, sink.url()), testcollector.Options{Dir: dir, HealthURL: recv + "/v1/health"})
 
 	c := newClient(recv, "disk")
 	stop := make(chan struct{})

@@ -28,7 +28,7 @@ func TestHealthCheckExtensionSeesExporterFailures(t *testing.T) {
 	port, hport := testcollector.FreePort(t), testcollector.FreePort(t)
 	recv := "http://127.0.0.1:" + strconv.Itoa(port)
 	dir := t.TempDir()
-	cfg := webhookConfig(port, filepath.Join(dir, "queue"), sink.url(), "")
+	cfg := webhookConfig(port, filepath.Join(dir, "queue"), sink.url())
 	cfg = strings.Replace(cfg, "extensions:\n  file_storage:", fmt.Sprintf(`extensions:
   health_check:
     http:

@@ -55,7 +55,7 @@ func TestOverload(t *testing.T) {
 	port := testcollector.FreePort(t)
 	recv := "http://127.0.0.1:" + strconv.Itoa(port)
 	dir := t.TempDir()
-	cfg := strings.Replace(webhookConfig(port, filepath.Join(dir, "queue"), sink.url(), ""),
+	cfg := strings.Replace(webhookConfig(port, filepath.Join(dir, "queue"), sink.url()),
 		"limit_mib: 400\n    spike_limit_mib: 100", fmt.Sprintf("limit_mib: %d\n    spike_limit_mib: 40", overloadLimitMiB), 1)
 	col := testcollector.Start(t, cfg, testcollector.Options{Dir: dir, HealthURL: recv + "/v1/health",
 		// The Go runtime is told the same limit, so it collects before the
