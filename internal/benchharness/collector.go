@@ -31,9 +31,9 @@ type pipeline struct {
 // one info line per batch is below the collector's log level (warn), so the
 // exporter costs a call and a level check and the collector's own work is
 // what is measured. The batch processor is the one of the default
-// configuration. The wafermonitor receiver admits 128 requests at once (its
-// default of 8 answers 503 to the 16 and 64 clients; the otlp receiver has no
-// such limit). The hierarchy pipeline adds the jobhierarchy processor and a
+// configuration. The wafermonitor receiver admits 1024 requests at once: its
+// default of 8 answers 503 to the 16 and 64 clients and to the open loop when
+// the machine stalls, and the otlp receiver has no such limit. The hierarchy pipeline adds the jobhierarchy processor and a
 // persistent sending queue, both in file_storage.
 var pipelines = []pipeline{
 	{name: "plain", title: "receiver → batch → debug", config: func(c *collector) string { return collectorConfig(c, false) }},
@@ -56,7 +56,7 @@ receivers:
   wafermonitor:
     endpoint: 127.0.0.1:%[1]d
     max_batch_events: 1000
-    max_concurrent_requests: 128
+    max_concurrent_requests: 1024
     deduplication:
       enabled: true
       max_keys: 100000
