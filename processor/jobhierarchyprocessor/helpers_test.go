@@ -160,7 +160,7 @@ type spanSpec struct {
 	expected                        int64
 }
 
-func addSpan(spans ptrace.SpanSlice, s spanSpec) ptrace.Span {
+func addSpan(spans ptrace.SpanSlice, s spanSpec) {
 	span := spans.AppendEmpty()
 	ref := entityRef{Type: s.typ, ID: s.id, ParentID: s.parent, BusinessKey: s.bk, SubKey: s.sk}
 	id, _ := ref.idsOf()
@@ -201,7 +201,6 @@ func addSpan(spans ptrace.SpanSlice, s spanSpec) ptrace.Span {
 	case semconv.StatusSucceeded:
 		span.Status().SetCode(ptrace.StatusCodeOk)
 	}
-	return span
 }
 
 func newRecords() (plog.Logs, plog.LogRecordSlice) {
@@ -219,7 +218,7 @@ type recordSpec struct {
 	expected                              int64
 }
 
-func addRecord(records plog.LogRecordSlice, r recordSpec) plog.LogRecord {
+func addRecord(records plog.LogRecordSlice, r recordSpec) {
 	lr := records.AppendEmpty()
 	ref := entityRef{Type: r.typ, ID: r.id, ParentID: r.parent, BusinessKey: r.bk, SubKey: r.sk}
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(r.at))
@@ -238,7 +237,6 @@ func addRecord(records plog.LogRecordSlice, r recordSpec) plog.LogRecord {
 	if r.expected > 0 {
 		attrs.PutInt(semconv.AttrExpectedSubjobs, r.expected)
 	}
-	return lr
 }
 
 func mustUUID(t testing.TB, s string) ids.UUID {
