@@ -3,7 +3,6 @@ package jobhierarchyprocessor // import "github.com/wafermonitor/wafermonitor/pr
 import (
 	"fmt"
 	"math"
-	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -92,7 +91,7 @@ func (s *jobSummary) addSubjob(span ptrace.Span) {
 	}
 	d, ok := number(attrs, semconv.AttrDurationS)
 	if !ok && span.EndTimestamp() > span.StartTimestamp() && span.StartTimestamp() != 0 {
-		d, ok = time.Duration(span.EndTimestamp()-span.StartTimestamp()).Seconds(), true
+		d, ok = span.EndTimestamp().AsTime().Sub(span.StartTimestamp().AsTime()).Seconds(), true
 	}
 	if ok {
 		if s.DurCount == 0 || d < s.DurMin {
