@@ -40,6 +40,9 @@ var pipelines = []pipeline{
 	{name: "hierarchy", title: "receiver → jobhierarchy → batch → debug with a file_storage queue", config: func(c *collector) string { return collectorConfig(c, true) }},
 }
 
+// baselinePipeline is the plain pipeline run by the -baseline-bin build.
+var baselinePipeline = pipeline{name: "baseline", title: "receiver → batch → debug, baseline build", config: func(c *collector) string { return collectorConfig(c, false) }}
+
 func collectorConfig(c *collector, hierarchy bool) string {
 	storageExt, jobhierarchy, queue, extensions, processors := "", "", "", "[pprof]", "[batch]"
 	if hierarchy {

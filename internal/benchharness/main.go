@@ -45,6 +45,9 @@ type options struct {
 	sdkTime    string
 	memJobs    []int
 	onlyLoad   bool
+	baseline   string
+	// baselineDesc names the baseline build in the report (e.g. its commit).
+	baselineDesc string
 }
 
 // The load shapes. Batches go with 4 clients so that the collector, not a
@@ -67,6 +70,8 @@ func main() {
 	flag.StringVar(&o.profileDir, "profile-dir", "", "when set, save CPU profiles of the collector (pprof) taken during the v1 and OTLP JSON cells of the last round")
 	flag.IntVar(&o.sdkCount, "sdk-count", 3, "runs of each SDK benchmark (-count)")
 	flag.StringVar(&o.sdkTime, "sdk-benchtime", "1s", "-benchtime of the SDK benchmarks")
+	flag.StringVar(&o.baseline, "baseline-bin", "", "another build of the collector (e.g. of an earlier commit) whose v1 ingestion runs interleaved with this one's in the plain pipeline, for a before/after comparison")
+	flag.StringVar(&o.baselineDesc, "baseline-desc", "", "what the baseline build is, for the report (e.g. its commit)")
 	flag.BoolVar(&o.onlyLoad, "only-ingestion", false, "skip the SDK benchmarks and the processor memory measurement (for trying the ingestion part)")
 	memJobs := flag.String("open-jobs", "1000,10000,100000", "open-job counts of the processor memory measurement")
 	flag.Parse()
@@ -183,6 +188,7 @@ type results struct {
 	memErr            error
 	profiles          []string
 	opts              options
+	baselineDesc      string
 }
 
 func run(o options) error {
@@ -204,6 +210,10 @@ func run(o options) error {
 		command: "make bench  # = go run ./internal/benchharness " + strings.Join(os.Args[1:], " "), opts: o,
 		openMode: mode{name: fmt.Sprintf("single, open loop at %d req/s", o.rate), events: 1, rate: o.rate}}
 	res.machine = describeMachine()
+	res.baselineDesc = o.baselineDesc
+	if res.baselineDesc == "" {
+		res.baselineDesc = filepath.Base(o.baseline)
+	}
 
 	log.Printf("building the collector")
 	bin, err := buildCollector(ctx, root, workDir)
@@ -250,6 +260,13 @@ func run(o options) error {
 		}
 		cols = append(cols, c)
 	}
+	if o.baseline != "" {
+		c, err := startCollector(ctx, o.baseline, workDir, baselinePipeline)
+		if err != nil {
+			return err
+		}
+		cols = append(cols, c)
+	}
 	// Idle: started, nothing received yet, a few seconds to settle.
 	time.Sleep(3 * time.Second)
 	for _, c := range cols {
@@ -268,6 +285,9 @@ func run(o options) error {
 	var rangeIndex uint64
 	for _, c := range cols {
 		for _, p := range protocols {
+			if !measured(c, p) {
+				continue
+			}
 			for _, m := range modes {
 				counter := new(atomic.Uint64)
 				counter.Store(rangeIndex * 2_000_000_000)
@@ -280,6 +300,9 @@ func run(o options) error {
 	// Warm-up (not measured): connections, code paths, the heap's first growth.
 	for _, c := range cols {
 		for _, p := range protocols {
+			if !measured(c, p) {
+				continue
+			}
 			for _, m := range []mode{closedModes[1], closedModes[3]} {
 				closedLoop(ctx, reqs[cellKey{c.pipeline.name, p.name, m.name}], m, 500*time.Millisecond)
 			}
@@ -300,6 +323,9 @@ func run(o options) error {
 				for i := range protocols {
 					// Rotate the order of protocols from round to round.
 					p := protocols[(i+round)%len(protocols)]
+					if !measured(c, p) {
+						continue
+					}
 					key := cellKey{c.pipeline.name, p.name, m.name}
 					r := reqs[key]
 					var profileDone chan struct{}
@@ -368,6 +394,12 @@ func run(o options) error {
 	}
 	log.Printf("wrote %s and %s in %s", o.out, o.svg, time.Since(start).Round(time.Second))
 	return nil
+}
+
+// measured tells whether a protocol runs against a collector: the baseline
+// build only takes v1.
+func measured(c *collector, p protocol) bool {
+	return c.pipeline.name != baselinePipeline.name || p.name == "v1"
 }
 
 func pctOf(lat []time.Duration, p float64) time.Duration {

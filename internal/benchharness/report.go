@@ -154,6 +154,21 @@ func renderMarkdown(r *results) string {
 	}
 	w("\n")
 
+	if r.opts.baseline != "" {
+		w("### Before and after: v1 on this build and on the baseline build\n\n")
+		w("The same v1 cells against a second collector built from `%s` (`-baseline-bin`), plain pipeline,\n", r.baselineDesc)
+		w("interleaved with the others.\n\n")
+		w("| load | this build ÷ baseline, events/s (rounds) | this build ÷ baseline, efficiency (rounds) | CPU-s per 10^6 events, this build | baseline |\n|---|---|---|---|---|\n")
+		for _, m := range closedModes {
+			now, base := r.cell("plain", "v1", m.name), r.cell("baseline", "v1", m.name)
+			w("| %s | %s (%s) | %s (%s) | %.1f | %.1f |\n", m.name,
+				f2(ratio(now.eventsPerSec(), base.eventsPerSec())), roundRange(now, base, rate),
+				f2(ratio(now.efficiency(), base.efficiency())), roundRange(now, base, perCPU),
+				now.cpuPerMillion(), base.cpuPerMillion())
+		}
+		w("\n")
+	}
+
 	// Targets.
 	w("## Targets\n\n")
 	w("| target | measured | |\n|---|---|---|\n")
