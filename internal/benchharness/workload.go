@@ -179,36 +179,7 @@ func newTemplate(enc encoding, events int, firstStarted bool, batch bool) *templ
 		started := (i%2 == 0) == firstStarted
 		slots[i] = benchEvent{job: placeholderJob, subjob: placeholderSubjob + uint64(i/2), n: placeholderEvent + uint64(i), started: started}
 	}
-	var body []byte
-	switch enc {
-	case encV1:
-		var buf bytes.Buffer
-		if batch {
-			buf.WriteByte('[')
-		}
-		for i, e := range slots {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			v1JSON(&buf, e)
-		}
-		if batch {
-			buf.WriteByte(']')
-		}
-		body = buf.Bytes()
-	case encOTLPJSON:
-		var err error
-		body, err = (&plog.JSONMarshaler{}).MarshalLogs(otlpLogs(slots))
-		if err != nil {
-			panic(err)
-		}
-	case encOTLPProto:
-		var err error
-		body, err = (&plog.ProtoMarshaler{}).MarshalLogs(otlpLogs(slots))
-		if err != nil {
-			panic(err)
-		}
-	}
+	body := encodeEvents(enc, slots, batch)
 	t := &template{body: body, events: events, patches: make([][]patch, events)}
 	raw := enc == encOTLPProto
 	for i, e := range slots {
@@ -236,6 +207,38 @@ func newTemplate(enc encoding, events int, firstStarted bool, batch bool) *templ
 		t.locate(i, traceID(e), traceID)
 	}
 	return t
+}
+
+// encodeEvents is the request body for events.
+func encodeEvents(enc encoding, events []benchEvent, batch bool) []byte {
+	switch enc {
+	case encOTLPJSON:
+		body, err := (&plog.JSONMarshaler{}).MarshalLogs(otlpLogs(events))
+		if err != nil {
+			panic(err)
+		}
+		return body
+	case encOTLPProto:
+		body, err := (&plog.ProtoMarshaler{}).MarshalLogs(otlpLogs(events))
+		if err != nil {
+			panic(err)
+		}
+		return body
+	}
+	var buf bytes.Buffer
+	if batch {
+		buf.WriteByte('[')
+	}
+	for i, e := range events {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		v1JSON(&buf, e)
+	}
+	if batch {
+		buf.WriteByte(']')
+	}
+	return buf.Bytes()
 }
 
 // locate records every occurrence of old in the body as a place of slot's

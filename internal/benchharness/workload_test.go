@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"testing"
-
-	"go.opentelemetry.io/collector/pdata/plog"
 )
 
 // A patched template must be byte for byte the encoding of the events it
@@ -28,7 +26,7 @@ func TestTemplateRendersTheEncodingOfItsEvents(t *testing.T) {
 				for i := range evs {
 					evs[i] = eventOf(first + uint64(i))
 				}
-				want := encode(t, enc, evs, batch)
+				want := encodeEvents(enc, evs, batch)
 				if !bytes.Equal(got, want) {
 					i := 0
 					for i < len(got) && i < len(want) && got[i] == want[i] {
@@ -39,38 +37,5 @@ func TestTemplateRendersTheEncodingOfItsEvents(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-func encode(t *testing.T, enc encoding, evs []benchEvent, batch bool) []byte {
-	t.Helper()
-	switch enc {
-	case encV1:
-		var buf bytes.Buffer
-		if batch {
-			buf.WriteByte('[')
-		}
-		for i, e := range evs {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			v1JSON(&buf, e)
-		}
-		if batch {
-			buf.WriteByte(']')
-		}
-		return buf.Bytes()
-	case encOTLPJSON:
-		b, err := (&plog.JSONMarshaler{}).MarshalLogs(otlpLogs(evs))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	default:
-		b, err := (&plog.ProtoMarshaler{}).MarshalLogs(otlpLogs(evs))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
 	}
 }
