@@ -111,8 +111,8 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	port := l.Addr().(*net.TCPAddr).Port
+	return port, l.Close()
 }
 
 func startCollector(ctx context.Context, bin, workDir string, p pipeline) (*collector, error) {
@@ -242,12 +242,14 @@ func (c *collector) cpuProfile(ctx context.Context, d time.Duration, path string
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	_, err = f.ReadFrom(resp.Body)
-	return err
+	if _, err := f.ReadFrom(resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -204,7 +204,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(workDir)
+	defer func() { _ = os.RemoveAll(workDir) }()
 
 	res := &results{started: start.UTC(), cells: map[cellKey]*agg{}, idleRSS: map[string]uint64{}, idleRSSAfter: map[string]uint64{},
 		command: "make bench  # = go run ./internal/benchharness " + strings.Join(os.Args[1:], " "), opts: o,

@@ -13,12 +13,11 @@ import (
 )
 
 type machine struct {
-	nproc                  int
-	cpuModel, memTotal     string
-	goVersion, kernel      string
-	loadStart, loadEnd     string
-	gomaxprocs             int
-	collectorGoVersionNote string
+	nproc              int
+	cpuModel, memTotal string
+	goVersion, kernel  string
+	loadStart, loadEnd string
+	gomaxprocs         int
 }
 
 func firstLine(path, prefix string) string {
