@@ -156,7 +156,8 @@ func renderMarkdown(r *results) string {
 	if r.opts.baseline != "" {
 		w("### Before and after: v1 on this build and on the baseline build\n\n")
 		w("The same v1 cells against a second collector built from `%s` (`-baseline-bin`), plain pipeline,\n", r.baselineDesc)
-		w("interleaved with the others.\n\n")
+		w("interleaved with the others. A baseline build comes from `git archive COMMIT | tar -x -C DIR`, then\n")
+		w("`go build -trimpath -ldflags \"-s -w\"` in `DIR/cmd/otelcol-wafermonitor` with `CGO_ENABLED=0`.\n\n")
 		w("| load | this build ÷ baseline, events/s (rounds) | this build ÷ baseline, efficiency (rounds) | CPU-s per 10^6 events, this build | baseline |\n|---|---|---|---|---|\n")
 		for _, m := range closedModes {
 			now, base := r.cell("plain", "v1", m.name), r.cell("baseline", "v1", m.name)
