@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 const gzipSuffix = ".gz"
@@ -28,6 +29,10 @@ type pathTemplate struct {
 
 // checkTemplate reports why a path cannot be used as a template.
 func checkTemplate(path string) error {
+	if !utf8.ValidString(path) {
+		// The pattern that finds the template's files again could not be compiled.
+		return fmt.Errorf("%q is not valid UTF-8", path)
+	}
 	dir, name := filepath.Split(path)
 	if name == "" || name == "." || name == ".." {
 		return fmt.Errorf("%q does not name a file", path)
