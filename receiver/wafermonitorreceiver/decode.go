@@ -77,53 +77,141 @@ const (
 
 // countBatchItems counts the events of a batch body (a bare array, or an
 // object with an "events" array) without building them, and stops once it
-// has counted more than limit. ok is false when the body has neither shape
-// or is not valid JSON: the full decoding then tells what is wrong. A small
-// body decodes to many times its size ("[{},{},…]" to about 100 bytes an
-// item), so a batch over max_batch_events is refused before it is built.
+// has counted more than limit. ok is false when the body has neither shape,
+// is not well formed, or names its keys with escapes: the full decoding then
+// decides. A small body decodes to many times its size ("[{},{},…]" to about
+// 100 bytes an item), so a batch over max_batch_events is refused before it
+// is built. The scan only follows strings and brackets; it validates nothing.
 func countBatchItems(body []byte, limit int) (n int, ok bool) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	tok, err := dec.Token()
-	if err != nil {
+	i := skipSpace(body, 0)
+	if i >= len(body) {
 		return 0, false
 	}
-	switch tok {
-	case json.Delim('['):
-		return countArray(dec, limit)
-	case json.Delim('{'):
-		for dec.More() {
-			key, err := dec.Token()
-			if err != nil {
+	switch body[i] {
+	case '[':
+		return countArray(body, i, limit)
+	case '{':
+		i = skipSpace(body, i+1)
+		for i < len(body) && body[i] == '"' {
+			end := skipString(body, i)
+			if end < 0 {
 				return 0, false
 			}
-			if key == "events" {
-				if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-					return 0, false
+			key := body[i+1 : end-1]
+			if bytes.IndexByte(key, '\\') >= 0 {
+				return 0, false
+			}
+			i = skipSpace(body, end)
+			if i >= len(body) || body[i] != ':' {
+				return 0, false
+			}
+			i = skipSpace(body, i+1)
+			if string(key) == "events" {
+				if i < len(body) && body[i] == '[' {
+					return countArray(body, i, limit)
 				}
-				return countArray(dec, limit)
-			}
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
 				return 0, false
+			}
+			if i = skipValue(body, i); i < 0 {
+				return 0, false
+			}
+			i = skipSpace(body, i)
+			if i < len(body) && body[i] == ',' {
+				i = skipSpace(body, i+1)
 			}
 		}
 	}
 	return 0, false
 }
 
-func countArray(dec *json.Decoder, limit int) (int, bool) {
+// countArray counts the values of the array that starts at body[i] == '['.
+func countArray(body []byte, i, limit int) (int, bool) {
+	i = skipSpace(body, i+1)
+	if i < len(body) && body[i] == ']' {
+		return 0, true
+	}
 	n := 0
-	for dec.More() {
-		var item json.RawMessage
-		if err := dec.Decode(&item); err != nil {
+	for i < len(body) {
+		if i = skipValue(body, i); i < 0 {
 			return 0, false
 		}
 		n++
 		if n > limit {
+			return n, true
+		}
+		i = skipSpace(body, i)
+		if i >= len(body) {
 			break
 		}
+		switch body[i] {
+		case ',':
+			i = skipSpace(body, i+1)
+		case ']':
+			return n, true
+		default:
+			return 0, false
+		}
 	}
-	return n, true
+	return 0, false
+}
+
+func skipSpace(body []byte, i int) int {
+	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string that starts at body[i] == '"',
+// or -1 when it is not terminated.
+func skipString(body []byte, i int) int {
+	for j := i + 1; j < len(body); j++ {
+		switch body[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the value that starts at body[i], or -1.
+func skipValue(body []byte, i int) int {
+	if i >= len(body) {
+		return -1
+	}
+	switch body[i] {
+	case '"':
+		return skipString(body, i)
+	case '[', '{':
+		depth := 0
+		for j := i; j < len(body); j++ {
+			switch body[j] {
+			case '"':
+				end := skipString(body, j)
+				if end < 0 {
+					return -1
+				}
+				j = end - 1
+			case '[', '{':
+				depth++
+			case ']', '}':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	case ',', ']', '}', ':':
+		return -1
+	}
+	j := i
+	for j < len(body) && !strings.ContainsRune(",]} \t\n\r", rune(body[j])) {
+		j++
+	}
+	return j
 }
 
 // parseJSON decodes a whole body, numbers kept exact.
