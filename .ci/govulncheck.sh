@@ -56,14 +56,23 @@ scans=(root.json sdk.json)
 if [ -f "$binary" ]; then
 	scan binary . -mode=binary "$binary"
 	scans+=(binary.json)
+	# A release binary is built with -ldflags "-s -w": without its symbol
+	# table govulncheck cannot tell which functions are linked, reports some
+	# findings at symbol level for every vulnerability of a linked module
+	# version and others at module level only. All of them count as reached.
+	if ! go tool nm "$binary" 2>/dev/null | head -1 | grep -q .; then
+		echo "govulncheck: $binary is stripped: every vulnerability of its module versions counts as reached"
+		export GOVULNCHECK_BINARY_STRIPPED=1
+	fi
 else
 	echo "govulncheck: $binary not found; the binary is not scanned (run make build first)"
 fi
 
 python3 - "$explained" "$VULNDB_VERSION" "${scans[@]/#/$work/}" <<'EOF'
-import json, re, sys
+import json, os, re, sys
 
 explained_path, db_version, *scans = sys.argv[1:]
+stripped = os.environ.get("GOVULNCHECK_BINARY_STRIPPED") == "1"
 
 def documents(path):
     """govulncheck's JSON output: a stream of JSON objects."""
@@ -101,7 +110,7 @@ for path in scans:
         if not f:
             continue
         top = f["trace"][0]
-        if not top.get("function"):
+        if not top.get("function") and not (scan == "binary" and stripped):
             # Only the module or package is used, not the vulnerable code.
             informational.add(f["osv"])
             continue
@@ -109,7 +118,9 @@ for path in scans:
         r["fixed"].setdefault(top["module"], f.get("fixed_version") or "")
         # Source mode gives the call path (vulnerable symbol first); binary
         # mode, the vulnerable symbol.
-        sym = f"{top.get('package', top['module'])}.{(top.get('receiver') + '.') if top.get('receiver') else ''}{top['function']}"
+        sym = top.get("package", top["module"])
+        if top.get("function"):
+            sym += "." + (top["receiver"] + "." if top.get("receiver") else "") + top["function"]
         entry = f["trace"][-1]
         via = f" via {entry.get('package')}.{entry.get('function')}" if len(f["trace"]) > 1 else ""
         r["where"].setdefault(scan, sym + via)
