@@ -16,12 +16,21 @@
 #
 # Environment: VULNDB_VERSION (the pin below), GOVULNCHECK_EXPLAINED (the
 # allowlist), GOVULNCHECK_BIN (the binary; skipped when absent).
+# `govulncheck.sh --table` prints the allowlist as a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VULNDB_VERSION=${VULNDB_VERSION:-v0.0.0-20261105234957-e22db6528018}
 explained=${GOVULNCHECK_EXPLAINED:-.ci/govulncheck-explained.txt}
 binary=${GOVULNCHECK_BIN:-bin/otelcol-wafermonitor}
+
+# --table: print the allowlist as the Markdown table of docs/security.md.
+if [ "${1:-}" = --table ]; then
+	echo '| ID | module | explanation |'
+	echo '|---|---|---|'
+	sed -nE 's/^(GO-[0-9]{4}-[0-9]+)[[:space:]]+([^[:space:]]+)[[:space:]]+(.*)$/| [\1](https:\/\/pkg.go.dev\/vuln\/\1) | `\2` | \3 |/p' "$explained"
+	exit 0
+fi
 
 command -v govulncheck >/dev/null || { echo "govulncheck: not installed (.ci/setup.d/20-govulncheck.sh)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "govulncheck: python3 not installed (.ci/setup.d/40-python3.sh)" >&2; exit 2; }
@@ -123,7 +132,10 @@ for path in scans:
             sym += "." + (top["receiver"] + "." if top.get("receiver") else "") + top["function"]
         entry = f["trace"][-1]
         via = f" via {entry.get('package')}.{entry.get('function')}" if len(f["trace"]) > 1 else ""
-        r["where"].setdefault(scan, sym + via)
+        # Keep the most precise finding: symbol over package over module.
+        rank = 2 if top.get("function") else 1 if top.get("package") else 0
+        if rank >= r["where"].get(scan, (-1, ""))[0]:
+            r["where"][scan] = (rank, sym + via)
 
 unexplained = []
 for vid in sorted(reached):
@@ -131,7 +143,7 @@ for vid in sorted(reached):
     fixed = ", ".join(f"{m}@{v or '?'}" if v else m for m, v in sorted(r["fixed"].items()))
     print(f"{vid}  {r['summary']}")
     print(f"    fixed in: {fixed}")
-    for scan, where in sorted(r["where"].items()):
+    for scan, (_, where) in sorted(r["where"].items()):
         print(f"    {scan}: {where}")
     if vid in explained:
         print(f"    explained: {explained[vid][1]}")
