@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # govulncheck, pinned, for the vulnerability check of the Go modules and of
-# the built binary. Needs the Go module proxy to install and
-# https://vuln.go.dev (the Go vulnerability database) to run.
+# the built binary. .ci/govulncheck.sh runs it against a local copy of the Go
+# vulnerability database built from the golang.org/x/vulndb module.
 set -euo pipefail
 version=v1.1.4
 if command -v govulncheck >/dev/null && govulncheck -version 2>/dev/null | grep -q "govulncheck@$version"; then
