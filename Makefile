@@ -18,7 +18,7 @@ COMPONENTS := $(patsubst %/metadata.yaml,%,$(wildcard receiver/*/metadata.yaml p
 # Modules and checksums come from go.sum; no checksum database is needed at build time.
 export CGO_ENABLED := 0
 
-.PHONY: all build run test test-deps test-unit generate check-generate vet lint fmt bench helm-lint tools clean
+.PHONY: all build run test test-deps test-unit generate check-generate vet lint fmt bench bench-go helm-lint tools clean
 
 all: build
 
@@ -81,8 +81,12 @@ lint: vet $(GOLANGCI)
 fmt:
 	gofmt -w $$(git ls-files '*.go' ':!cmd/otelcol-wafermonitor')
 
-## bench: the component benchmarks
-bench:
+## bench: side-by-side benchmarks (about 6-10 min on 2 cores) into docs/benchmarks.md and docs/benchmarks.svg
+bench: build
+	OTELCOL_WAFERMONITOR_BIN=$(BIN) $(GO) run ./internal/benchharness $(BENCH_ARGS)
+
+## bench-go: every package's Go benchmarks (benchstat input)
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	cd sdk && $(GO) test -run '^$$' -bench . -benchmem ./...
 
