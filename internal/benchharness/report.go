@@ -256,7 +256,7 @@ func renderMarkdown(r *results) string {
 		w("chunks, so both see the same load; its ratios are the SDK's per-job overhead.\n\n")
 		if j := r.sdk["BenchmarkJobVsSpan"]; j != nil {
 			w("| measure | job | bare span | job ÷ span |\n|---|---|---|---|\n")
-			w("| CPU of the calling goroutine (ns) | %.0f | %.0f | %s |\n", j.metrics["thread-cpu-ns/job"], j.metrics["thread-cpu-ns/span"], f2(j.metrics["ratio"]))
+			w("| CPU of the calling goroutine (ns) | %.0f | %.0f | %s |\n", j.metrics["thread-cpu-ns/job"], j.metrics["thread-cpu-ns/span"], f2(j.metrics["thread-ratio"]))
 			w("| CPU of the process, background work included (ns) | %.0f | %.0f | %s |\n", j.metrics["cpu-ns/job"], j.metrics["cpu-ns/span"], f2(j.metrics["cpu-ratio"]))
 			w("| wall time (ns) | %.0f | %.0f | %s |\n\n", j.metrics["ns/job"], j.metrics["ns/span"], f2(j.metrics["wall-ratio"]))
 		}

@@ -47,18 +47,19 @@ func benchProviders(b *testing.B) (*sdktrace.TracerProvider, *sdkmetric.MeterPro
 
 // BenchmarkJobVsSpan is the comparison the SDK is judged by: a job started
 // and ended with everything on, against a bare span of the same
-// TracerProvider, run in alternating chunks of 64 so that both see the same
-// load on a shared machine. Per operation it reports:
+// TracerProvider, run in chunks of 64 that take turns going first, so that
+// both see the same load on a shared machine. Per operation it reports:
 //
 //   - ns/job, ns/span, wall-ratio: wall time in the calling goroutine, which
 //     on a shared machine includes the time other processes run;
-//   - thread-cpu-ns/job, thread-cpu-ns/span, ratio: CPU time of
-//     the calling goroutine, locked to its thread: what the job itself pays,
-//     with its share of garbage collection assists; what background
-//     goroutines do for the span or the job is left out for both;
+//   - thread-cpu-ns/job, thread-cpu-ns/span, thread-ratio: CPU time of the
+//     calling goroutine, locked to its thread: what the code that runs the
+//     job pays, with its share of garbage collection assists; what
+//     background goroutines do for the span or the job is left out for both;
 //   - cpu-ns/job, cpu-ns/span, cpu-ratio: CPU time of the whole process,
 //     background goroutines and garbage collection included (the job's
-//     queued events are written before its chunk's CPU time is read).
+//     queued events are written before its chunk's CPU time is read): all
+//     the work a job causes.
 //
 // allocs/op counts one job and one span together.
 func BenchmarkJobVsSpan(b *testing.B) {
@@ -72,82 +73,91 @@ func BenchmarkJobVsSpan(b *testing.B) {
 	}, func() { _ = m.ForceFlush(ctx) })
 }
 
-// BenchmarkJobAttributesSpanVsSpan is the floor of BenchmarkJobVsSpan: a
-// span with the attributes of a job's span (3 set when it starts, 6 when it
-// ends, as the Monitor sets them) against a bare span, the tracing SDK alone.
+// BenchmarkJobAttributesSpanVsSpan is the tracing SDK's share of a job: a
+// span given the attributes of a job's span (9, in one call before it ends,
+// as the Monitor sets them) against a bare span.
 func BenchmarkJobAttributesSpanVsSpan(b *testing.B) {
 	tp, _, _ := benchProviders(b)
 	tracer := tp.Tracer("bench")
 	ctx := context.Background()
-	var attrs [6]attribute.KeyValue
+	var attrs [9]attribute.KeyValue
 	compareWithSpan(b, tp, func() {
 		_, span := tracer.Start(ctx, "job lot-4711")
 		span.SetAttributes(append(attrs[:0], attribute.String(semconv.AttrEntityType, "job"),
-			attribute.String(semconv.AttrEntityID, "a1b2c3d4-0000-4000-8000-000000000001"), attribute.String(semconv.AttrBusinessKey, "lot-4711"))...)
-		span.SetAttributes(append(attrs[:0], attribute.String(semconv.AttrStatus, "succeeded"), attribute.String(semconv.AttrOutcome, "success"),
+			attribute.String(semconv.AttrEntityID, "a1b2c3d4-0000-4000-8000-000000000001"), attribute.String(semconv.AttrBusinessKey, "lot-4711"),
+			attribute.String(semconv.AttrStatus, "succeeded"), attribute.String(semconv.AttrOutcome, "success"),
 			attribute.Float64(semconv.AttrDurationS, 1), attribute.Float64(semconv.AttrCPUUserS, 1), attribute.Float64(semconv.AttrCPUSystemS, 1),
 			attribute.Float64(semconv.AttrMemMaxMB, 1))...)
 		span.End()
 	}, func() {})
 }
 
-// compareWithSpan runs op and a bare span of tp in alternating chunks;
-// flush runs after each chunk of op, outside its wall and thread times but
-// inside its process CPU time.
+// compareWithSpan runs op and a bare span of tp in chunks of 64, the two
+// chunks of each round in alternating order, so that neither gains from
+// going first (the background work one leaves, a garbage collection it
+// starts). flush runs after each chunk of op, outside its wall and thread
+// times but inside its process CPU time.
 func compareWithSpan(b *testing.B, tp trace.TracerProvider, op, flush func()) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	tracer := tp.Tracer("bench")
 	ctx := context.Background()
 	const chunk = 64
-	var wallSpan, wallOp, cpuSpan, cpuOp, thrSpan, thrOp float64
-	cpu := func() float64 {
-		u, s, _, _ := processCPU()
-		return u + s
-	}
-	thread := func() float64 {
-		t, _ := threadCPU()
-		return t
-	}
-	_, hasThreadCPU := threadCPU()
-	b.ReportAllocs()
-	b.ResetTimer()
-	done := 0
-	for done < b.N {
-		c0, r0, t0 := cpu(), thread(), time.Now()
+	spans := func() {
 		for range chunk {
 			_, span := tracer.Start(ctx, "job lot-4711")
 			span.End()
 		}
-		t1, r1, c1 := time.Now(), thread(), cpu()
+	}
+	ops := func() {
 		for range chunk {
 			op()
 		}
-		t2, r2 := time.Now(), thread()
-		flush()
-		c2 := cpu()
-		wallSpan += t1.Sub(t0).Seconds()
-		wallOp += t2.Sub(t1).Seconds()
-		thrSpan += r1 - r0
-		thrOp += r2 - r1
-		cpuSpan += c1 - c0
-		cpuOp += c2 - c1
+	}
+	// measure runs one chunk and adds its wall, thread and process CPU
+	// seconds to totals.
+	measure := func(run, after func(), totals *[3]float64) {
+		c0, _ := benchProcessCPU()
+		r0, _ := threadCPU()
+		t0 := time.Now()
+		run()
+		t1 := time.Now()
+		r1, _ := threadCPU()
+		after()
+		c1, _ := benchProcessCPU()
+		totals[0] += t1.Sub(t0).Seconds()
+		totals[1] += r1 - r0
+		totals[2] += c1 - c0
+	}
+	var spanT, opT [3]float64 // wall, thread, process
+	_, hasThreadCPU := threadCPU()
+	b.ReportAllocs()
+	b.ResetTimer()
+	done := 0
+	for round := 0; done < b.N; round++ {
+		if round%2 == 0 {
+			measure(spans, func() {}, &spanT)
+			measure(ops, flush, &opT)
+		} else {
+			measure(ops, flush, &opT)
+			measure(spans, func() {}, &spanT)
+		}
 		done += chunk
 	}
 	b.StopTimer()
 	n := float64(done) / 1e9
-	if hasThreadCPU && thrSpan > 0 {
-		b.ReportMetric(thrOp/n, "thread-cpu-ns/job")
-		b.ReportMetric(thrSpan/n, "thread-cpu-ns/span")
-		b.ReportMetric(thrOp/thrSpan, "ratio")
+	b.ReportMetric(opT[0]/n, "ns/job")
+	b.ReportMetric(spanT[0]/n, "ns/span")
+	b.ReportMetric(opT[0]/spanT[0], "wall-ratio")
+	if hasThreadCPU && spanT[1] > 0 {
+		b.ReportMetric(opT[1]/n, "thread-cpu-ns/job")
+		b.ReportMetric(spanT[1]/n, "thread-cpu-ns/span")
+		b.ReportMetric(opT[1]/spanT[1], "thread-ratio")
 	}
-	b.ReportMetric(wallOp/n, "ns/job")
-	b.ReportMetric(wallSpan/n, "ns/span")
-	b.ReportMetric(wallOp/wallSpan, "wall-ratio")
-	b.ReportMetric(cpuOp/n, "cpu-ns/job")
-	b.ReportMetric(cpuSpan/n, "cpu-ns/span")
-	if cpuSpan > 0 {
-		b.ReportMetric(cpuOp/cpuSpan, "cpu-ratio")
+	b.ReportMetric(opT[2]/n, "cpu-ns/job")
+	b.ReportMetric(spanT[2]/n, "cpu-ns/span")
+	if spanT[2] > 0 {
+		b.ReportMetric(opT[2]/spanT[2], "cpu-ratio")
 	}
 }
 

@@ -2,5 +2,9 @@
 
 package jobs
 
-// threadCPU is not available: the benchmarks report wall and process times.
 func threadCPU() (float64, bool) { return 0, false }
+
+func benchProcessCPU() (float64, bool) {
+	u, s, _, ok := processCPU()
+	return u + s, ok
+}

@@ -31,10 +31,13 @@
 // receiver or to the old sidecar. A job that runs for hours is therefore
 // visible from its first second. The goroutine that reports an event builds
 // it and queues it; a background goroutine of the Monitor writes the queued
-// events right away and in order (see [WithEventQueue]), so that a job costs
-// its own goroutine little more than its span. [Monitor.Shutdown] and
-// [Monitor.ForceFlush] write what is queued; the shutdown function of [Setup]
-// calls them before it shuts the providers down.
+// events right away and in order (see [WithEventQueue]). It also gives the
+// span its attributes and ends it, with the time End was called, when it
+// writes the terminal event: a span is seen only once it ended, and so a job
+// costs the goroutine that runs it little more than a bare span.
+// [Monitor.Shutdown] and [Monitor.ForceFlush] write what is queued; the
+// shutdown function of [Setup] calls them before it shuts the providers
+// down.
 //
 // Duration, CPU and memory are recorded as histograms and completions as
 // counters through the MeterProvider, with low-cardinality attributes only

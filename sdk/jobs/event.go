@@ -32,6 +32,7 @@ type event struct {
 	progressMessage string
 
 	errType, errMessage string
+	err                 error // a failure's error, recorded on the span
 
 	// The measurements of a terminal event.
 	terminal          bool
@@ -91,10 +92,15 @@ func severityOf(kind int, status string) (log.Severity, string) {
 	return log.SeverityInfo, "INFO"
 }
 
-// write writes ev as a log record, metric recordings and a v1 event.
-func (m *Monitor) write(ev *event) {
+// write writes ev as a log record, metric recordings and a v1 event, and
+// ends the entity's span on a terminal event. attrs is scratch space for the
+// span's attributes, which the span copies; write returns it for reuse.
+func (m *Monitor) write(ev *event, attrs []attribute.KeyValue) []attribute.KeyValue {
 	defer m.recoverTelemetry()
 	j := ev.job
+	if ev.terminal {
+		attrs = j.endSpan(ev, attrs)
+	}
 	ctx := context.Background()
 	ev.key = newUUID(false, ev.at)
 	m.inst.countEvent(ctx, j.typ, ev.kind)
@@ -107,6 +113,7 @@ func (m *Monitor) write(ev *event) {
 	if ev.terminal {
 		m.inst.recordEnd(ctx, j.typ, ev)
 	}
+	return attrs
 }
 
 func (m *Monitor) logsEnabled(ev *event) bool {
@@ -135,7 +142,7 @@ func (j *Job) logRecord(ev *event) log.Record {
 		log.String(semconv.AttrEntityType, j.entityType()),
 		log.String(semconv.AttrEntityID, j.idString),
 	)
-	kvs = j.appendEntityLogAttrs(kvs)
+	kvs = appendEntityAttrs(kvs, j, logKVs)
 	kvs = append(kvs,
 		log.String(semconv.AttrStatus, ev.status),
 		log.String(semconv.AttrEventKind, kinds[ev.kind]),
@@ -203,21 +210,40 @@ func dedupKeys(kvs []log.KeyValue) []log.KeyValue {
 	return out
 }
 
-func (j *Job) appendEntityLogAttrs(kvs []log.KeyValue) []log.KeyValue {
+// kvMaker makes the key-values of one attribute API: trace attributes or
+// log attributes, which the entity's span and its log records carry alike.
+type kvMaker[KV any] struct {
+	str  func(k, v string) KV
+	bool func(k string, v bool) KV
+	int  func(k string, v int) KV
+}
+
+var (
+	spanKVs = kvMaker[attribute.KeyValue]{
+		str:  func(k, v string) attribute.KeyValue { return attribute.String(k, v) },
+		bool: func(k string, v bool) attribute.KeyValue { return attribute.Bool(k, v) },
+		int:  func(k string, v int) attribute.KeyValue { return attribute.Int(k, v) },
+	}
+	logKVs = kvMaker[log.KeyValue]{str: log.String, bool: log.Bool, int: log.Int}
+)
+
+// appendEntityAttrs appends the attributes that identify the entity beyond
+// its type and ID: parent, keys, orphan, expected subjobs.
+func appendEntityAttrs[KV any](kvs []KV, j *Job, mk kvMaker[KV]) []KV {
 	if j.parentString != "" {
-		kvs = append(kvs, log.String(semconv.AttrParentID, j.parentString))
+		kvs = append(kvs, mk.str(semconv.AttrParentID, j.parentString))
 	}
 	if j.businessKey != "" {
-		kvs = append(kvs, log.String(semconv.AttrBusinessKey, j.businessKey))
+		kvs = append(kvs, mk.str(semconv.AttrBusinessKey, j.businessKey))
 	}
 	if j.subKey != "" {
-		kvs = append(kvs, log.String(semconv.AttrSubKey, j.subKey))
+		kvs = append(kvs, mk.str(semconv.AttrSubKey, j.subKey))
 	}
 	if j.orphan {
-		kvs = append(kvs, log.Bool(semconv.AttrOrphan, true))
+		kvs = append(kvs, mk.bool(semconv.AttrOrphan, true))
 	}
 	if j.hasExpected {
-		kvs = append(kvs, log.Int(semconv.AttrExpectedSubjobs, j.expected))
+		kvs = append(kvs, mk.int(semconv.AttrExpectedSubjobs, j.expected))
 	}
 	return kvs
 }

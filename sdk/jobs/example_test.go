@@ -50,6 +50,7 @@ func Example() {
 	}
 	lot.End()
 
+	_ = mon.Shutdown(context.Background()) // writes what is queued; then shut down the providers
 	printSpans(rec)
 	// Output:
 	// job lot-4711           succeeded
@@ -91,6 +92,7 @@ func ExampleRunJob() {
 			panic("tool jammed")
 		})
 	}()
+	_ = mon.Shutdown(context.Background())
 	printSpans(rec)
 	// Output:
 	// recovered: tool jammed

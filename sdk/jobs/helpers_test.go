@@ -112,15 +112,22 @@ func (h *harness) collect(t testing.TB) metricdata.ResourceMetrics {
 	return rm
 }
 
+// ended returns the ended spans, once the Monitor wrote the events queued so
+// far (a span ends when its terminal event is written).
+func (h *harness) ended() []sdktrace.ReadOnlySpan {
+	h.m.events.flush()
+	return h.spans.Ended()
+}
+
 func (h *harness) span(t testing.TB, name string) sdktrace.ReadOnlySpan {
 	t.Helper()
-	for _, s := range h.spans.Ended() {
+	for _, s := range h.ended() {
 		if s.Name() == name {
 			return s
 		}
 	}
 	var names []string
-	for _, s := range h.spans.Ended() {
+	for _, s := range h.ended() {
 		names = append(names, s.Name())
 	}
 	t.Fatalf("no ended span %q among %q", name, names)

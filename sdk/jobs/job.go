@@ -47,12 +47,10 @@ type Job struct {
 	attrs   []attribute.KeyValue // SetAttributes values, likewise
 	ended   atomic.Bool
 
-	ids     ids.Entity
-	jobCtx  jobContext
-	scratch jobScratch
-	// spanAttrs holds the attributes passed to the span when it starts and
-	// when it ends; the span copies them.
-	spanAttrs [10]attribute.KeyValue
+	ids        ids.Entity
+	jobCtx     jobContext
+	scratch    jobScratch
+	startAttrs []attribute.KeyValue // WithAttributes values
 }
 
 func (j *Job) entityType() string { return entityTypes[j.typ] }
@@ -137,25 +135,27 @@ func (j *Job) RecordMetric(name string, value float64) {
 		j.metrics = append(j.metrics, namedValue{name, value})
 	}
 	j.mu.Unlock()
-	j.span.SetAttributes(attribute.Float64(semconv.MetricPrefix+name, value))
 	j.m.events.add(&event{job: j, kind: kindMetric, status: semconv.StatusRunning, at: j.m.cfg.now(),
 		metrics: []namedValue{{name, value}}})
 }
 
 // SetAttributes adds attributes to the entity's span and terminal event.
+// The span gets them when it ends (a later value of a key wins), as it gets
+// the entity's own attributes: a span is exported only once it ended.
 func (j *Job) SetAttributes(attrs ...attribute.KeyValue) {
 	if j == nil || j.ended.Load() {
 		return
 	}
-	defer j.m.recoverTelemetry()
-	j.span.SetAttributes(attrs...)
 	j.mu.Lock()
 	j.attrs = append(j.attrs, attrs...)
 	j.mu.Unlock()
 }
 
 // End ends the entity as succeeded, or as canceled when the context it
-// started with was canceled (or ran past its deadline) by then.
+// started with was canceled (or ran past its deadline) by then. Its span
+// ends with this time; the Monitor's event goroutine hands it to the span
+// processors along with the terminal event, right away (see
+// Monitor.ForceFlush).
 func (j *Job) End() {
 	if j == nil {
 		return
@@ -300,9 +300,28 @@ func (j *Job) end(status string, kind int, errType, msg string, err error) {
 	ev.metrics, ev.attrs = slices.Clone(j.metrics), j.attrs
 	j.mu.Unlock()
 
-	// Passed through the Span interface, a local array would escape.
-	attrs := append(j.spanAttrs[:0], attribute.String(semconv.AttrStatus, status))
-	if o := semconv.OutcomeOf(status); o != "" {
+	ev.err = err
+	m.events.add(&ev)
+}
+
+// endSpan sets the span's attributes and outcome and ends it, at the time
+// End was called. The event queue calls it when it writes the terminal
+// event, so that a job costs the goroutine that runs it little more than a
+// bare span would: the attributes of a span matter only once it ended and is
+// exported. attrs is the writer's scratch space; the span copies it.
+func (j *Job) endSpan(ev *event, attrs []attribute.KeyValue) []attribute.KeyValue {
+	attrs = append(attrs[:0],
+		attribute.String(semconv.AttrEntityType, j.entityType()),
+		attribute.String(semconv.AttrEntityID, j.idString),
+	)
+	attrs = appendEntityAttrs(attrs, j, spanKVs)
+	attrs = append(attrs, j.startAttrs...)
+	attrs = append(attrs, ev.attrs...)
+	for _, mv := range ev.metrics {
+		attrs = append(attrs, attribute.Float64(semconv.MetricPrefix+mv.name, mv.value))
+	}
+	attrs = append(attrs, attribute.String(semconv.AttrStatus, ev.status))
+	if o := semconv.OutcomeOf(ev.status); o != "" {
 		attrs = append(attrs, attribute.String(semconv.AttrOutcome, o))
 	}
 	attrs = append(attrs, attribute.Float64(semconv.AttrDurationS, ev.durationS))
@@ -312,25 +331,25 @@ func (j *Job) end(status string, kind int, errType, msg string, err error) {
 	if ev.hasMemory {
 		attrs = append(attrs, attribute.Float64(semconv.AttrMemMaxMB, ev.memMaxMB))
 	}
-	if errType != "" {
-		attrs = append(attrs, attribute.String(semconv.AttrErrorType, errType))
+	if ev.errType != "" {
+		attrs = append(attrs, attribute.String(semconv.AttrErrorType, ev.errType))
 	}
-	if msg != "" {
-		attrs = append(attrs, attribute.String(semconv.AttrErrorMessage, msg))
+	if ev.errMessage != "" {
+		attrs = append(attrs, attribute.String(semconv.AttrErrorMessage, ev.errMessage))
 	}
 	j.span.SetAttributes(attrs...)
-	switch status {
+	switch ev.status {
 	case semconv.StatusSucceeded:
 		j.span.SetStatus(codes.Ok, "")
 	case semconv.StatusFailed:
-		if err != nil {
-			j.span.RecordError(err, trace.WithTimestamp(now))
+		if ev.err != nil {
+			j.span.RecordError(ev.err, trace.WithTimestamp(ev.at))
 		}
-		j.span.SetStatus(codes.Error, msg)
+		j.span.SetStatus(codes.Error, ev.errMessage)
 	}
-	j.span.End(trace.WithTimestamp(now))
-
-	m.events.add(&ev)
+	j.span.End(trace.WithTimestamp(ev.at))
+	clear(attrs) // let go of the strings
+	return attrs[:0]
 }
 
 // recoverTelemetry keeps a panic in a provider, exporter or processor out of

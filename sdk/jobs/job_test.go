@@ -145,7 +145,7 @@ func TestOutcomes(t *testing.T) {
 			job.End() // ending twice changes nothing
 			job.Fail(errBoom)
 
-			if n := len(h.spans.Ended()); n != 1 {
+			if n := len(h.ended()); n != 1 {
 				t.Fatalf("%d spans ended, want 1", n)
 			}
 			s := h.span(t, "job lot-1")
@@ -392,6 +392,7 @@ func TestProviderWithoutIDGeneratorStillWorks(t *testing.T) {
 	job.End()
 	_, job2 := m.StartJob(context.Background(), "lot-8")
 	job2.End()
+	_ = m.ForceFlush(context.Background())
 	if len(rec.Ended()) != 3 {
 		t.Fatalf("%d spans", len(rec.Ended()))
 	}
@@ -465,7 +466,7 @@ func TestConcurrentJobs(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := len(h.spans.Ended()); n != 88 {
+	if n := len(h.ended()); n != 88 {
 		t.Errorf("%d spans, want 88", n)
 	}
 }
@@ -508,7 +509,7 @@ func TestStartAfterShutdown(t *testing.T) {
 	}
 	_, job := h.m.StartJob(context.Background(), "late")
 	job.End()
-	if len(h.spans.Ended()) != 1 {
+	if len(h.ended()) != 1 {
 		t.Error("no span after Shutdown")
 	}
 }
@@ -546,5 +547,37 @@ func TestRecordsRepeatNoKey(t *testing.T) {
 				t.Errorf("finished: %v", seen)
 			}
 		}
+	}
+}
+
+// The span gets its attributes when the terminal event is written: later
+// values win over earlier ones, the Monitor's own over the application's, and
+// the span ends at the time End was called.
+func TestSpanAttributesInOrder(t *testing.T) {
+	h := newHarness(t)
+	_, job := h.m.StartJob(context.Background(), "lot", WithAttributes(attribute.String("recipe", "a")))
+	job.SetAttributes(attribute.String("recipe", "b"), attribute.String(semconv.AttrStatus, "mine"))
+	job.RecordMetric("wafers", 1)
+	job.RecordMetric("wafers", 25)
+	endAt := h.clock.now()
+	h.clock.set(endAt)
+	job.End()
+	h.clock.set(endAt.Add(time.Hour)) // written later: the span still ends at endAt
+	span := h.span(t, "job lot")
+	a := spanAttrs(span)
+	if got := a["recipe"].AsString(); got != "b" {
+		t.Errorf("recipe = %q, want the later value", got)
+	}
+	if got := a[semconv.MetricPrefix+"wafers"].AsFloat64(); got != 25 {
+		t.Errorf("metric = %v, want the last value", got)
+	}
+	if got := a[semconv.AttrStatus].AsString(); got != semconv.StatusSucceeded {
+		t.Errorf("status = %q, want the Monitor's", got)
+	}
+	if !span.EndTime().Equal(endAt) {
+		t.Errorf("span ended at %v, want %v", span.EndTime(), endAt)
+	}
+	if n := len(span.Attributes()); n != len(a) {
+		t.Errorf("%d attributes, %d keys", n, len(a))
 	}
 }

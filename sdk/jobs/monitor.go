@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/trace"
 
@@ -98,8 +97,8 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// ForceFlush writes the lifecycle events that are queued to the providers,
-// then sends the v1 events that are queued and waits until they were sent or
+// ForceFlush writes the lifecycle events that are queued to the providers
+// (ending the spans of the entities that ended), then sends the v1 events that are queued and waits until they were sent or
 // ctx ends. Spans, log records and metrics are then flushed by their
 // providers.
 func (m *Monitor) ForceFlush(ctx context.Context) error {
@@ -280,35 +279,13 @@ func (m *Monitor) start(ctx context.Context, typ int, key string, opts []StartOp
 	}
 	j.traceID, j.spanID = entityIDs.TraceID, entityIDs.SpanID
 
-	attrs := j.spanAttrs[:0]
-	attrs = append(attrs,
-		attribute.String(semconv.AttrEntityType, j.entityType()),
-		attribute.String(semconv.AttrEntityID, j.idString),
-	)
-	if j.parentString != "" {
-		attrs = append(attrs, attribute.String(semconv.AttrParentID, j.parentString))
-	}
-	if j.businessKey != "" {
-		attrs = append(attrs, attribute.String(semconv.AttrBusinessKey, j.businessKey))
-	}
-	if j.subKey != "" {
-		attrs = append(attrs, attribute.String(semconv.AttrSubKey, j.subKey))
-	}
-	if j.orphan {
-		attrs = append(attrs, attribute.Bool(semconv.AttrOrphan, true))
-	}
-	if j.hasExpected {
-		attrs = append(attrs, attribute.Int(semconv.AttrExpectedSubjobs, j.expected))
-	}
-	attrs = append(attrs, sc.attrs...)
+	j.startAttrs = sc.attrs
 	spanOpts = append(spanOpts, trace.WithTimestamp(now))
 
 	j.scratch.idCtx = idContext{Context: startCtx, ids: entityIDs}
+	// The span gets its attributes when it ends (see Job.endSpan); samplers
+	// decide on the name and kind.
 	_, j.span = m.tracer.Start(&j.scratch.idCtx, j.spanName(), spanOpts...)
-	// Set right after the start rather than passed to it: trace.WithAttributes
-	// costs the tracing SDK about as much as a bare span. Samplers decide on
-	// the name and kind.
-	j.span.SetAttributes(attrs...)
 	if sc := j.span.SpanContext(); sc.IsValid() && (sc.TraceID() != entityIDs.TraceID || sc.SpanID() != entityIDs.SpanID) {
 		m.warnIDs.Do(func() {
 			otel.Handle(errors.New("jobs: the TracerProvider does not use jobs.NewIDGenerator, so job spans get random IDs and do not join events reported for the same job by other clients"))

@@ -1,11 +1,16 @@
 package jobs
 
-import "sync"
+import (
+	"sync"
+
+	"go.opentelemetry.io/otel/attribute"
+)
 
 // eventQueue hands lifecycle events from the goroutines that report them to
 // a goroutine that writes them to the providers, so that a job pays for
-// little more than its span: building a log record and passing it through
-// the log SDK costs about as much as a whole span, and a job has two.
+// little more than a bare span: building a log record and passing it through
+// the log SDK costs about as much as a whole span, and a job has two; giving
+// the span its attributes and ending it costs twice a bare span.
 //
 // Events are written in the order they were queued, right away: the writer
 // goroutine starts when the first event arrives and exits when the queue is
@@ -19,6 +24,7 @@ type eventQueue struct {
 	// writing is held while events are taken from the queue and written,
 	// which keeps them in order whoever writes them.
 	writing sync.Mutex
+	attrs   []attribute.KeyValue // the writer's scratch space; held with writing
 
 	mu      sync.Mutex
 	idle    *sync.Cond // the writer goroutine exited
@@ -36,7 +42,7 @@ func newEventQueue(m *Monitor, size int) *eventQueue {
 
 func (q *eventQueue) add(ev *event) {
 	if q.size == 0 {
-		q.m.write(ev)
+		q.m.write(ev, nil)
 		return
 	}
 	q.mu.Lock()
@@ -44,7 +50,7 @@ func (q *eventQueue) add(ev *event) {
 		q.mu.Unlock()
 		q.writing.Lock()
 		q.writeQueued()
-		q.m.write(ev)
+		q.attrs = q.m.write(ev, q.attrs)
 		q.writing.Unlock()
 		return
 	}
@@ -85,7 +91,7 @@ func (q *eventQueue) writeQueued() int {
 	q.spare = nil
 	q.mu.Unlock()
 	for i := range batch {
-		q.m.write(&batch[i])
+		q.attrs = q.m.write(&batch[i], q.attrs)
 		batch[i] = event{} // let go of the job and its slices
 	}
 	q.mu.Lock()

@@ -96,7 +96,7 @@ func TestXRayJobIDs(t *testing.T) {
 	h := newHarness(t, WithXRayIDs())
 	_, job := h.m.StartJob(context.Background(), "lot")
 	job.End()
-	id := h.spans.Ended()[0].SpanContext().TraceID()
+	id := h.ended()[0].SpanContext().TraceID()
 	want := uint32(h.clock.now().Unix())
 	if got := uint32(id[0])<<24 | uint32(id[1])<<16 | uint32(id[2])<<8 | uint32(id[3]); got != want {
 		t.Errorf("trace ID %s starts with %d, want the Unix time %d", id, got, want)

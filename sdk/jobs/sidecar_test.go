@@ -210,7 +210,7 @@ func TestSidecarFullQueueDropsWithoutBlocking(t *testing.T) {
 	if n := sdkCounter(t, h, semconv.MetricSDKEventsDropped); n == 0 {
 		t.Error("nothing dropped with a stuck receiver and a queue of 4")
 	}
-	if n := len(h.spans.Ended()); n != 50 {
+	if n := len(h.ended()); n != 50 {
 		t.Errorf("%d spans, want 50: a stuck receiver must not hold jobs up", n)
 	}
 	once.Do(func() { close(release) })
