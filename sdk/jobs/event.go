@@ -99,7 +99,7 @@ func (m *Monitor) write(ev *event, attrs []attribute.KeyValue) []attribute.KeyVa
 	defer m.recoverTelemetry()
 	j := ev.job
 	if ev.terminal {
-		attrs = j.endSpan(ev, attrs)
+		attrs = m.endSpan(j, ev, attrs)
 	}
 	ctx := context.Background()
 	ev.key = newUUID(false, ev.at)
@@ -114,6 +114,13 @@ func (m *Monitor) write(ev *event, attrs []attribute.KeyValue) []attribute.KeyVa
 		m.inst.recordEnd(ctx, j.typ, ev)
 	}
 	return attrs
+}
+
+// endSpan ends j's span (see Job.endSpan); a span processor that panics
+// costs the span, not the event's log record and metrics.
+func (m *Monitor) endSpan(j *Job, ev *event, attrs []attribute.KeyValue) (out []attribute.KeyValue) {
+	defer m.recoverTelemetry()
+	return j.endSpan(ev, attrs)
 }
 
 func (m *Monitor) logsEnabled(ev *event) bool {

@@ -434,9 +434,18 @@ func (panickingProcessor) ForceFlush(context.Context) error                { ret
 func TestTelemetryPanicStaysInside(t *testing.T) {
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(panickingProcessor{}))
-	m := NewMonitor(WithTracerProvider(tp))
+	logs := &logRecorder{}
+	m := NewMonitor(WithTracerProvider(tp), WithLoggerProvider(sdklog.NewLoggerProvider(sdklog.WithProcessor(logs))))
 	_, job := m.StartJob(context.Background(), "lot")
-	job.End() // must not panic
+	job.End() // must not panic, nor must the event goroutine that ends the span
+	_ = m.ForceFlush(context.Background())
+	var names []string
+	for _, r := range logs.all() {
+		names = append(names, r.EventName())
+	}
+	if len(names) != 2 || names[1] != "wafer.job.finished" {
+		t.Errorf("log records %q, want started and finished despite the span processor", names)
+	}
 }
 
 func TestConcurrentJobs(t *testing.T) {
