@@ -134,8 +134,9 @@ func TestHelmLint(t *testing.T) {
 
 // TestHelmTemplate renders every case, decodes every manifest strictly into
 // its Kubernetes API type, checks that the parts refer to each other
-// correctly, and validates each component's collector configuration with the
-// real binary.
+// correctly, validates each component's collector configuration with the
+// real binary, and checks that its logs and traces pipelines keep no events
+// in memory after the receiver's answer (checkDurablePipelines).
 func TestHelmTemplate(t *testing.T) {
 	helmBinary(t)
 	bin := testcollector.Binary(t)
@@ -146,9 +147,37 @@ func TestHelmTemplate(t *testing.T) {
 			for _, w := range r.workloads {
 				t.Run(w.component, func(t *testing.T) {
 					validateConfig(t, bin, r, w)
+					checkDurablePipelines(t, r, w)
 				})
 			}
 		})
+	}
+}
+
+// checkDurablePipelines: no batch processor in front of an exporter with a
+// persistent queue, and none in the logs and traces pipelines at all (the
+// chart's file exporters have no queue, and a batch processor would hold
+// what the receiver accepted in memory).
+func checkDurablePipelines(t testing.TB, r *rendered, w workload) {
+	t.Helper()
+	text, ok := configOf(t, r, w)
+	if !ok {
+		return
+	}
+	cfg := parseConfig(t, text)
+	for _, p := range batchBeforePersistentQueue(cfg) {
+		t.Errorf("%s %s: %s", w.kind, w.name, p)
+	}
+	pipelines, _ := dig(cfg, "service", "pipelines").(map[string]any)
+	for name := range pipelines {
+		signal, _, _ := strings.Cut(name, "/")
+		if signal != "logs" && signal != "traces" {
+			continue
+		}
+		if procs := strs(dig(pipelines, name, "processors")); slices.ContainsFunc(procs, isBatchProcessor) {
+			t.Errorf("%s %s: pipeline %s runs a batch processor %v: batch in the exporters' sending_queue::batch instead",
+				w.kind, w.name, name, procs)
+		}
 	}
 }
 

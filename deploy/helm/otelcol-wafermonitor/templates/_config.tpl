@@ -61,6 +61,9 @@ processors:
     check_interval: 1s
     limit_percentage: 80
     spike_limit_percentage: 25
+  # For the metrics pipelines only. Logs and traces have no batch processor: it would hold
+  # events in memory after the receiver answered 200 (docs/guarantees.md); an exporter with a
+  # persistent queue batches after the queue's file instead (sending_queue::batch).
   batch:
     timeout: 1s
 service:
@@ -82,8 +85,10 @@ service:
 {{- end -}}
 
 {{/*
-Exporters to files on the data volume and Prometheus: the same outputs as the repository's
-otelcol-config.yaml. Replace them with your backends in config.
+Exporters to files on the data volume and Prometheus. The file exporters write through a buffer
+flushed every second and have no queue: placeholders that keep the install self-contained.
+Replace them with your backends in config, each with a persistent queue that batches
+(sending_queue: {storage: file_storage, batch: ...}).
 */}}
 {{- define "wm.defaultLocalExporters" -}}
 {{- $p := .ports -}}
@@ -115,7 +120,8 @@ exporters:
 
 {{/*
 A collector that sees every event of a job (an agent exporting directly, or a gateway replica):
-the jobhierarchy processor, with its state in file_storage, between the memory limiter and batch.
+the jobhierarchy processor, with its state in file_storage, after the memory limiter. No batch
+processor in logs and traces: what the receiver answered 200 for goes straight to the exporters.
 */}}
 {{- define "wm.defaultComplete" -}}
 {{- $recv := include "wm.receiverNames" . -}}
@@ -126,11 +132,11 @@ service:
   pipelines:
     logs:
       receivers: {{ $recv }}
-      processors: [memory_limiter, jobhierarchy, batch]
+      processors: [memory_limiter, jobhierarchy]
       exporters: [file/events]
     traces:
       receivers: {{ $recv }}
-      processors: [memory_limiter, jobhierarchy, batch]
+      processors: [memory_limiter, jobhierarchy]
       exporters: [file/spans]
     metrics:
       receivers: {{ $recv }}
