@@ -66,13 +66,13 @@ func localConfig(t testing.TB, cfg map[string]any, dir string) (map[string]any, 
 
 // startFromConfig runs the collector on cfg in dir and waits for its
 // health_check extension.
-func startFromConfig(t testing.TB, cfg map[string]any, dir string, healthPort int) {
+func startFromConfig(t testing.TB, cfg map[string]any, dir string, healthPort int) *testcollector.Collector {
 	t.Helper()
 	b, err := sigsyaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	testcollector.Start(t, string(b), testcollector.Options{
+	return testcollector.Start(t, string(b), testcollector.Options{
 		Dir:       dir,
 		HealthURL: fmt.Sprintf("http://127.0.0.1:%d/", healthPort),
 	})
@@ -194,4 +194,56 @@ func TestAgentRoutesJobsToOneGateway(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAgentQueueSurvivesGatewayOutageAndKill: while the gateway is down, the
+// chart's agent answers 200 for what it wrote to its persistent queue; killed
+// with SIGKILL and started again, it delivers every event once the gateway is
+// up. An in-memory stage after the queue (the per-gateway OTLP exporters'
+// own queues, on by default) would take the events off the disk and lose
+// them with the process.
+func TestAgentQueueSurvivesGatewayOutageAndKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two collectors")
+	}
+	r := render(t, "--set", "mode=agent-gateway")
+	gwDir := t.TempDir()
+	gwCfg, gwPorts := localConfig(t, componentConfig(t, r, "gateway"), gwDir)
+
+	agentDir := t.TempDir()
+	agentCfg, agentPorts := localConfig(t, componentConfig(t, r, "agent"), agentDir)
+	lb := dig(agentCfg, "exporters", "loadbalancing").(map[string]any)
+	lb["resolver"] = map[string]any{"static": map[string]any{"hostnames": []string{fmt.Sprintf("127.0.0.1:%d", gwPorts[4317])}}}
+	agent := startFromConfig(t, agentCfg, agentDir, agentPorts[13133])
+
+	const jobs = 10
+	sent := 0
+	url := fmt.Sprintf("http://127.0.0.1:%d/v1/events/batch", agentPorts[17000])
+	for i := 0; i < jobs; i++ {
+		body, n := jobBatch(3)
+		resp, err := http.Post(url, "application/json", strings.NewReader(string(body))) //nolint:gosec // loopback
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %s", url, resp.Status)
+		}
+		sent += n
+	}
+	// The agent has tried to send to the missing gateway: whatever its queue
+	// consumers took is past the disk.
+	testcollector.WaitFor(t, 30*time.Second, "a failed send to the gateway", func() bool {
+		return strings.Contains(agent.Output(), "Will retry")
+	})
+	agent.Kill()
+
+	startFromConfig(t, gwCfg, gwDir, gwPorts[13133])
+	startFromConfig(t, agentCfg, agentDir, agentPorts[13133])
+	var logs map[string]int
+	testcollector.WaitFor(t, 60*time.Second, "every accepted event at the gateway", func() bool {
+		logs = traceIDs(t, filepath.Join(gwDir, "events.jsonl"))
+		return sum(logs) >= sent && len(logs) == jobs
+	})
+	t.Logf("%d events of %d jobs accepted while the gateway was down, %d at the gateway after a SIGKILL of the agent", sent, jobs, sum(logs))
 }

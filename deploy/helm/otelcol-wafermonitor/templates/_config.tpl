@@ -148,7 +148,9 @@ service:
 An agent in front of gateways: logs and traces go to the gateway replica that owns their trace
 ID (a job's UUID is its trace ID; log records carry it too), through a queue on the data volume
 so that a gateway outage or an agent restart loses nothing. No batch processor before it: an
-event a client was told is accepted is on disk. Metrics stay on the agent (its Prometheus
+event a client was told is accepted is on disk. The per-gateway OTLP exporters have no queue of
+their own (their default is one in memory): an event leaves the disk queue only when a gateway
+took it. Metrics stay on the agent (its Prometheus
 endpoint): the receiver's cumulative series are per agent, and scraping them per pod keeps them
 apart.
 */}}
@@ -162,6 +164,8 @@ exporters:
         timeout: 10s
         tls:
           insecure: true
+        sending_queue:
+          enabled: false
     resolver:
       dns:
         hostname: {{ .forwardHost }}
