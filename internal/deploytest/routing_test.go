@@ -109,6 +109,27 @@ func traceIDs(t testing.TB, file string) map[string]int {
 	return ids
 }
 
+// postJobs sends jobs of 3 subjobs to a v1 port, one request each, and
+// returns the number of events; every request must be answered 200.
+func postJobs(t testing.TB, port, jobs int) int {
+	t.Helper()
+	sent := 0
+	url := fmt.Sprintf("http://127.0.0.1:%d/v1/events/batch", port)
+	for i := 0; i < jobs; i++ {
+		body, n := jobBatch(3)
+		resp, err := http.Post(url, "application/json", strings.NewReader(string(body))) //nolint:gosec // loopback
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %s", url, resp.Status)
+		}
+		sent += n
+	}
+	return sent
+}
+
 func sum(m map[string]int) int {
 	n := 0
 	for _, v := range m {
@@ -144,20 +165,7 @@ func TestAgentRoutesJobsToOneGateway(t *testing.T) {
 	startFromConfig(t, agentCfg, agentDir, agentPorts[13133])
 
 	const jobs = 24
-	sent := 0
-	url := fmt.Sprintf("http://127.0.0.1:%d/v1/events/batch", agentPorts[17000])
-	for i := 0; i < jobs; i++ {
-		body, n := jobBatch(3)
-		resp, err := http.Post(url, "application/json", strings.NewReader(string(body))) //nolint:gosec // loopback
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("POST %s: %s", url, resp.Status)
-		}
-		sent += n
-	}
+	sent := postJobs(t, agentPorts[17000], jobs)
 
 	const spansPerJob = 1 + 3
 	logs := make([]map[string]int, 2)
@@ -217,20 +225,7 @@ func TestAgentQueueSurvivesGatewayOutageAndKill(t *testing.T) {
 	agent := startFromConfig(t, agentCfg, agentDir, agentPorts[13133])
 
 	const jobs = 10
-	sent := 0
-	url := fmt.Sprintf("http://127.0.0.1:%d/v1/events/batch", agentPorts[17000])
-	for i := 0; i < jobs; i++ {
-		body, n := jobBatch(3)
-		resp, err := http.Post(url, "application/json", strings.NewReader(string(body))) //nolint:gosec // loopback
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("POST %s: %s", url, resp.Status)
-		}
-		sent += n
-	}
+	sent := postJobs(t, agentPorts[17000], jobs)
 	// The agent has tried to send to the missing gateway: whatever its queue
 	// consumers took is past the disk.
 	testcollector.WaitFor(t, 30*time.Second, "a failed send to the gateway", func() bool {
