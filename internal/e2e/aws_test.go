@@ -365,7 +365,8 @@ func TestAWSEndToEnd(t *testing.T) {
 		emf.checkAuth(t)
 	})
 	// While X-Ray and CloudWatch Logs are down, segments and log events wait
-	// in the queues on disk, and the collector restarts without losing them.
+	// in the queues on disk, and the collector is killed and restarted
+	// without losing them.
 	t.Run("QueuesSurviveRestart", func(t *testing.T) {
 		setDown := func(down bool) {
 			for _, f := range []*fakeAWS{xray, cwl} {
@@ -387,7 +388,9 @@ func TestAWSEndToEnd(t *testing.T) {
 		testcollector.WaitFor(t, 60*time.Second, "refused calls to X-Ray and CloudWatch Logs", func() bool {
 			return refused(xray) && refused(cwl)
 		})
-		c.Stop()
+		// Killed, as a crash would: the batches being retried are only in
+		// the queues' files.
+		c.Kill()
 		setDown(false)
 
 		startBackendCollector(t, dir, awsEnv(t, xray, cwl, emf), "docs/aws.yaml")
