@@ -62,7 +62,7 @@ gateway:
   config:
     exporters:
       debug: {}
-      file/spans: null
+      csv: null
     service:
       pipelines:
         # Replaced whole: no jobhierarchy, no wafermonitor receiver.
@@ -99,8 +99,8 @@ gateway:
 	if dig(gw, "service", "pipelines", "traces") != nil {
 		t.Error("gateway traces pipeline set to null is still there")
 	}
-	if _, ok := dig(gw, "exporters").(map[string]any)["file/spans"]; ok {
-		t.Error("gateway exporter file/spans set to null is still there")
+	if _, ok := dig(gw, "exporters").(map[string]any)["csv"]; ok {
+		t.Error("gateway exporter csv set to null is still there")
 	}
 	// Untouched pipelines and components keep the chart's defaults.
 	if got := strs(dig(gw, "service", "pipelines", "metrics", "exporters")); !slices.Equal(got, []string{"prometheus"}) {

@@ -1,10 +1,8 @@
 package deploytest
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -78,35 +76,21 @@ func startFromConfig(t testing.TB, cfg map[string]any, dir string, healthPort in
 	})
 }
 
-// traceIDs counts the records (log records or spans) per trace ID in an
-// OTLP JSON lines file.
-func traceIDs(t testing.TB, file string) map[string]int {
+// rowsAt counts the CSV rows per job that a collector with the chart's
+// default outputs wrote under dir: events (log records) and entities
+// (spans). Entity rows whose trace ID is not their job's UUID are reported.
+func rowsAt(t testing.TB, dir string) (events, entities map[string]int) {
 	t.Helper()
-	ids := map[string]int{}
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if id, ok := x["traceId"].(string); ok {
-				ids[id]++
-			}
-			for _, e := range x {
-				walk(e)
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
+	// A file may end in half a row while the collector writes: the complete
+	// rows count, the rest is read at the next poll.
+	ev, _ := readCSVOutput(t, dir, csvEvents)
+	en, _ := readCSVOutput(t, dir, csvEntities)
+	for _, r := range en.rows {
+		if want := strings.ReplaceAll(jobOf(r), "-", ""); r["trace_id"] != want {
+			t.Errorf("%s %s: trace ID %q, want its job's UUID %s", r["entity_type"], r["entity_id"], r["trace_id"], want)
 		}
 	}
-	for _, line := range testcollector.ReadJSONLines(t, file) {
-		var doc any
-		if err := json.Unmarshal(line, &doc); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		walk(doc)
-	}
-	return ids
+	return rowsPerJob(ev.rows), rowsPerJob(en.rows)
 }
 
 // postJobs sends jobs of 3 subjobs to a v1 port, one request each, and
@@ -172,8 +156,7 @@ func TestAgentRoutesJobsToOneGateway(t *testing.T) {
 	spans := make([]map[string]int, 2)
 	testcollector.WaitFor(t, 60*time.Second, "every event and span at a gateway", func() bool {
 		for i, dir := range gatewayDirs {
-			logs[i] = traceIDs(t, filepath.Join(dir, "events.jsonl"))
-			spans[i] = traceIDs(t, filepath.Join(dir, "spans.jsonl"))
+			logs[i], spans[i] = rowsAt(t, dir)
 		}
 		return sum(logs[0])+sum(logs[1]) >= sent && sum(spans[0])+sum(spans[1]) >= jobs*spansPerJob
 	})
@@ -198,7 +181,7 @@ func TestAgentRoutesJobsToOneGateway(t *testing.T) {
 	for _, ids := range perGateway {
 		for id := range ids {
 			if _, err := uuid.Parse(id); err != nil {
-				t.Errorf("trace ID %q is not a job UUID", id)
+				t.Errorf("job ID %q (its trace ID) is not a UUID", id)
 			}
 		}
 	}
@@ -237,7 +220,7 @@ func TestAgentQueueSurvivesGatewayOutageAndKill(t *testing.T) {
 	startFromConfig(t, agentCfg, agentDir, agentPorts[13133])
 	var logs map[string]int
 	testcollector.WaitFor(t, 60*time.Second, "every accepted event at the gateway", func() bool {
-		logs = traceIDs(t, filepath.Join(gwDir, "events.jsonl"))
+		logs, _ = rowsAt(t, gwDir)
 		return sum(logs) >= sent && len(logs) == jobs
 	})
 	t.Logf("%d events of %d jobs accepted while the gateway was down, %d at the gateway after a SIGKILL of the agent", sent, jobs, sum(logs))

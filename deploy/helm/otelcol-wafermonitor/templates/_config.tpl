@@ -85,24 +85,42 @@ service:
 {{- end -}}
 
 {{/*
-Exporters to files on the data volume and Prometheus. The file exporters write through a buffer
-flushed every second and have no queue: placeholders that keep the install self-contained.
-Replace them with your backends in config, each with a persistent queue that batches
-(sending_queue: {storage: file_storage, batch: ...}).
+The csv exporter writes to the data volume: one row per event (logs pipeline) to
+csv/wafer_events_YYYYMMDD.csv and one row per finished job or subjob (traces pipeline, with the
+jobhierarchy roll-ups) to csv/wafer_entities_YYYYMMDD.csv. One exporter serves both pipelines.
+Durable: what the receiver answered 200 for is in the queue's file (file_storage); the queue
+batches what it reads back, and flush_interval 0 writes each batch to the CSV file before the
+queue lets go of it, so a killed pod loses nothing it accepted (rows may be written twice).
+Retried until written (a full or read-only volume), never dropped. Closed files are gzipped;
+at most 10 closed files per output are kept, for at most 30 days, so the files stay well within
+the agents' 2Gi emptyDir. Replace or complement it with your backends in config.
 */}}
 {{- define "wm.defaultLocalExporters" -}}
 {{- $p := .ports -}}
 exporters:
-  file/events:
-    path: {{ include "wm.dataDir" . }}/events.jsonl
+  csv:
+    events:
+      path: {{ include "wm.dataDir" . }}/csv/wafer_events_%Y%m%d.csv
+    entities:
+      path: {{ include "wm.dataDir" . }}/csv/wafer_entities_%Y%m%d.csv
     rotation:
       max_megabytes: 100
-      max_backups: 10
-  file/spans:
-    path: {{ include "wm.dataDir" . }}/spans.jsonl
-    rotation:
-      max_megabytes: 100
-      max_backups: 10
+      compression: gzip
+      max_files: 10
+      max_age: 720h
+    flush_interval: 0s
+    sending_queue:
+      enabled: true
+      storage: file_storage
+      sizer: items
+      queue_size: 100000
+      batch:
+        flush_timeout: 1s
+        min_size: 1000
+        max_size: 10000
+    retry_on_failure:
+      enabled: true
+      max_elapsed_time: 0s
   {{- if (index $p "job-metrics").enabled }}
   prometheus:
     endpoint: 0.0.0.0:{{ (index $p "job-metrics").containerPort }}
@@ -133,11 +151,11 @@ service:
     logs:
       receivers: {{ $recv }}
       processors: [memory_limiter, jobhierarchy]
-      exporters: [file/events]
+      exporters: [csv]
     traces:
       receivers: {{ $recv }}
       processors: [memory_limiter, jobhierarchy]
-      exporters: [file/spans]
+      exporters: [csv]
     metrics:
       receivers: {{ $recv }}
       processors: [memory_limiter, batch]
@@ -150,9 +168,11 @@ ID (a job's UUID is its trace ID; log records carry it too), through a queue on 
 so that a gateway outage or an agent restart loses nothing. No batch processor before it: an
 event a client was told is accepted is on disk. The per-gateway OTLP exporters have no queue of
 their own (their default is one in memory): an event leaves the disk queue only when a gateway
-took it. Metrics stay on the agent (its Prometheus
-endpoint): the receiver's cumulative series are per agent, and scraping them per pod keeps them
-apart.
+took it. Retried until a gateway takes it, however long the gateways are away
+(max_elapsed_time 0): when the queue is full the receiver answers 503 with Retry-After and the
+clients keep their events. Each retry routes again, so a gateway that went away for good hands
+its trace IDs to the others. Metrics stay on the agent (its Prometheus endpoint): the receiver's
+cumulative series are per agent, and scraping them per pod keeps them apart.
 */}}
 {{- define "wm.defaultForwarding" -}}
 {{- $recv := include "wm.receiverNames" . -}}
@@ -179,7 +199,7 @@ exporters:
       enabled: true
       initial_interval: 1s
       max_interval: 30s
-      max_elapsed_time: 1h
+      max_elapsed_time: 0s
   {{- if (index .ports "job-metrics").enabled }}
   prometheus:
     endpoint: 0.0.0.0:{{ (index .ports "job-metrics").containerPort }}
