@@ -155,9 +155,10 @@ func TestHelmTemplate(t *testing.T) {
 }
 
 // checkDurablePipelines: no batch processor in front of an exporter with a
-// persistent queue, and none in the logs and traces pipelines at all (the
-// chart's file exporters have no queue, and a batch processor would hold
-// what the receiver accepted in memory).
+// persistent queue, and none in the logs and traces pipelines at all (a
+// batch processor would hold what the receiver accepted in memory, and an
+// exporter without a persistent queue would lose it too); every exporter
+// with a persistent queue retries until delivered.
 func checkDurablePipelines(t testing.TB, r *rendered, w workload) {
 	t.Helper()
 	text, ok := configOf(t, r, w)
@@ -166,6 +167,9 @@ func checkDurablePipelines(t testing.TB, r *rendered, w workload) {
 	}
 	cfg := parseConfig(t, text)
 	for _, p := range batchBeforePersistentQueue(cfg) {
+		t.Errorf("%s %s: %s", w.kind, w.name, p)
+	}
+	for _, p := range droppedAfterRetries(cfg) {
 		t.Errorf("%s %s: %s", w.kind, w.name, p)
 	}
 	pipelines, _ := dig(cfg, "service", "pipelines").(map[string]any)
