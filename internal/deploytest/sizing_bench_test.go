@@ -46,7 +46,7 @@ func jobBatch(subjobs int) (body []byte, events int) {
 // BenchmarkGatewayPipeline: v1 events per second through the real collector
 // with the configuration the chart renders for a gateway that takes v1
 // events (memory_limiter → jobhierarchy with its state in file_storage →
-// file exporters), from 4 concurrent clients sending one job
+// the csv exporter with its persistent queue), from 4 concurrent clients sending one job
 // (1 + 24×2 + 1 = 50 events) per request, and the collector's resident
 // memory at the end.
 //
