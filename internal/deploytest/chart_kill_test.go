@@ -45,13 +45,15 @@ func eventRowKeys(rows []map[string]string) map[string]int {
 
 // TestChartDefaultSurvivesKill runs the configuration the chart renders by
 // default (mode agent exporting directly: memory_limiter → jobhierarchy →
-// the csv exporter with a persistent queue that batches) as a real
-// collector, posts v1 jobs from 4 clients, kills it with SIGKILL under load,
-// starts it again on the same data directory, and checks that every event
-// answered 200 is in the CSV event files at least once, and every finished
-// job and subjob of an accepted request in the entity files. Rows written
-// twice (a batch written before the kill whose removal from the queue was
-// not recorded yet) are counted and logged.
+// the csv exporter with a persistent queue that batches, flush_interval 0s)
+// as a real collector, posts v1 jobs from 4 clients, kills it with SIGKILL
+// under load, starts it again on the same data directory, and checks that
+// every event answered 200 is in the CSV event files at least once, and
+// every finished job and subjob of an accepted request in the entity files.
+// Rows written twice (a batch written before the kill whose removal from the
+// queue was not recorded yet) are counted and logged. The same run with the
+// csv exporter's default flush_interval (1s), whose rows wait in memory after
+// the queue let go of them, is measured for docs/guarantees.md, not asserted.
 func TestChartDefaultSurvivesKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a collector under load")
@@ -60,8 +62,23 @@ func TestChartDefaultSurvivesKill(t *testing.T) {
 	if got := len(r.workloads); got != 1 || r.workloads[0].component != "agent" {
 		t.Fatalf("the chart's default renders %d workloads, want one agent", got)
 	}
+	t.Run("chart_default", func(t *testing.T) {
+		killUnderLoad(t, componentConfig(t, r, "agent"), true)
+	})
+	t.Run("flush_interval_1s", func(t *testing.T) {
+		cfg := componentConfig(t, r, "agent")
+		dig(cfg, "exporters", "csv").(map[string]any)["flush_interval"] = "1s"
+		killUnderLoad(t, cfg, false)
+	})
+}
+
+// killUnderLoad runs a chart configuration with the csv output, kills it
+// under load and starts it again (see TestChartDefaultSurvivesKill). With
+// assert, an accepted event missing from the CSV files fails the test;
+// without, the missing ones are counted after 10 s and logged.
+func killUnderLoad(t *testing.T, chartCfg map[string]any, assert bool) {
 	dir := t.TempDir()
-	cfg, ports := localConfig(t, componentConfig(t, r, "agent"), dir)
+	cfg, ports := localConfig(t, chartCfg, dir)
 	c := startFromConfig(t, cfg, dir, ports[13133])
 
 	const subjobs = 3
@@ -131,12 +148,16 @@ func TestChartDefaultSurvivesKill(t *testing.T) {
 			written++
 		}
 	}
-	t.Logf("SIGKILL under load: %d requests, %d failed or refused; %d events accepted, %d of them in the CSV files at the kill (the rest only in the queue's file)",
+	t.Logf("SIGKILL under load: %d requests, %d failed or refused; %d events accepted, %d of them in the CSV files at the kill (the rest not written yet)",
 		requests.Load(), failed.Load(), len(accepted), written)
 
 	c = startFromConfig(t, cfg, dir, ports[13133])
 	var missing []string
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	wait := 60 * time.Second
+	if !assert {
+		wait = 10 * time.Second // what is lost does not come
+	}
+	for deadline := time.Now().Add(wait); ; time.Sleep(50 * time.Millisecond) {
 		files, _ := readCSVOutput(t, dir, csvEvents)
 		rows := eventRowKeys(files.rows)
 		missing = missing[:0]
@@ -149,8 +170,13 @@ func TestChartDefaultSurvivesKill(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("60 s after the restart, %d of %d accepted events are not in the CSV files (e.g. %s)",
-				len(missing), len(accepted), missing[0])
+			if assert {
+				t.Fatalf("%s after the restart, %d of %d accepted events are not in the CSV files (e.g. %s)",
+					wait, len(missing), len(accepted), missing[0])
+			}
+			t.Logf("figures: %d of %d accepted events lost (not in the CSV files %s after the restart; not asserted)",
+				len(missing), len(accepted), wait)
+			return
 		}
 	}
 	// Give the entities (spans) the same time to be written, then stop the
