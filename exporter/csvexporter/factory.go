@@ -2,7 +2,6 @@ package csvexporter // import "github.com/wafermonitor/wafermonitor/exporter/csv
 
 import (
 	"context"
-	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -16,10 +15,12 @@ import (
 )
 
 const (
-	defaultEventsPath    = "./data/wafer_events_%Y%m%d.csv"
-	defaultEntitiesPath  = "./data/wafer_entities_%Y%m%d.csv"
-	defaultMaxMegabytes  = 100
-	defaultFlushInterval = time.Second
+	defaultEventsPath   = "./data/wafer_events_%Y%m%d.csv"
+	defaultEntitiesPath = "./data/wafer_entities_%Y%m%d.csv"
+	defaultMaxMegabytes = 100
+	// Every batch is written before it is acknowledged: a row that waited in
+	// memory after the queue let go of it would be lost to a crash.
+	defaultFlushInterval = 0
 	defaultDirPerm       = "0750"
 	defaultFilePerm      = "0640"
 )
