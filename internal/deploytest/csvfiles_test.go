@@ -13,7 +13,8 @@ import (
 	"testing"
 )
 
-// The outputs of the chart's csv exporter, under csv/ in the data volume.
+// The outputs of the csv exporter in the chart (under csv/ in the data
+// volume) and in otelcol-config.yaml (in the data directory).
 const (
 	csvEvents   = "wafer_events"
 	csvEntities = "wafer_entities"
@@ -28,14 +29,14 @@ type csvFiles struct {
 }
 
 // readCSVOutput reads every file of one output (csvEvents or csvEntities)
-// under dir/csv: open files, size-rotated ones (NAME-1.csv) and gzipped
+// in dir: open files, size-rotated ones (NAME-1.csv) and gzipped
 // closed ones, each row as column → value by the file's header. While the
 // collector runs a file may end in half a row: the rows before it are
 // returned with the error.
 func readCSVOutput(t testing.TB, dir, output string) (csvFiles, error) {
 	t.Helper()
 	var out csvFiles
-	files, err := filepath.Glob(filepath.Join(dir, "csv", output+"_*"))
+	files, err := filepath.Glob(filepath.Join(dir, output+"_*"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package deploytest
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -83,8 +84,8 @@ func rowsAt(t testing.TB, dir string) (events, entities map[string]int) {
 	t.Helper()
 	// A file may end in half a row while the collector writes: the complete
 	// rows count, the rest is read at the next poll.
-	ev, _ := readCSVOutput(t, dir, csvEvents)
-	en, _ := readCSVOutput(t, dir, csvEntities)
+	ev, _ := readCSVOutput(t, filepath.Join(dir, "csv"), csvEvents)
+	en, _ := readCSVOutput(t, filepath.Join(dir, "csv"), csvEntities)
 	for _, r := range en.rows {
 		if want := strings.ReplaceAll(jobOf(r), "-", ""); r["trace_id"] != want {
 			t.Errorf("%s %s: trace ID %q, want its job's UUID %s", r["entity_type"], r["entity_id"], r["trace_id"], want)

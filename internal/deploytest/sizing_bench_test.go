@@ -12,36 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 )
-
-// jobBatch is one job with subjobs as a v1 batch: the job started, each
-// subjob started and finished, the job finished.
-func jobBatch(subjobs int) (body []byte, events int) {
-	now := time.Now().UTC()
-	job := uuid.NewString()
-	var evs []string
-	ev := func(typ, id, parent, kind, status string, at time.Time, metrics string) {
-		parentJSON := "null"
-		if parent != "" {
-			parentJSON = strconv.Quote(parent)
-		}
-		evs = append(evs, fmt.Sprintf(`{"site_id":"fab1","app":{"name":"litho-scheduler","version":"1.4.2"},`+
-			`"entity":{"type":%q,"id":%q,"parent_id":%s,"business_key":"lot-4711"},`+
-			`"event":{"kind":%q,"at":%q,"status":%q,"metrics":{%s},"metadata":{}}}`,
-			typ, id, parentJSON, kind, at.Format(time.RFC3339Nano), status, metrics))
-	}
-	ev("job", job, "", "started", "running", now, "")
-	for i := 0; i < subjobs; i++ {
-		sub := uuid.NewString()
-		ev("subjob", sub, job, "started", "running", now, "")
-		ev("subjob", sub, job, "finished", "succeeded", now.Add(time.Second),
-			`"duration_s":1.0,"cpu_user_s":0.8,"cpu_system_s":0.1,"mem_max_mb":120`)
-	}
-	ev("job", job, "", "finished", "succeeded", now.Add(2*time.Second), `"duration_s":2.0`)
-	return []byte("[" + strings.Join(evs, ",") + "]"), len(evs)
-}
 
 // BenchmarkGatewayPipeline: v1 events per second through the real collector
 // with the configuration the chart renders for a gateway that takes v1
