@@ -216,7 +216,8 @@ func WithSidecarInterval(d time.Duration) Option {
 
 // WithEventQueue sets how many lifecycle events wait at most for the
 // goroutine that writes them to the providers as log records, metric
-// recordings and v1 events. The goroutine runs while events are queued and
+// recordings and v1 events, and that ends an entity's span along with its
+// terminal event. The goroutine runs while events are queued and
 // writes them right away, in order; when the queue is full, the goroutine
 // that reports an event writes the queued ones and its own itself, so none is
 // dropped. 0 writes every event in the goroutine that reports it. The

@@ -63,8 +63,9 @@
 // already have providers pass them with [WithTracerProvider],
 // [WithMeterProvider] and [WithLoggerProvider] to [NewMonitor]; their
 // TracerProvider should use [NewIDGenerator] so that span IDs follow the
-// shared mapping, and they call the Monitor's Shutdown before their
-// providers'. The Monitor's log records never repeat a key, so its
+// shared mapping, and they call the Monitor's ForceFlush before their
+// providers' ForceFlush and its Shutdown before theirs (with the
+// package-level functions, the Monitor is [Default]). The Monitor's log records never repeat a key, so its
 // LoggerProvider may be made with sdklog.WithAllowKeyDuplication (as Setup
 // does, sharing the processor with the global provider), which saves the
 // log SDK's search for repeated keys.

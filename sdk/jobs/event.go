@@ -32,7 +32,6 @@ type event struct {
 	progressMessage string
 
 	errType, errMessage string
-	err                 error // a failure's error, recorded on the span
 
 	// The measurements of a terminal event.
 	terminal          bool

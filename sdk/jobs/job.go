@@ -300,7 +300,11 @@ func (j *Job) end(status string, kind int, errType, msg string, err error) {
 	ev.metrics, ev.attrs = slices.Clone(j.metrics), j.attrs
 	j.mu.Unlock()
 
-	ev.err = err
+	if err != nil && status == semconv.StatusFailed {
+		// Here rather than with the rest of the span in the event goroutine:
+		// the error is read while the application still hands it over.
+		j.span.RecordError(err, trace.WithTimestamp(now))
+	}
 	m.events.add(&ev)
 }
 
@@ -310,6 +314,9 @@ func (j *Job) end(status string, kind int, errType, msg string, err error) {
 // bare span would: the attributes of a span matter only once it ended and is
 // exported. attrs is the writer's scratch space; the span copies it.
 func (j *Job) endSpan(ev *event, attrs []attribute.KeyValue) []attribute.KeyValue {
+	// Deferred, so that the span ends even when a span implementation
+	// panics on its attributes or status.
+	defer j.span.End(trace.WithTimestamp(ev.at))
 	attrs = append(attrs[:0],
 		attribute.String(semconv.AttrEntityType, j.entityType()),
 		attribute.String(semconv.AttrEntityID, j.idString),
@@ -342,12 +349,8 @@ func (j *Job) endSpan(ev *event, attrs []attribute.KeyValue) []attribute.KeyValu
 	case semconv.StatusSucceeded:
 		j.span.SetStatus(codes.Ok, "")
 	case semconv.StatusFailed:
-		if ev.err != nil {
-			j.span.RecordError(ev.err, trace.WithTimestamp(ev.at))
-		}
 		j.span.SetStatus(codes.Error, ev.errMessage)
 	}
-	j.span.End(trace.WithTimestamp(ev.at))
 	clear(attrs) // let go of the strings
 	return attrs[:0]
 }

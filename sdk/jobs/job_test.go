@@ -590,3 +590,39 @@ func TestSpanAttributesInOrder(t *testing.T) {
 		t.Errorf("%d attributes, %d keys", n, len(a))
 	}
 }
+
+// A span implementation that panics on its attributes still gets ended.
+type panicOnAttrsProvider struct{ trace.TracerProvider }
+type panicOnAttrsTracer struct{ trace.Tracer }
+type panicOnAttrsSpan struct{ trace.Span }
+
+func (p panicOnAttrsProvider) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
+	return panicOnAttrsTracer{p.TracerProvider.Tracer(name, opts...)}
+}
+
+func (t panicOnAttrsTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	ctx, span := t.Tracer.Start(ctx, name, opts...)
+	return ctx, panicOnAttrsSpan{span}
+}
+
+func (panicOnAttrsSpan) SetAttributes(...attribute.KeyValue) { panic("span bug") }
+
+func TestSpanEndsWhenSettingAttributesPanics(t *testing.T) {
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithIDGenerator(NewIDGenerator()))
+	logs := &logRecorder{}
+	m := NewMonitor(WithTracerProvider(panicOnAttrsProvider{tp}), WithLoggerProvider(sdklog.NewLoggerProvider(sdklog.WithProcessor(logs))))
+	_, job := m.StartJob(context.Background(), "lot")
+	job.Fail(errors.New("chuck vacuum lost"))
+	_ = m.ForceFlush(context.Background())
+	if n := len(rec.Ended()); n != 1 {
+		t.Fatalf("%d spans ended, want 1", n)
+	}
+	if got := rec.Ended()[0].Events(); len(got) == 0 || got[0].Name != "exception" {
+		t.Errorf("span events %v, want the failure's exception", got)
+	}
+	if n := len(logs.all()); n != 2 {
+		t.Errorf("%d log records, want started and error", n)
+	}
+}

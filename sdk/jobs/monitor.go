@@ -99,8 +99,8 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 
 // ForceFlush writes the lifecycle events that are queued to the providers
 // (ending the spans of the entities that ended), then sends the v1 events
-// that are queued and waits until they were sent or ctx ends. Spans, log
-// records and metrics are then flushed by their providers.
+// that are queued and waits until they were sent or ctx ends. It does not
+// flush the providers: call it before their ForceFlush.
 func (m *Monitor) ForceFlush(ctx context.Context) error {
 	m.events.flush()
 	if m.sidecar == nil {
