@@ -260,6 +260,10 @@ func renderMarkdown(r *results) string {
 			w("| CPU of the process, background work included (ns) | %.0f | %.0f | %s |\n", j.metrics["cpu-ns/job"], j.metrics["cpu-ns/span"], f2(j.metrics["cpu-ratio"]))
 			w("| wall time (ns) | %.0f | %.0f | %s |\n\n", j.metrics["ns/job"], j.metrics["ns/span"], f2(j.metrics["wall-ratio"]))
 		}
+		if c := r.sdk["BenchmarkSpanVsSpan"]; c != nil {
+			w("The same harness with a bare span on both sides (`BenchmarkSpanVsSpan`), where every ratio should be near 1:\n")
+			w("calling goroutine CPU %s, process CPU %s, wall time %s.\n\n", f2(c.metrics["thread-ratio"]), f2(c.metrics["cpu-ratio"]), f2(c.metrics["wall-ratio"]))
+		}
 		w("| benchmark | ns/op | B/op | allocs/op |\n|---|---|---|---|\n")
 		for _, name := range []string{"BenchmarkBareSpan", "BenchmarkJob", "BenchmarkSubjob", "BenchmarkJobVsSpan"} {
 			if br := r.sdk[name]; br != nil {

@@ -15,7 +15,7 @@ import (
 )
 
 // sdkBenchmarks are the SDK's Go benchmarks the report quotes.
-const sdkBenchmarks = `^Benchmark(JobVsSpan|BareSpan|Job|Subjob)$`
+const sdkBenchmarks = `^Benchmark(JobVsSpan|SpanVsSpan|BareSpan|Job|Subjob)$`
 
 // benchResult is the median of each metric of one Go benchmark over its runs.
 type benchResult struct {
