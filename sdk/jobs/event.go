@@ -92,13 +92,12 @@ func severityOf(kind int, status string) (log.Severity, string) {
 }
 
 // write writes ev as a log record, metric recordings and a v1 event, and
-// ends the entity's span on a terminal event. attrs is scratch space for the
-// span's attributes, which the span copies; write returns it for reuse.
-func (m *Monitor) write(ev *event, attrs []attribute.KeyValue) []attribute.KeyValue {
+// ends the entity's span on a terminal event.
+func (m *Monitor) write(ev *event) {
 	defer m.recoverTelemetry()
 	j := ev.job
 	if ev.terminal {
-		attrs = m.endSpan(j, ev, attrs)
+		m.endSpan(j, ev)
 	}
 	ctx := context.Background()
 	ev.key = newUUID(false, ev.at)
@@ -112,14 +111,13 @@ func (m *Monitor) write(ev *event, attrs []attribute.KeyValue) []attribute.KeyVa
 	if ev.terminal {
 		m.inst.recordEnd(ctx, j.typ, ev)
 	}
-	return attrs
 }
 
 // endSpan ends j's span (see Job.endSpan); a span processor that panics
 // costs the span, not the event's log record and metrics.
-func (m *Monitor) endSpan(j *Job, ev *event, attrs []attribute.KeyValue) (out []attribute.KeyValue) {
+func (m *Monitor) endSpan(j *Job, ev *event) {
 	defer m.recoverTelemetry()
-	return j.endSpan(ev, attrs)
+	j.endSpan(ev)
 }
 
 func (m *Monitor) logsEnabled(ev *event) bool {

@@ -312,12 +312,15 @@ func (j *Job) end(status string, kind int, errType, msg string, err error) {
 // End was called. The event queue calls it when it writes the terminal
 // event, so that a job costs the goroutine that runs it little more than a
 // bare span would: the attributes of a span matter only once it ended and is
-// exported. attrs is the writer's scratch space; the span copies it.
-func (j *Job) endSpan(ev *event, attrs []attribute.KeyValue) []attribute.KeyValue {
+// exported.
+func (j *Job) endSpan(ev *event) {
 	// Deferred, so that the span ends even when a span implementation
 	// panics on its attributes or status.
 	defer j.span.End(trace.WithTimestamp(ev.at))
-	attrs = append(attrs[:0],
+	// A new slice for each span: the trace API does not promise that a span
+	// copies what SetAttributes is given.
+	attrs := make([]attribute.KeyValue, 0, 16+len(j.startAttrs)+len(ev.attrs)+len(ev.metrics))
+	attrs = append(attrs,
 		attribute.String(semconv.AttrEntityType, j.entityType()),
 		attribute.String(semconv.AttrEntityID, j.idString),
 	)
@@ -351,8 +354,6 @@ func (j *Job) endSpan(ev *event, attrs []attribute.KeyValue) []attribute.KeyValu
 	case semconv.StatusFailed:
 		j.span.SetStatus(codes.Error, ev.errMessage)
 	}
-	clear(attrs) // let go of the strings
-	return attrs[:0]
 }
 
 // recoverTelemetry keeps a panic in a provider, exporter or processor out of

@@ -1,10 +1,6 @@
 package jobs
 
-import (
-	"sync"
-
-	"go.opentelemetry.io/otel/attribute"
-)
+import "sync"
 
 // eventQueue hands lifecycle events from the goroutines that report them to
 // a goroutine that writes them to the providers, so that a job pays for
@@ -24,7 +20,6 @@ type eventQueue struct {
 	// writing is held while events are taken from the queue and written,
 	// which keeps them in order whoever writes them.
 	writing sync.Mutex
-	attrs   []attribute.KeyValue // the writer's scratch space; held with writing
 
 	mu      sync.Mutex
 	idle    *sync.Cond // the writer goroutine exited
@@ -42,7 +37,7 @@ func newEventQueue(m *Monitor, size int) *eventQueue {
 
 func (q *eventQueue) add(ev *event) {
 	if q.size == 0 {
-		q.m.write(ev, nil)
+		q.m.write(ev)
 		return
 	}
 	q.mu.Lock()
@@ -50,7 +45,7 @@ func (q *eventQueue) add(ev *event) {
 		q.mu.Unlock()
 		q.writing.Lock()
 		q.writeQueued()
-		q.attrs = q.m.write(ev, q.attrs)
+		q.m.write(ev)
 		q.writing.Unlock()
 		return
 	}
@@ -91,7 +86,7 @@ func (q *eventQueue) writeQueued() int {
 	q.spare = nil
 	q.mu.Unlock()
 	for i := range batch {
-		q.attrs = q.m.write(&batch[i], q.attrs)
+		q.m.write(&batch[i])
 		batch[i] = event{} // let go of the job and its slices
 	}
 	q.mu.Lock()
