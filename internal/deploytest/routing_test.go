@@ -211,10 +211,16 @@ func TestAgentQueueSurvivesGatewayOutageAndKill(t *testing.T) {
 	const jobs = 10
 	sent := postJobs(t, agentPorts[17000], jobs)
 	// The agent has tried to send to the missing gateway: whatever its queue
-	// consumers took is past the disk.
-	testcollector.WaitFor(t, 30*time.Second, "a failed send to the gateway", func() bool {
-		return strings.Contains(agent.Output(), "Will retry")
-	})
+	// consumers took is past the disk. The loadbalancing exporter counts
+	// every failed attempt in its own telemetry (the exporter helper's
+	// send_failed counts only batches given up on, never with
+	// max_elapsed_time 0).
+	agentMetrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", agentPorts[8888])
+	testcollector.WaitFor(t, 30*time.Second,
+		`a failed send to the missing gateway: otelcol_loadbalancer_backend_outcome{success="false"} above 0 at `+agentMetrics,
+		func() bool {
+			return scrapeGauge(t, agentMetrics, "otelcol_loadbalancer_backend_outcome", `success="false"`) > 0
+		})
 	agent.Kill()
 
 	startFromConfig(t, gwCfg, gwDir, gwPorts[13133])
