@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -48,9 +49,10 @@ const subjobsPerJob = 3
 // killLoad is what the clients sent and what the collector answered.
 type killLoad struct {
 	mu sync.Mutex
-	// sent: the idempotency key of every event posted, answered or not,
-	// and every entity ID.
-	sent, sentEntities map[string]bool
+	// sent: every event posted, answered or not, by idempotency key.
+	sent map[string]v1Event
+	// sentEntities: every entity ID posted.
+	sentEntities map[string]bool
 	// accepted: the idempotency keys answered 2xx.
 	accepted map[string]bool
 	// finished: entity ID → its job's ID, for every entity whose finished
@@ -78,7 +80,7 @@ func (l *killLoad) acceptedCount() int {
 func (l *killLoad) post(t *testing.T, client *http.Client, url string, evs []v1Event, body []byte, killed *atomic.Bool) bool {
 	l.mu.Lock()
 	for _, e := range evs {
-		l.sent[e.key] = true
+		l.sent[e.key] = e
 		l.sentEntities[e.entity] = true
 	}
 	l.mu.Unlock()
@@ -126,7 +128,7 @@ func (l *killLoad) post(t *testing.T, client *http.Client, url string, evs []v1E
 func (k killRun) run(t *testing.T) {
 	c := k.start()
 	load := &killLoad{
-		sent: map[string]bool{}, sentEntities: map[string]bool{}, accepted: map[string]bool{},
+		sent: map[string]v1Event{}, sentEntities: map[string]bool{}, accepted: map[string]bool{},
 		finished: map[string]string{}, acceptedSubjobs: map[string]int{},
 	}
 	clients := k.batchClients + k.singleClients
@@ -206,10 +208,19 @@ func (k killRun) run(t *testing.T) {
 	ids := countColumn(entities.rows, "entity_id")
 	missing = absent(load.accepted, keys)
 	missingEntities = absent(load.finished, ids)
-	// Every row is a whole row of an event or entity that was sent.
-	for key := range keys {
-		if !load.sent[key] {
-			t.Errorf("event row with idempotency key %q, which was never sent (a torn row?)", key)
+	// Every row is whole (every column, a line end) and of an event or
+	// entity that was sent; rows cut by the kill must have been set aside
+	// in a .torn file.
+	if torn := slices.Concat(events.tornRows, entities.tornRows); len(torn) > 0 {
+		t.Errorf("%d rows in the CSV files are not whole and were not set aside in a .torn file: %v", len(torn), first(torn, 5))
+	}
+	for _, r := range events.rows {
+		e, ok := load.sent[r["idempotency_key"]]
+		switch {
+		case !ok:
+			t.Errorf("event row with idempotency key %q, which was never sent: %v", r["idempotency_key"], r)
+		case r["entity_id"] != e.entity || r["event_kind"] != e.kind:
+			t.Errorf("event row %q: entity %q, kind %q; sent entity %q, kind %q", e.key, r["entity_id"], r["event_kind"], e.entity, e.kind)
 		}
 	}
 	for id := range ids {
