@@ -9,6 +9,9 @@ const (
 	AttrSiteID = "wafer.site.id"
 	// AttrAppID is the application's UUID as the old clients send it.
 	AttrAppID = "wafer.app.id"
+	// AttrAppIDOriginal keeps the app id a client sent when it was not a UUID
+	// ("my-app"); AttrAppID is then a name-based UUID derived from it.
+	AttrAppIDOriginal = "wafer.app.id.original"
 )
 
 // Entity attributes, on spans and log records.
@@ -20,8 +23,13 @@ const (
 	AttrEntityTypeOriginal = "wafer.entity.type.original"
 	// AttrEntityID is the entity's UUID in canonical lower-case form.
 	AttrEntityID = "wafer.entity.id"
+	// AttrEntityIDOriginal keeps the id a client sent when it was not a UUID
+	// ("job-123"); AttrEntityID is then a name-based UUID derived from it.
+	AttrEntityIDOriginal = "wafer.entity.id.original"
 	// AttrParentID is the parent job's UUID (subjobs only).
 	AttrParentID = "wafer.entity.parent_id"
+	// AttrParentIDOriginal keeps the parent id a client sent when it was not a UUID.
+	AttrParentIDOriginal = "wafer.entity.parent_id.original"
 	// AttrBusinessKey is the application's own name for the job, e.g. "lot-4711".
 	AttrBusinessKey = "wafer.entity.business_key"
 	// AttrSubKey names a subjob within its job, e.g. "wafer-07".
@@ -48,6 +56,9 @@ const (
 const (
 	// AttrEventKind is one of the Kind* values.
 	AttrEventKind = "wafer.event.kind"
+	// AttrEventKindOriginal keeps a kind name the v1 contract does not know
+	// ("heartbeat"), which is taken as a non-terminal event.
+	AttrEventKindOriginal = "wafer.event.kind.original"
 	// AttrIdempotencyKey identifies one event across retries and paths.
 	AttrIdempotencyKey = "wafer.event.idempotency_key"
 	// AttrProgressDone and AttrProgressTotal count work units of a progress event.
