@@ -211,6 +211,10 @@ const (
 	// its own status and its subjobs': one of the Outcome* values or
 	// OutcomeSuccessWithFailures.
 	AttrJobOutcome = "wafer.job.outcome"
+	// AttrJobRollupComplete is false on a job whose roll-ups lost subjobs
+	// (its summary was evicted by a cap and rebuilt): its counts and outcome
+	// cover only the subjobs seen since. Absent means complete.
+	AttrJobRollupComplete = "wafer.job.rollup_complete"
 )
 
 // OutcomeSuccessWithFailures is the rolled-up outcome of a job that
