@@ -18,7 +18,7 @@ COMPONENTS := $(patsubst %/metadata.yaml,%,$(wildcard receiver/*/metadata.yaml p
 # Modules and checksums come from go.sum; no checksum database is needed at build time.
 export CGO_ENABLED := 0
 
-.PHONY: all build run test test-deps test-unit generate check-generate vet lint fmt bench bench-go helm-lint tools clean
+.PHONY: all build run test test-deps test-rules test-unit generate check-generate vet lint fmt bench bench-go helm-lint tools clean
 
 all: build
 
@@ -36,9 +36,15 @@ test-deps:
 
 ## test: every test, the end-to-end ones against the binary built once
 test: test-deps build
+	$(MAKE) --no-print-directory test-rules
 	OTELCOL_WAFERMONITOR_BIN=$(BIN) $(GO) test -count=1 ./...
 	# the race detector needs cgo (gcc); the product itself is built without it
 	cd sdk && CGO_ENABLED=1 OTELCOL_WAFERMONITOR_BIN=$(BIN) $(GO) test -count=1 -race ./...
+
+## test-rules: check the Prometheus alerting rules and run their unit tests (promtool, .ci/setup.d)
+test-rules:
+	promtool check rules deploy/prometheus/wafermonitor-rules.yaml
+	promtool test rules deploy/prometheus/wafermonitor-rules.test.yaml
 
 ## test-unit: unit tests only (no collector binary)
 test-unit:
