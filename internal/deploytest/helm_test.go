@@ -283,6 +283,7 @@ var kinds = map[string]func() any{
 	"networking.k8s.io/v1/NetworkPolicy":      func() any { return &networkingv1.NetworkPolicy{} },
 	"monitoring.coreos.com/v1/ServiceMonitor": func() any { return &serviceMonitor{} },
 	"monitoring.coreos.com/v1/PodMonitor":     func() any { return &podMonitor{} },
+	"monitoring.coreos.com/v1/PrometheusRule": func() any { return &prometheusRule{} },
 }
 
 func decodeManifests(t testing.TB, out string) *rendered {
@@ -370,6 +371,8 @@ func objectMeta(v any) metav1.ObjectMeta {
 	case *serviceMonitor:
 		return o.ObjectMeta
 	case *podMonitor:
+		return o.ObjectMeta
+	case *prometheusRule:
 		return o.ObjectMeta
 	}
 	panic(fmt.Sprintf("objectMeta: %T", v))
