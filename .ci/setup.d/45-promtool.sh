@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# promtool, from Debian's prometheus package, for `promtool check rules` and
-# `promtool test rules` on the alerting rules in deploy/prometheus. Only the
-# tool is used: the package's own Prometheus service is stopped and kept from
-# starting.
+# Debian's prometheus package: promtool for `promtool check rules` and
+# `promtool test rules` on the alerting rules in deploy/prometheus (make
+# test-rules), and the prometheus server, which internal/deploytest runs on
+# loopback to evaluate those rules against real collectors. The package's own
+# Prometheus service is stopped and kept from starting.
 set -euo pipefail
 # shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
