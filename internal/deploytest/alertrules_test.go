@@ -92,11 +92,11 @@ func TestAlertRulesOnRealCollectors(t *testing.T) {
 	}
 	for round := 1; round <= 2; round++ {
 		failed, silent := uuid.NewString(), uuid.NewString()
-		postV1(t, a.v1, lithoEvent("job", failed, "started", "running"), http.StatusOK)
-		postV1(t, a.v1, lithoEvent("job", failed, "finished", "failed"), http.StatusOK)
-		postV1(t, a.v1, lithoEvent("job", silent, "started", "running"), http.StatusOK)
+		postV1(t, a.v1, lithoJobEvent(failed, "started", "running"), http.StatusOK)
+		postV1(t, a.v1, lithoJobEvent(failed, "finished", "failed"), http.StatusOK)
+		postV1(t, a.v1, lithoJobEvent(silent, "started", "running"), http.StatusOK)
 		postV1(t, a.v1, `{"site_id": "fab1", "app": {"name": "litho-scheduler"}, "entity": {"type": "job"}}`, http.StatusUnprocessableEntity)
-		postV1(t, bc.v1, lithoEvent("job", uuid.NewString(), "started", "running"), http.StatusServiceUnavailable)
+		postV1(t, bc.v1, lithoJobEvent(uuid.NewString(), "started", "running"), http.StatusServiceUnavailable)
 		postOTLP(t, bc.otlp+"/v1/traces", otlpSpan, http.StatusServiceUnavailable)
 		postOTLP(t, bc.otlp+"/v1/metrics", otlpGauge, http.StatusServiceUnavailable)
 		for _, q := range counted {
@@ -282,11 +282,12 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-// lithoEvent is a v1 event of the application litho-scheduler at site fab1.
-func lithoEvent(entityType, id, kind, status string) string {
+// lithoJobEvent is a v1 event of a job of the application litho-scheduler
+// at site fab1.
+func lithoJobEvent(id, kind, status string) string {
 	return fmt.Sprintf(`{"idempotency_key": %q, "site_id": "fab1", "app": {"name": "litho-scheduler", "version": "1.4.2"},`+
-		` "entity": {"type": %q, "id": %q, "business_key": "lot-4711"}, "event": {"kind": %q, "at": %q, "status": %q}}`,
-		uuid.NewString(), entityType, id, kind, time.Now().UTC().Format(time.RFC3339Nano), status)
+		` "entity": {"type": "job", "id": %q, "business_key": "lot-4711"}, "event": {"kind": %q, "at": %q, "status": %q}}`,
+		uuid.NewString(), id, kind, time.Now().UTC().Format(time.RFC3339Nano), status)
 }
 
 // One span and one gauge point in OTLP/HTTP's JSON encoding.
