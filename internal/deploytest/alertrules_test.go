@@ -2,6 +2,7 @@ package deploytest
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -233,7 +234,7 @@ func checkRuleSeries(t *testing.T, prom *promServer, rules promRuleFile, start t
 			}
 			for _, l := range clauseLabels {
 				if !ruleLabels[l] {
-					t.Errorf("%s groups or matches by %q, which none of the series it reads has (they have %v)", name, l, keys(ruleLabels))
+					t.Errorf("%s groups or matches by %q, which none of the series it reads has (they have %v)", name, l, slices.Sorted(maps.Keys(ruleLabels)))
 				}
 			}
 		}
@@ -271,15 +272,6 @@ func checkAlertTemplates(t *testing.T, rules promRuleFile, active []promAlert) {
 			}
 		}
 	}
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // lithoJobEvent is a v1 event of a job of the application litho-scheduler

@@ -2,6 +2,7 @@ package deploytest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -65,28 +65,7 @@ func loadRules(t testing.TB) promRuleFile {
 
 // promServer is a Prometheus server process.
 type promServer struct {
-	t      testing.TB
-	url    string
-	cmd    *exec.Cmd
-	output *lockedBuffer
-	done   chan struct{}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	url string
 }
 
 // startPrometheus runs Debian's prometheus (installed with promtool by
@@ -116,24 +95,32 @@ func startPrometheus(t testing.TB, ruleFiles, targets []string) *promServer {
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", testcollector.FreePort(t))
-	p := &promServer{t: t, url: "http://" + addr, output: &lockedBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--log.level=warn")
-	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
-	if err := p.cmd.Start(); err != nil {
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	// Read only once Wait has returned, when nothing writes to it any more.
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Start(); err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		p.stop()
+		cancel()
+		<-exited
 		if t.Failed() {
-			t.Logf("prometheus output:\n%s", p.output.String())
+			t.Logf("prometheus output:\n%s", output.String())
 		}
 	})
+	p := &promServer{url: "http://" + addr}
 	waitUntil(t, "prometheus ready", 60*time.Second, func() (bool, string) {
 		select {
-		case <-p.done:
-			t.Fatalf("prometheus exited:\n%s", p.output.String())
+		case <-exited:
+			t.Fatal("prometheus exited before it was ready")
 		default:
 		}
 		resp, err := http.Get(p.url + "/-/ready") //nolint:gosec // loopback test server
@@ -144,21 +131,6 @@ func startPrometheus(t testing.TB, ruleFiles, targets []string) *promServer {
 		return resp.StatusCode == http.StatusOK, resp.Status
 	})
 	return p
-}
-
-func (p *promServer) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
 }
 
 // api GETs a Prometheus HTTP API path and decodes its data.
