@@ -3,12 +3,14 @@ package csvexporter
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.uber.org/zap"
 
 	"github.com/wafermonitor/wafermonitor/exporter/csvexporter/internal/metadata"
 )
@@ -34,13 +36,21 @@ func BenchmarkRows(b *testing.B) {
 	events := benchEvents(batch)
 	logs, traces := toLogs(events), toTraces(events)
 	for _, format := range []string{FormatCSV, FormatJSONL} {
-		for _, output := range []string{outputEvents, outputEntities} {
+		for _, output := range []string{outputEvents, outputEntities, outputEvents + "/daily"} {
 			b.Run(format+"/"+output, func(b *testing.B) {
 				cfg := testConfig(b.TempDir(), format)
 				cfg.FlushInterval = time.Hour
 				cfg.Fsync = FsyncNever
+				daily := strings.HasSuffix(output, "/daily")
+				if daily {
+					// Files by event time: each row's period is found and checked
+					// against the event-time window.
+					output = outputEvents
+					cfg.Events.Path = strings.Replace(cfg.Events.Path, "events", "events_%Y%m%d", 1)
+				}
 				e, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type), output)
 				require.NoError(b, err)
+				e.now = (&fakeClock{t: day1}).Now
 				require.NoError(b, e.start(context.Background(), componenttest.NewNopHost()))
 				defer func() { require.NoError(b, e.shutdown(context.Background())) }()
 				rows := logs.LogRecordCount()
@@ -61,4 +71,33 @@ func BenchmarkRows(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkPlace: finding the files of a batch of 1,000 rows of one day,
+// against resolving each row's file name alone (the peer).
+func BenchmarkPlace(b *testing.B) {
+	times := make([]time.Time, 1000)
+	for i := range times {
+		times[i] = day1.Add(time.Duration(i) * time.Millisecond)
+	}
+	batch := batchOf(nil, times...)
+	spec := testSpec(b.TempDir(), "ev_%Y%m%d.csv")
+	spec.window = eventWindow{past: 7 * 24 * time.Hour, future: 24 * time.Hour}
+	w := newFileWriter(spec, (&fakeClock{t: day1}).Now, zap.NewNop(), writerHooks{})
+	b.Run("place", func(b *testing.B) {
+		var p placement
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			w.place(batch, day1, &p)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(times)), "ns/row")
+	})
+	b.Run("resolve_each_row", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			for _, at := range times {
+				_ = w.stemAt(at)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(times)), "ns/row")
+	})
 }

@@ -124,8 +124,28 @@ type RotationConfig struct {
 	Compression string `mapstructure:"compression"`
 	// MaxFiles is how many closed files of an output are kept. 0: no limit.
 	MaxFiles int `mapstructure:"max_files"`
-	// MaxAge removes closed files last modified longer ago. 0: no limit.
+	// MaxAge removes closed files last modified longer ago, or whose period
+	// (in the file name) ended longer ago. 0: no limit.
 	MaxAge time.Duration `mapstructure:"max_age"`
+	// EventTimeWindow bounds the periods that rows placed by their event
+	// time may open; rows outside it go to the out_of_range file.
+	EventTimeWindow EventTimeWindowConfig `mapstructure:"event_time_window"`
+}
+
+// EventTimeWindowConfig is the range of event times, around the time a row
+// is written, whose rows go to their own period's file (time_source event).
+// A row outside it goes to the out_of_range file of the current period
+// (NAME_out_of_range.csv, e.g. wafer_events_20251019_out_of_range.csv) with
+// its own time kept in the row, so that rows with any times open a bounded
+// number of files.
+type EventTimeWindowConfig struct {
+	// Past: rows older than this (from the start of the period that holds
+	// now-Past) go to the out_of_range file. 0: no limit. It never exceeds
+	// MaxAge: an older row's period file would be removed at once.
+	Past time.Duration `mapstructure:"past"`
+	// Future: rows newer than this (to the end of the period that holds
+	// now+Future) go to the out_of_range file. 0: no limit.
+	Future time.Duration `mapstructure:"future"`
 }
 
 // Validate reports every problem in the configuration.
@@ -167,6 +187,12 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Rotation.MaxAge < 0 {
 		errs = append(errs, fmt.Errorf("rotation::max_age must not be negative, got %s", cfg.Rotation.MaxAge))
+	}
+	if cfg.Rotation.EventTimeWindow.Past < 0 {
+		errs = append(errs, fmt.Errorf("rotation::event_time_window::past must not be negative, got %s", cfg.Rotation.EventTimeWindow.Past))
+	}
+	if cfg.Rotation.EventTimeWindow.Future < 0 {
+		errs = append(errs, fmt.Errorf("rotation::event_time_window::future must not be negative, got %s", cfg.Rotation.EventTimeWindow.Future))
 	}
 	if cfg.FlushInterval < 0 {
 		errs = append(errs, fmt.Errorf("flush_interval must not be negative, got %s", cfg.FlushInterval))
@@ -245,4 +271,15 @@ func parsePermissions(key, s string) (uint32, error) {
 		return 0, fmt.Errorf("%s must be an octal mode such as \"0750\", got %q", key, s)
 	}
 	return uint32(v), nil
+}
+
+// window is the event-time window in force: its past side never reaches
+// beyond max_age, since a row of an older period would open a file that
+// retention removes as soon as it is closed.
+func (r *RotationConfig) window() eventWindow {
+	w := eventWindow{past: r.EventTimeWindow.Past, future: r.EventTimeWindow.Future}
+	if r.MaxAge > 0 && (w.past == 0 || w.past > r.MaxAge) {
+		w.past = r.MaxAge
+	}
+	return w
 }

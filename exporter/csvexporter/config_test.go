@@ -40,6 +40,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, RotationConfig{
 		TimeSource: TimeSourceWallClock, LocalTime: true, MaxMegabytes: 50,
 		Compression: CompressionGzip, MaxFiles: 30, MaxAge: 720 * time.Hour,
+		EventTimeWindow: EventTimeWindowConfig{Past: 48 * time.Hour, Future: 0},
 	}, custom.Rotation)
 	assert.Equal(t, 5*time.Second, custom.FlushInterval)
 	assert.Equal(t, FsyncOnFlush, custom.Fsync)
@@ -71,6 +72,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"rotation::max_megabytes must not be negative",
 		"rotation::max_files must not be negative",
 		"rotation::max_age must not be negative",
+		"rotation::event_time_window::past must not be negative, got -1h0m0s",
+		"rotation::event_time_window::future must not be negative, got -1s",
 		"flush_interval must not be negative",
 		`fsync must be "never", "on_close" or "on_flush", got "sometimes"`,
 		`directory_permissions must be an octal mode such as "0750", got "rwx"`,

@@ -31,8 +31,10 @@ var samplePayloads = []struct{ file, path string }{
 	{"business-app-nested-no-key.json", "/v1/event"},
 }
 
+// e2eConfig writes the rows of the samples, dated October 2025, to files of
+// their own days whatever the date today: no event-time window.
 func e2eConfig(port int, dir string, storage bool) string {
-	queue := "sending_queue:\n      num_consumers: 1"
+	queue := "rotation:\n      event_time_window: {past: 0s, future: 0s}\n    sending_queue:\n      num_consumers: 1"
 	extensions := "[]"
 	if storage {
 		queue += "\n      storage: file_storage"

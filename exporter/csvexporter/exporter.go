@@ -91,6 +91,7 @@ func (e *csvExporter) spec() writerSpec {
 		compress:      e.cfg.Rotation.Compression == CompressionGzip,
 		maxFiles:      e.cfg.Rotation.MaxFiles,
 		maxAge:        e.cfg.Rotation.MaxAge,
+		window:        e.cfg.Rotation.window(),
 		fsync:         e.cfg.Fsync,
 		flushInterval: e.cfg.FlushInterval,
 		dirPerm:       os.FileMode(dirPerm),
@@ -112,6 +113,9 @@ func (e *csvExporter) start(_ context.Context, host component.Host) error {
 		},
 		writeError: func() {
 			e.telemetry.ExporterCsvWriteErrors.Add(context.Background(), 1)
+		},
+		outOfRange: func(n int) {
+			e.telemetry.ExporterCsvRowsOutOfRange.Add(context.Background(), int64(n))
 		},
 	}
 	w, err := acquireWriter(e.spec(), e.now, e.logger, hooks)

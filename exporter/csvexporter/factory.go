@@ -2,6 +2,7 @@ package csvexporter // import "github.com/wafermonitor/wafermonitor/exporter/csv
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -22,7 +23,13 @@ const (
 	// memory after the queue let go of it would be lost to a crash.
 	defaultFlushInterval = 0
 	defaultDirPerm       = "0750"
-	defaultFilePerm      = "0640"
+	// Rows more than a week older or a day newer than now go to the
+	// out_of_range file: a client's spool replayed after days away still
+	// lands in its days' files, a clock that is wrong or a flood of odd
+	// dates opens no more than about ten daily files.
+	defaultEventPast   = 7 * 24 * time.Hour
+	defaultEventFuture = 24 * time.Hour
+	defaultFilePerm    = "0640"
 )
 
 // NewFactory returns the factory of the csv exporter.
@@ -46,8 +53,9 @@ func createDefaultConfig() component.Config {
 		Format:   FormatCSV,
 		CSV:      CSVConfig{Delimiter: ",", LineEnding: LineEndingCRLF},
 		Rotation: RotationConfig{
-			TimeSource:   TimeSourceEvent,
-			MaxMegabytes: defaultMaxMegabytes,
+			TimeSource:      TimeSourceEvent,
+			MaxMegabytes:    defaultMaxMegabytes,
+			EventTimeWindow: EventTimeWindowConfig{Past: defaultEventPast, Future: defaultEventFuture},
 		},
 		FlushInterval:        defaultFlushInterval,
 		Fsync:                FsyncOnClose,

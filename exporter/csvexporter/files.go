@@ -23,8 +23,12 @@ type pathTemplate struct {
 	// stem is the file name template without its extension; ext has no tokens.
 	stem, ext string
 	// all matches the name of every file of the template, any period, any
-	// sequence number, compressed or not.
-	all *regexp.Regexp
+	// sequence number, compressed or not, out of range or not; its groups
+	// are the digits of tokens, in order.
+	all    *regexp.Regexp
+	tokens []byte
+	// unit is the period of a file: the finest token.
+	unit periodUnit
 }
 
 // checkTemplate reports why a path cannot be used as a template.
@@ -71,16 +75,20 @@ func parseTemplate(path string) pathTemplate {
 			continue
 		}
 		i++
-		switch t.stem[i] {
+		switch tok := t.stem[i]; tok {
 		case 'Y':
-			re.WriteString(`\d{4}`)
+			re.WriteString(`(\d{4})`)
 		case 'm', 'd', 'H':
-			re.WriteString(`\d{2}`)
+			re.WriteString(`(\d{2})`)
 		case '%':
 			re.WriteString("%")
 		}
+		if tok := t.stem[i]; tok != '%' {
+			t.tokens = append(t.tokens, tok)
+			t.unit = max(t.unit, unitOf(tok))
+		}
 	}
-	re.WriteString(`(?:-\d+)?` + regexp.QuoteMeta(t.ext) + `(?:\.gz)?$`)
+	re.WriteString(`(?:` + outOfRangeSuffix + `)?(?:-\d+)?` + regexp.QuoteMeta(t.ext) + `(?:\.gz)?$`)
 	t.all = regexp.MustCompile(re.String())
 	return t
 }
@@ -159,10 +167,14 @@ func (t *pathTemplate) lastFile(stem string) (seq int, compressed, found bool, e
 type closedFile struct {
 	path    string
 	modTime time.Time
+	// periodEnd is the end of the period in its name; zero when the
+	// template's tokens do not name one.
+	periodEnd time.Time
 }
 
-// listFiles returns every file of the template except those in skip.
-func (t *pathTemplate) listFiles(skip map[string]bool) ([]closedFile, error) {
+// listFiles returns every file of the template except those in skip; the
+// periods in the names are read in loc.
+func (t *pathTemplate) listFiles(skip map[string]bool, loc *time.Location) ([]closedFile, error) {
 	entries, err := os.ReadDir(t.dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -172,7 +184,11 @@ func (t *pathTemplate) listFiles(skip map[string]bool) ([]closedFile, error) {
 	}
 	var files []closedFile
 	for _, e := range entries {
-		if !e.Type().IsRegular() || !t.all.MatchString(e.Name()) {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		m := t.all.FindStringSubmatch(e.Name())
+		if m == nil {
 			continue
 		}
 		p := filepath.Join(t.dir, e.Name())
@@ -183,7 +199,11 @@ func (t *pathTemplate) listFiles(skip map[string]bool) ([]closedFile, error) {
 		if err != nil {
 			continue // removed meanwhile
 		}
-		files = append(files, closedFile{path: p, modTime: info.ModTime()})
+		f := closedFile{path: p, modTime: info.ModTime()}
+		if end, ok := periodEndOf(t.tokens, m[1:], loc); ok {
+			f.periodEnd = end
+		}
+		files = append(files, f)
 	}
 	return files, nil
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -25,13 +26,15 @@ func TestTelemetry(t *testing.T) {
 	cfg.Rotation.Compression = CompressionGzip
 	e, err := newExporter(cfg, metadatatest.NewSettings(tt), outputEvents)
 	require.NoError(t, err)
-	e.now = (&fakeClock{t: day1}).Now
+	clock := &fakeClock{t: day1}
+	e.now = clock.Now
 	ctx := context.Background()
 	require.NoError(t, e.start(ctx, componenttest.NewNopHost()))
 
 	// Three events on 19 October, then one on the 20th: the 19th's file is
-	// closed once it stayed idle for a tick.
+	// closed once its day is over and it stayed idle for a tick.
 	require.NoError(t, e.consumeLogs(ctx, toLogs(sampleEvents())))
+	clock.Set(day1.Add(24 * time.Hour))
 	e.writer.tick()
 	e.writer.tick()
 	assert.Equal(t, []string{"ev_20251019.csv.gz", "ev_20251020.csv"}, listDir(t, dir))
@@ -41,11 +44,17 @@ func TestTelemetry(t *testing.T) {
 	events := sampleEvents()[:1]
 	events[0].at = day1.AddDate(0, 0, 2)
 	require.Error(t, e.consumeLogs(ctx, toLogs(events)))
+	// An event of the year 2000 goes to the day's out_of_range file.
+	events[0].at = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, e.consumeLogs(ctx, toLogs(events)))
+	assert.FileExists(t, filepath.Join(dir, "ev_20251020_out_of_range.csv"))
 	require.NoError(t, e.shutdown(ctx))
 
 	metadatatest.AssertEqualExporterCsvRows(t, tt, []metricdata.DataPoint[int64]{
-		{Value: 4, Attributes: attribute.NewSet(attribute.String("output", "events"))},
+		{Value: 5, Attributes: attribute.NewSet(attribute.String("output", "events"))},
 	}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualExporterCsvRowsOutOfRange(t, tt, []metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualExporterCsvFilesClosed(t, tt, []metricdata.DataPoint[int64]{
 		{Value: 1, Attributes: attribute.NewSet(attribute.Bool("compressed", true))},
 	}, metricdatatest.IgnoreTimestamp())

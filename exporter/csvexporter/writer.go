@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
 	"sync"
 	"syscall"
 	"time"
@@ -22,23 +20,27 @@ import (
 const (
 	// flushThreshold writes a file's buffer before the flush interval when it grows past this size.
 	flushThreshold = 256 << 10
-	// maxOpenFiles bounds the files kept open at once (rows placed by event
-	// time can belong to several periods).
-	maxOpenFiles = 8
+	// maxOpenFiles bounds the files kept open at once: rows placed by event
+	// time can belong to several periods, at most those of the event-time
+	// window (about 10 with daily files and the default window) and the
+	// out_of_range file. Beyond it the least recently used file is closed.
+	maxOpenFiles = 16
 )
 
 // writerSpec is everything that decides what a file contains and how it is
 // handled; outputs that name the same path template must agree on it.
 type writerSpec struct {
-	template      string
-	header        string
-	csvQuotes     bool
-	timeSource    string
-	localTime     bool
-	maxBytes      int64
-	compress      bool
-	maxFiles      int
-	maxAge        time.Duration
+	template   string
+	header     string
+	csvQuotes  bool
+	timeSource string
+	localTime  bool
+	maxBytes   int64
+	compress   bool
+	maxFiles   int
+	maxAge     time.Duration
+	// window bounds the periods that rows placed by event time may open.
+	window        eventWindow
 	fsync         string
 	flushInterval time.Duration
 	dirPerm       os.FileMode
@@ -50,6 +52,8 @@ type writerHooks struct {
 	fileClosed   func(compressed bool)
 	filesRemoved func(n int)
 	writeError   func()
+	// outOfRange counts rows placed in the out_of_range file.
+	outOfRange func(n int)
 }
 
 // rowBatch is encoded rows: data[ends[i-1]:ends[i]] is row i, placed in the
@@ -64,11 +68,22 @@ func (b *rowBatch) reset() {
 	b.data, b.ends, b.times = b.data[:0], b.ends[:0], b.times[:0]
 }
 
+// row is the encoded row i.
+func (b *rowBatch) row(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = b.ends[i-1]
+	}
+	return b.data[start:b.ends[i]]
+}
+
 // fileWriter writes rows to the files of one path template. All outputs and
 // signals writing the same template share one fileWriter.
 type fileWriter struct {
-	spec   writerSpec
-	tmpl   pathTemplate
+	spec writerSpec
+	tmpl pathTemplate
+	// loc is the time zone of the periods: UTC, or local with local_time.
+	loc    *time.Location
 	now    func() time.Time
 	logger *zap.Logger
 	hooks  writerHooks
@@ -82,6 +97,8 @@ type fileWriter struct {
 	pending error
 	swept   bool
 	uses    uint64
+	// placed is reused by every batch.
+	placed placement
 
 	// Owned by the registry.
 	refs int
@@ -89,26 +106,15 @@ type fileWriter struct {
 	done chan struct{}
 }
 
-type openFile struct {
-	stem    string
-	seq     int
-	path    string
-	f       *os.File
-	size    int64 // bytes in the file
-	buf     []byte
-	hasRows bool
-	// touched is set by writes and cleared by each tick; an untouched file
-	// of a past period is closed.
-	touched bool
-	lastUse uint64
-	// cut is set when a failed write could not be undone yet.
-	cut bool
-}
-
 func newFileWriter(spec writerSpec, now func() time.Time, logger *zap.Logger, hooks writerHooks) *fileWriter {
+	loc := time.UTC
+	if spec.localTime {
+		loc = time.Local
+	}
 	return &fileWriter{
 		spec:   spec,
 		tmpl:   parseTemplate(spec.template),
+		loc:    loc,
 		now:    now,
 		logger: logger,
 		hooks:  hooks,
@@ -117,10 +123,7 @@ func newFileWriter(spec writerSpec, now func() time.Time, logger *zap.Logger, ho
 }
 
 func (w *fileWriter) stemAt(t time.Time) string {
-	if w.spec.localTime {
-		return w.tmpl.resolve(t.Local())
-	}
-	return w.tmpl.resolve(t.UTC())
+	return w.tmpl.resolve(t.In(w.loc))
 }
 
 // write appends the batch's rows to their files. With writeThrough the rows
@@ -166,37 +169,34 @@ func (w *fileWriter) write(b *rowBatch, writeThrough bool) error {
 		w.hooks.writeError()
 		return err
 	}
-	start := 0
-	for i, end := range b.ends {
-		row := b.data[start:end]
-		start = end
-		at := now
-		if w.spec.timeSource == TimeSourceEvent && !b.times[i].IsZero() {
-			at = b.times[i]
-		}
-		stem := w.stemAt(at)
-		of, err := w.fileFor(stem, now)
+	p := &w.placed
+	w.place(b, now, p)
+	for _, g := range p.groups {
+		of, err := w.fileFor(g.stem, g.periodEnd, now)
 		if err != nil {
-			return fail(describe(w.tmpl.path(stem, 0), err))
+			return fail(describe(w.tmpl.path(g.stem, 0), err))
 		}
-		if w.spec.maxBytes > 0 && of.hasRows && of.size+int64(len(of.buf)+len(row)) > w.spec.maxBytes {
-			next, err := w.rotate(of, now)
-			if err != nil {
-				return fail(err)
+		for _, i := range g.rows {
+			row := b.row(i)
+			if w.spec.maxBytes > 0 && of.hasRows && of.size+int64(len(of.buf)+len(row)) > w.spec.maxBytes {
+				next, err := w.rotate(of, now)
+				if err != nil {
+					return fail(err)
+				}
+				of = next
 			}
-			of = next
-		}
-		m := markOf(of)
-		of.buf = append(of.buf, row...)
-		of.hasRows, of.touched = true, true
-		w.current = stem
-		if len(of.buf) >= flushThreshold {
-			if err := w.flush(of); err != nil {
-				return fail(err)
+			m := markOf(of)
+			of.buf = append(of.buf, row...)
+			of.hasRows, of.touched = true, true
+			if len(of.buf) >= flushThreshold {
+				if err := w.flush(of); err != nil {
+					return fail(err)
+				}
+				// Written rows cannot be taken back.
+				m.length, m.hasRows = 0, true
 			}
-			// Written rows cannot be taken back.
-			m.length, m.hasRows = 0, true
 		}
+		w.current = g.stem
 	}
 	if writeThrough {
 		for _, m := range marks {
@@ -205,141 +205,10 @@ func (w *fileWriter) write(b *rowBatch, writeThrough bool) error {
 			}
 		}
 	}
+	if p.outOfRange > 0 {
+		w.hooks.outOfRange(p.outOfRange)
+	}
 	return nil
-}
-
-// fileFor returns the open file of a period, opening (and if needed
-// creating) it.
-func (w *fileWriter) fileFor(stem string, now time.Time) (*openFile, error) {
-	w.uses++
-	if of := w.files[stem]; of != nil {
-		of.lastUse = w.uses
-		return of, nil
-	}
-	if !w.swept {
-		// Files left by an earlier run: compress the finished ones and apply retention.
-		w.swept = true
-		w.sweep(stem, now)
-	}
-	if err := os.MkdirAll(w.tmpl.dir, w.spec.dirPerm); err != nil {
-		return nil, err
-	}
-	seq, compressed, found, err := w.tmpl.lastFile(stem)
-	if err != nil {
-		return nil, err
-	}
-	var of *openFile
-	if found && !compressed {
-		if of, err = w.reopen(stem, seq); err != nil {
-			return nil, err
-		}
-	}
-	if of == nil {
-		if found {
-			seq++
-		}
-		if of, err = w.create(stem, seq); err != nil {
-			return nil, err
-		}
-	}
-	of.lastUse = w.uses
-	w.files[stem] = of
-	w.evict(now)
-	return of, nil
-}
-
-// reopen continues an existing file, repairing a torn last row. It returns
-// nil when the file cannot be continued (other header, full).
-func (w *fileWriter) reopen(stem string, seq int) (*openFile, error) {
-	path := w.tmpl.path(stem, seq)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0) //nolint:gosec // paths come from the configured template
-	if err != nil {
-		return nil, err
-	}
-	info, err := f.Stat()
-	if err != nil {
-		_ = f.Close()
-		return nil, err
-	}
-	size := info.Size()
-	of := &openFile{stem: stem, seq: seq, path: path, f: f, size: size}
-	if size == 0 {
-		of.buf = append(of.buf, w.spec.header...)
-		return of, nil
-	}
-	if w.spec.header != "" {
-		same, err := hasHeader(f, size, []byte(w.spec.header))
-		if err != nil || !same {
-			_ = f.Close()
-			if !same && err == nil {
-				w.logger.Info("Starting a new file: the existing one has other columns", zap.String("path", path))
-			}
-			return nil, err
-		}
-	}
-	moved, err := repairTail(f, path, size, w.spec.csvQuotes, w.spec.filePerm)
-	if err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("repairing the last row of %s: %w", path, err)
-	}
-	if moved > 0 {
-		size -= moved
-		w.logger.Warn("Moved a partially written last row aside",
-			zap.String("path", path), zap.String("moved_to", path+".torn"), zap.Int64("bytes", moved))
-	}
-	if w.spec.maxBytes > 0 && size >= w.spec.maxBytes {
-		_ = f.Close()
-		return nil, nil
-	}
-	of.size = size
-	of.hasRows = size > int64(len(w.spec.header))
-	return of, nil
-}
-
-func (w *fileWriter) create(stem string, seq int) (*openFile, error) {
-	for {
-		path := w.tmpl.path(stem, seq)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, w.spec.filePerm) //nolint:gosec // paths come from the configured template
-		if errors.Is(err, os.ErrExist) {
-			seq++
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &openFile{stem: stem, seq: seq, path: path, f: f, buf: append([]byte(nil), w.spec.header...)}, nil
-	}
-}
-
-// evict closes the least recently used files beyond maxOpenFiles.
-func (w *fileWriter) evict(now time.Time) {
-	for len(w.files) > maxOpenFiles {
-		var oldest *openFile
-		for _, of := range w.files {
-			if oldest == nil || of.lastUse < oldest.lastUse {
-				oldest = of
-			}
-		}
-		if err := w.closeFile(oldest, true, now); err != nil {
-			w.logger.Warn("Could not close a file", zap.String("path", oldest.path), zap.Error(err))
-			return
-		}
-	}
-}
-
-// rotate closes a full file and opens the period's next one.
-func (w *fileWriter) rotate(of *openFile, now time.Time) (*openFile, error) {
-	if err := w.closeFile(of, true, now); err != nil {
-		return nil, err
-	}
-	next, err := w.create(of.stem, of.seq+1)
-	if err != nil {
-		return nil, describe(w.tmpl.path(of.stem, of.seq+1), err)
-	}
-	w.uses++
-	next.lastUse = w.uses
-	w.files[of.stem] = next
-	return next, nil
 }
 
 // flush hands a file's buffer to the operating system. A failed write is
@@ -420,86 +289,9 @@ func (w *fileWriter) closeFile(of *openFile, finished bool, now time.Time) error
 	return nil
 }
 
-// sweep handles files an earlier run left behind: all but the newest file
-// of the period about to be written are finished.
-func (w *fileWriter) sweep(stem string, now time.Time) {
-	keep := w.latestOf(stem)
-	if w.spec.compress {
-		files, err := w.tmpl.listFiles(w.openPaths(keep))
-		if err != nil {
-			w.logger.Warn("Could not list old files", zap.String("dir", w.tmpl.dir), zap.Error(err))
-		}
-		for _, f := range files {
-			if filepath.Ext(f.path) == gzipSuffix {
-				continue
-			}
-			if err := compressFile(f.path, w.spec.filePerm, w.spec.fsync != FsyncNever); err != nil {
-				w.logger.Warn("Could not compress an old file", zap.String("path", f.path), zap.Error(err))
-				continue
-			}
-			w.hooks.fileClosed(true)
-		}
-	}
-	w.retain(now, keep)
-}
-
-// latestOf is the path of a period's newest uncompressed file, if any.
-func (w *fileWriter) latestOf(stem string) string {
-	seq, compressed, found, err := w.tmpl.lastFile(stem)
-	if err != nil || !found || compressed {
-		return ""
-	}
-	return w.tmpl.path(stem, seq)
-}
-
-func (w *fileWriter) openPaths(extra string) map[string]bool {
-	paths := map[string]bool{}
-	for _, of := range w.files {
-		paths[of.path] = true
-	}
-	if extra != "" {
-		paths[extra] = true
-	}
-	return paths
-}
-
-// retain removes closed files beyond the count limit (oldest first) and
-// older than the age limit.
-func (w *fileWriter) retain(now time.Time, keep string) {
-	if w.spec.maxFiles == 0 && w.spec.maxAge == 0 {
-		return
-	}
-	files, err := w.tmpl.listFiles(w.openPaths(keep))
-	if err != nil {
-		w.logger.Warn("Could not list closed files for retention", zap.String("dir", w.tmpl.dir), zap.Error(err))
-		return
-	}
-	sort.Slice(files, func(i, j int) bool {
-		if !files[i].modTime.Equal(files[j].modTime) {
-			return files[i].modTime.Before(files[j].modTime)
-		}
-		return files[i].path < files[j].path
-	})
-	removed := 0
-	for i, f := range files {
-		tooMany := w.spec.maxFiles > 0 && len(files)-i > w.spec.maxFiles
-		tooOld := w.spec.maxAge > 0 && now.Sub(f.modTime) > w.spec.maxAge
-		if !tooMany && !tooOld {
-			continue
-		}
-		if err := os.Remove(f.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			w.logger.Warn("Could not remove an old file", zap.String("path", f.path), zap.Error(err))
-			continue
-		}
-		removed++
-	}
-	if removed > 0 {
-		w.hooks.filesRemoved(removed)
-	}
-}
-
-// tick flushes every buffer and closes the files of past periods that
-// received nothing since the previous tick.
+// tick flushes every buffer and closes the files whose period is over and
+// that received nothing since the previous tick (except the file of the
+// latest row: a steady stream of late rows keeps its file).
 func (w *fileWriter) tick() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -512,7 +304,8 @@ func (w *fileWriter) tick() {
 		current = w.stemAt(now)
 	}
 	for stem, of := range w.files {
-		if stem == current || of.touched || len(of.buf) > 0 {
+		over := !of.periodEnd.IsZero() && !now.Before(of.periodEnd)
+		if stem == current || of.touched || len(of.buf) > 0 || !over {
 			of.touched = false
 			continue
 		}
@@ -550,73 +343,4 @@ func describe(path string, err error) error {
 		return fmt.Errorf("cannot write %s (%s; the rows are kept for retry): %w", path, hint, err)
 	}
 	return fmt.Errorf("cannot write %s (the rows are kept for retry): %w", path, err)
-}
-
-// The registry shares one fileWriter per path template across exporters
-// and signals.
-var registry = struct {
-	sync.Mutex
-	writers map[string]*fileWriter
-}{writers: map[string]*fileWriter{}}
-
-func acquireWriter(spec writerSpec, now func() time.Time, logger *zap.Logger, hooks writerHooks) (*fileWriter, error) {
-	key, err := filepath.Abs(spec.template)
-	if err != nil {
-		return nil, err
-	}
-	registry.Lock()
-	defer registry.Unlock()
-	if w := registry.writers[key]; w != nil {
-		if w.spec != spec {
-			return nil, fmt.Errorf("%s is already written by another csv exporter output with different settings (columns, format, rotation); give each output its own path", spec.template)
-		}
-		w.refs++
-		return w, nil
-	}
-	w := newFileWriter(spec, now, logger, hooks)
-	w.refs = 1
-	interval := spec.flushInterval
-	if interval <= 0 {
-		// Write-through still needs ticks to close the files of past periods.
-		interval = time.Second
-	}
-	w.stop, w.done = make(chan struct{}), make(chan struct{})
-	go w.run(interval)
-	registry.writers[key] = w
-	return w, nil
-}
-
-func (w *fileWriter) run(interval time.Duration) {
-	defer close(w.done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			w.tick()
-		case <-w.stop:
-			return
-		}
-	}
-}
-
-// release drops one user; the last one stops the writer and closes its files.
-func (w *fileWriter) release() error {
-	registry.Lock()
-	w.refs--
-	last := w.refs == 0
-	if last {
-		for key, other := range registry.writers {
-			if other == w {
-				delete(registry.writers, key)
-			}
-		}
-	}
-	registry.Unlock()
-	if !last {
-		return nil
-	}
-	close(w.stop)
-	<-w.done
-	return w.closeAll()
 }

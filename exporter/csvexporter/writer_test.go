@@ -41,7 +41,7 @@ const testHeader = "id,note\r\n"
 type counts struct {
 	mu                          sync.Mutex
 	closed, compressed, removed int
-	errors                      int
+	errors, outOfRange          int
 }
 
 func (c *counts) hooks() writerHooks {
@@ -56,6 +56,7 @@ func (c *counts) hooks() writerHooks {
 		},
 		filesRemoved: func(n int) { c.mu.Lock(); c.removed += n; c.mu.Unlock() },
 		writeError:   func() { c.mu.Lock(); c.errors++; c.mu.Unlock() },
+		outOfRange:   func(n int) { c.mu.Lock(); c.outOfRange += n; c.mu.Unlock() },
 	}
 }
 
@@ -240,7 +241,8 @@ func TestRetentionByCount(t *testing.T) {
 	spec.compress = true
 	w, c := newTestWriter(t, spec, clock)
 	for d := 0; d < 5; d++ {
-		require.NoError(t, w.write(batchOf(nil, day1.Add(time.Duration(d)*24*time.Hour)), true))
+		clock.Set(day1.Add(time.Duration(d) * 24 * time.Hour))
+		require.NoError(t, w.write(batchOf(nil, clock.Now()), true))
 		w.tick()
 		w.tick()
 	}
@@ -251,7 +253,7 @@ func TestRetentionByCount(t *testing.T) {
 
 func TestRetentionByAgeAndSweepAtStart(t *testing.T) {
 	dir := t.TempDir()
-	now := time.Now()
+	now := time.Date(2025, 10, 18, 12, 0, 0, 0, time.UTC)
 	old := now.Add(-10 * 24 * time.Hour)
 	for name, mtime := range map[string]time.Time{
 		"ev_20251001.csv":    old,                       // too old: removed

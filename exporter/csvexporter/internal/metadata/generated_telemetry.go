@@ -23,13 +23,14 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                   metric.Meter
-	mu                      sync.Mutex
-	registrations           []metric.Registration
-	ExporterCsvFilesClosed  metric.Int64Counter
-	ExporterCsvFilesRemoved metric.Int64Counter
-	ExporterCsvRows         metric.Int64Counter
-	ExporterCsvWriteErrors  metric.Int64Counter
+	meter                     metric.Meter
+	mu                        sync.Mutex
+	registrations             []metric.Registration
+	ExporterCsvFilesClosed    metric.Int64Counter
+	ExporterCsvFilesRemoved   metric.Int64Counter
+	ExporterCsvRows           metric.Int64Counter
+	ExporterCsvRowsOutOfRange metric.Int64Counter
+	ExporterCsvWriteErrors    metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -76,6 +77,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.ExporterCsvRows, err = builder.meter.Int64Counter(
 		"otelcol_exporter_csv_rows",
 		metric.WithDescription("Rows accepted for writing, by output (events or entities). [Development]"),
+		metric.WithUnit("{row}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterCsvRowsOutOfRange, err = builder.meter.Int64Counter(
+		"otelcol_exporter_csv_rows_out_of_range",
+		metric.WithDescription("Rows whose event time was outside the event-time window, written to the current period's out_of_range file. [Development]"),
 		metric.WithUnit("{row}"),
 	)
 	errs = errors.Join(errs, err)

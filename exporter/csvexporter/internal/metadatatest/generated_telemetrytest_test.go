@@ -22,6 +22,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ExporterCsvFilesClosed.Add(context.Background(), 1)
 	tb.ExporterCsvFilesRemoved.Add(context.Background(), 1)
 	tb.ExporterCsvRows.Add(context.Background(), 1)
+	tb.ExporterCsvRowsOutOfRange.Add(context.Background(), 1)
 	tb.ExporterCsvWriteErrors.Add(context.Background(), 1)
 	AssertEqualExporterCsvFilesClosed(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
@@ -30,6 +31,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterCsvRows(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterCsvRowsOutOfRange(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterCsvWriteErrors(t, testTel,

@@ -1,0 +1,86 @@
+package csvexporter // import "github.com/wafermonitor/wafermonitor/exporter/csvexporter"
+
+import (
+	"time"
+)
+
+// rowGroup is the rows of a batch that go to one period's file.
+type rowGroup struct {
+	stem string
+	// periodEnd is when the file's period is over (zero: never).
+	periodEnd time.Time
+	rows      []int
+}
+
+// placement groups a batch's rows by the file they go to, so that a batch
+// opens each of its files once, whatever the order of its rows' times.
+type placement struct {
+	groups []rowGroup
+	byStem map[string]int
+	// outOfRange counts the rows of the batch placed in the out_of_range
+	// file because their time is outside the event-time window.
+	outOfRange int
+}
+
+// place fills p with the groups of b's rows, in the order each file first
+// appears. A row goes to the period of its event time (time_source event)
+// or of now (wall_clock, or a row without a time). A row whose event time
+// is outside the window goes to the out_of_range file of now's period, so
+// that the rows of one batch, whatever their times, open at most the
+// periods of the window plus one file.
+func (w *fileWriter) place(b *rowBatch, now time.Time, p *placement) {
+	for i := range p.groups {
+		p.groups[i].rows = p.groups[i].rows[:0]
+	}
+	p.groups = p.groups[:0]
+	if p.byStem == nil {
+		p.byStem = map[string]int{}
+	}
+	clear(p.byStem)
+	p.outOfRange = 0
+
+	unit := w.tmpl.unit
+	now = now.In(w.loc)
+	lo, hi := w.spec.window.bounds(unit, now)
+	last := -1 // the group of the previous row
+	// The previous row's period (or, out of range, none): a row in the
+	// same one joins its group without resolving its file name.
+	var lastStart, lastEnd time.Time
+	lastOut := false
+	for i := range b.ends {
+		at, out := now, false
+		if w.spec.timeSource == TimeSourceEvent && !b.times[i].IsZero() {
+			at = b.times[i]
+			if unit != periodNone && ((!lo.IsZero() && at.Before(lo)) || (!hi.IsZero() && !at.Before(hi))) {
+				at, out = now, true
+			}
+		}
+		if out {
+			p.outOfRange++
+		}
+		if last >= 0 && out == lastOut && (out || unit == periodNone || (!at.Before(lastStart) && at.Before(lastEnd))) {
+			p.groups[last].rows = append(p.groups[last].rows, i)
+			continue
+		}
+		at = at.In(w.loc)
+		stem := w.tmpl.resolve(at)
+		if out {
+			stem += outOfRangeSuffix
+		}
+		g, ok := p.byStem[stem]
+		if !ok {
+			g = len(p.groups)
+			p.byStem[stem] = g
+			if g < cap(p.groups) {
+				p.groups = p.groups[:g+1]
+				p.groups[g].stem, p.groups[g].periodEnd = stem, unit.end(at)
+				p.groups[g].rows = p.groups[g].rows[:0]
+			} else {
+				p.groups = append(p.groups, rowGroup{stem: stem, periodEnd: unit.end(at)})
+			}
+		}
+		p.groups[g].rows = append(p.groups[g].rows, i)
+		last, lastOut = g, out
+		lastStart, lastEnd = unit.start(at), unit.end(at)
+	}
+}
