@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,31 +19,6 @@ import (
 
 	"github.com/wafermonitor/wafermonitor/internal/testcollector"
 )
-
-// defaultConfigEnv moves every listener of otelcol-config.yaml
-// (${env:WAFERMONITOR_X_ENDPOINT:-host:port}, WAFERMONITOR_X_PORT with
-// WAFERMONITOR_X_HOST) to a free loopback port and its data directory to
-// dataDir. It returns the environment and the ports by variable name.
-func defaultConfigEnv(t *testing.T, config, dataDir string) ([]string, map[string]int) {
-	t.Helper()
-	env := []string{"WAFERMONITOR_DATA_DIR=" + dataDir}
-	ports := map[string]int{}
-	re := regexp.MustCompile(`\$\{env:(WAFERMONITOR_[A-Z0-9_]+_(?:ENDPOINT|PORT)):-[^}]*\}`)
-	for _, m := range re.FindAllStringSubmatch(config, -1) {
-		name := m[1]
-		if _, done := ports[name]; done {
-			continue
-		}
-		ports[name] = testcollector.FreePort(t)
-		if prefix, ok := strings.CutSuffix(name, "_PORT"); ok {
-			env = append(env, fmt.Sprintf("%s=%d", name, ports[name]), prefix+"_HOST=127.0.0.1")
-			continue
-		}
-		env = append(env, fmt.Sprintf("%s=127.0.0.1:%d", name, ports[name]))
-	}
-	require.Contains(t, ports, "WAFERMONITOR_V1_ENDPOINT", "otelcol-config.yaml has no v1 endpoint variable")
-	return env, ports
-}
 
 // v1Event is one canonical v1 event; a subjob when parent is set.
 func v1Event(key, entity, parent, kind string, at time.Time) string {
@@ -133,10 +107,9 @@ func TestEndToEndEventDatesBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the collector binary")
 	}
-	config, err := os.ReadFile(filepath.Join("..", "..", "otelcol-config.yaml"))
-	require.NoError(t, err)
+	config := testcollector.DefaultConfig(t)
 	dataDir, runDir := t.TempDir(), t.TempDir()
-	env, ports := defaultConfigEnv(t, string(config), dataDir)
+	env, ports := testcollector.DefaultConfigEnv(t, config, dataDir)
 	now := time.Now().UTC()
 
 	// What an earlier run left behind: files of long-gone days, written
@@ -155,7 +128,7 @@ func TestEndToEndEventDatesBounded(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dataDir, name), content, 0o600))
 	}
 
-	testcollector.Start(t, string(config), testcollector.Options{
+	testcollector.Start(t, config, testcollector.Options{
 		Dir: runDir, Env: env, HealthURL: fmt.Sprintf("http://127.0.0.1:%d/", ports["WAFERMONITOR_HEALTH_ENDPOINT"]),
 	})
 	base := fmt.Sprintf("http://127.0.0.1:%d", ports["WAFERMONITOR_V1_ENDPOINT"])
