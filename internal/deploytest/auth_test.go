@@ -1,16 +1,22 @@
 package deploytest
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/wafermonitor/wafermonitor/internal/testcollector"
 )
 
 // defaultEndpoints are where receivers listen without an endpoint setting.
@@ -267,4 +273,79 @@ func TestShippedConfigsAuthEveryReceiver(t *testing.T) {
 		t.Fatal("no shipped configuration with an authenticator on a receiver: the files looked at are wrong")
 	}
 	t.Logf("%d shipped configurations put an authenticator on a receiver", withAuth)
+}
+
+// TestChartAuthAgentToGateway runs the configurations the chart renders for
+// examples/agent-gateway-auth.yaml (auth.bearerToken): an agent in front of
+// a gateway, both with the token from the environment as the Secret would
+// set it. Without the token the agent's v1 and OTLP ports and the gateway's
+// OTLP port answer 401; with it the agent takes a job, and forwards it to
+// the gateway, which writes its rows.
+func TestChartAuthAgentToGateway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two collectors")
+	}
+	const token = "tok-Yq8w-chart"
+	r := render(t, "--values", filepath.Join(chartDir(t), "examples", "agent-gateway-auth.yaml"))
+	start := func(cfg map[string]any, dir string, healthPort int) {
+		b, err := sigsyaml.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		testcollector.Start(t, string(b), testcollector.Options{
+			Dir: dir, Env: []string{"WAFERMONITOR_TOKEN=" + token},
+			HealthURL: fmt.Sprintf("http://127.0.0.1:%d/", healthPort),
+		})
+	}
+	gwDir := t.TempDir()
+	gwCfg, gwPorts := localConfig(t, componentConfig(t, r, "gateway"), gwDir)
+	start(gwCfg, gwDir, gwPorts[13133])
+	agentDir := t.TempDir()
+	agentCfg, agentPorts := localConfig(t, componentConfig(t, r, "agent"), agentDir)
+	lb := dig(agentCfg, "exporters", "loadbalancing").(map[string]any)
+	lb["resolver"] = map[string]any{"static": map[string]any{"hostnames": []string{fmt.Sprintf("127.0.0.1:%d", gwPorts[4317])}}}
+	start(agentCfg, agentDir, agentPorts[13133])
+
+	post := func(url, contentType string, body []byte, authorization string) int {
+		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", contentType)
+		if authorization != "" {
+			req.Header.Set("Authorization", authorization)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	evs := jobEvents(3)
+	job := evs[0].job
+	v1 := fmt.Sprintf("http://127.0.0.1:%d/v1/events/batch", agentPorts[17000])
+	otlpLogs := []string{
+		fmt.Sprintf("http://127.0.0.1:%d/v1/logs", agentPorts[4318]),
+		fmt.Sprintf("http://127.0.0.1:%d/v1/logs", gwPorts[4318]),
+	}
+	if got := post(v1, "application/json", batchBody(evs), ""); got != http.StatusUnauthorized {
+		t.Errorf("agent v1 without the token: %d, want 401", got)
+	}
+	for _, url := range otlpLogs {
+		for _, authorization := range []string{"", "Bearer wrong"} {
+			if got := post(url, "application/json", []byte(`{"resourceLogs":[]}`), authorization); got != http.StatusUnauthorized {
+				t.Errorf("OTLP/HTTP %s with authorization %q: %d, want 401", url, authorization, got)
+			}
+		}
+	}
+	if got := post(v1, "application/json", batchBody(evs), "Bearer "+token); got != http.StatusOK {
+		t.Fatalf("agent v1 with the token: %d, want 200", got)
+	}
+	testcollector.WaitFor(t, 60*time.Second, "the job's events at the gateway", func() bool {
+		logs, _ := rowsAt(t, gwDir)
+		return logs[job] == len(evs)
+	})
+	t.Logf("refused without the token: agent v1, agent and gateway OTLP/HTTP; job of %d events forwarded with the token", len(evs))
 }

@@ -264,5 +264,54 @@ service:
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- if .root.Values.auth.bearerToken.secretName -}}
+{{- include "wm.bearerTokenAuth" (dict "cfg" $cfg "forwarding" (and (eq .name "agent") .forwardHost)) -}}
+{{- end -}}
 {{- toYaml $cfg -}}
+{{- end -}}
+
+{{/*
+auth.bearerToken: every wafermonitor and otlp receiver (each OTLP protocol), the chart's and the
+user's, requires the token that WAFERMONITOR_TOKEN holds (from the Secret), unless the user named
+another authenticator for it; agents in front of a gateway send the token with every OTLP request
+to it (a header: the bearertokenauth client needs TLS, which the chart's in-cluster forwarding does
+not use). Changes the configuration in place.
+*/}}
+{{- define "wm.bearerTokenAuth" -}}
+{{- $cfg := .cfg -}}
+{{- $auth := dict "authenticator" "bearertokenauth" -}}
+{{- $extensions := $cfg.extensions | default dict -}}
+{{- if not (hasKey $extensions "bearertokenauth") -}}
+{{- $_ := set $extensions "bearertokenauth" (dict "token" "${env:WAFERMONITOR_TOKEN}") -}}
+{{- end -}}
+{{- $_ := set $cfg "extensions" $extensions -}}
+{{- $enabled := $cfg.service.extensions | default list -}}
+{{- if not (has "bearertokenauth" $enabled) -}}
+{{- $_ := set $cfg.service "extensions" (append $enabled "bearertokenauth") -}}
+{{- end -}}
+{{- range $id, $r := $cfg.receivers -}}
+{{- $type := regexReplaceAll "/.*" $id "" -}}
+{{- if eq $type "wafermonitor" -}}
+{{- if not (dig "auth" "authenticator" "" $r) -}}
+{{- $_ := set $r "auth" $auth -}}
+{{- end -}}
+{{- else if eq $type "otlp" -}}
+{{- $protocols := $r.protocols | default dict -}}
+{{- range $p := list "grpc" "http" -}}
+{{- if hasKey $protocols $p -}}
+{{- $settings := index $protocols $p | default dict -}}
+{{- if not (dig "auth" "authenticator" "" $settings) -}}
+{{- $_ := set $settings "auth" $auth -}}
+{{- end -}}
+{{- $_ := set $protocols $p $settings -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and .forwarding $cfg.exporters.loadbalancing -}}
+{{- $otlp := $cfg.exporters.loadbalancing.protocol.otlp -}}
+{{- $headers := $otlp.headers | default dict -}}
+{{- $_ := set $headers "authorization" "Bearer ${env:WAFERMONITOR_TOKEN}" -}}
+{{- $_ := set $otlp "headers" $headers -}}
+{{- end -}}
 {{- end -}}

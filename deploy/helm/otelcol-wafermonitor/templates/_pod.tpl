@@ -91,6 +91,13 @@ spec:
         - name: GOMEMLIMIT
           value: {{ . | quote }}
         {{- end }}
+        {{- with $root.Values.auth.bearerToken.secretName }}
+        - name: WAFERMONITOR_TOKEN
+          valueFrom:
+            secretKeyRef:
+              name: {{ . }}
+              key: {{ $root.Values.auth.bearerToken.secretKey }}
+        {{- end }}
         {{- with $root.Values.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
