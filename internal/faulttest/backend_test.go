@@ -77,7 +77,9 @@ func TestBackendDown(t *testing.T) {
 	c := newClient(recv, "down")
 	stop := make(chan struct{})
 	wg := c.steady(20, 20*time.Millisecond, stop)
-	time.Sleep(2 * time.Second)
+	testcollector.WaitFor(t, 30*time.Second, "500 events delivered before the outage", func() bool {
+		return len(sink.deliveries()) >= 500
+	})
 	if h := health(t, recv); h.Status != "ok" {
 		t.Errorf("health before the outage: %+v, want ok", h)
 	}
@@ -87,20 +89,30 @@ func TestBackendDown(t *testing.T) {
 		h := health(t, recv)
 		return h.Status == "degraded" && len(h.FailingExporters) == 1 && h.FailingExporters[0].Exporter == "webhook (logs)"
 	})
-	time.Sleep(6 * time.Second)
+	// Late in the outage: 2,000 more events accepted into the queue, none
+	// delivered, the exporter still failing.
+	queuedFrom := len(c.acceptedKeys())
+	testcollector.WaitFor(t, 60*time.Second, "2,000 more events accepted during the outage", func() bool {
+		return len(c.acceptedKeys()) >= queuedFrom+2000
+	})
 	if h := health(t, recv); h.Status != "degraded" {
 		t.Errorf("health late in the outage: %+v, want degraded", h)
 	}
 	duringOutage := len(sink.deliveries())
 	sink.up()
-	time.Sleep(3 * time.Second)
+	// Load goes on after the backend returned: 500 more events accepted.
+	resumedFrom := len(c.acceptedKeys())
+	testcollector.WaitFor(t, 30*time.Second, "500 more events accepted after the backend returned", func() bool {
+		return len(c.acceptedKeys()) >= resumedFrom+500
+	})
 	close(stop)
 	wg.Wait()
 
 	waitDelivered(t, c, sink)
 	testcollector.WaitFor(t, 10*time.Second, "health ok after recovery", func() bool { return health(t, recv).Status == "ok" })
 	f, lost := c.tally(sink.deliveries())
-	report(t, f, lost, fmt.Sprintf("(backend down 8s; delivered before it returned=%d; answers=%v)", duringOutage, c.statuses))
+	report(t, f, lost, fmt.Sprintf("(backend down while %d events were queued; delivered before it returned=%d; answers=%v)",
+		len(c.acceptedKeys())-queuedFrom, duringOutage, c.statuses))
 }
 
 // TestKillDuringOutage: the collector is killed with SIGKILL under load
@@ -121,13 +133,20 @@ func TestKillDuringOutage(t *testing.T) {
 	c := newClient(recv, "kill")
 	stop := make(chan struct{})
 	wg := c.steady(20, 10*time.Millisecond, stop)
-	time.Sleep(4 * time.Second)
+	testcollector.WaitFor(t, 60*time.Second, "5,000 events accepted", func() bool { return len(c.acceptedKeys()) >= 5000 })
 	// Killed while requests are in flight.
 	col.Kill()
 	acceptedBeforeKill := len(c.acceptedKeys())
-	time.Sleep(500 * time.Millisecond)
+	// The clients notice before the restart: requests without an answer.
+	testcollector.WaitFor(t, 10*time.Second, "a request refused by the killed collector", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.transportEr > 0
+	})
 	col = testcollector.Start(t, cfg, testcollector.Options{Dir: dir, HealthURL: recv + "/v1/health"})
-	time.Sleep(2 * time.Second)
+	testcollector.WaitFor(t, 30*time.Second, "1,000 events accepted after the restart", func() bool {
+		return len(c.acceptedKeys()) >= acceptedBeforeKill+1000
+	})
 	close(stop)
 	wg.Wait()
 	sink.up()

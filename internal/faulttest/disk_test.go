@@ -70,7 +70,10 @@ func TestDiskFull(t *testing.T) {
 	}
 	resizeTmpfs(t, queue, "256m")
 	sink.up()
-	time.Sleep(3 * time.Second)
+	// Space is back: the load is taken again, 500 more events.
+	testcollector.WaitFor(t, 30*time.Second, "500 more events accepted once space returned", func() bool {
+		return len(c.acceptedKeys()) >= acceptedWhenFull+500
+	})
 	close(stop)
 	wg.Wait()
 	waitDelivered(t, c, sink)

@@ -66,8 +66,14 @@ func TestHealthCheckExtensionSeesExporterFailures(t *testing.T) {
 		code, _ := status()
 		return code == http.StatusInternalServerError
 	})
+	unhealthyAfter := time.Since(downAt)
 	code, body := status()
-	t.Logf("unhealthy %s after the backend went down: %d %s", time.Since(downAt).Round(time.Millisecond), code, body)
+	t.Logf("unhealthy %s after the backend went down: %d %s", unhealthyAfter.Round(time.Millisecond), code, body)
+	// A recoverable error turns into "unhealthy" only once it lasted
+	// recovery_duration: never sooner.
+	if unhealthyAfter < time.Second {
+		t.Errorf("unhealthy %s after the backend went down, sooner than recovery_duration (1s)", unhealthyAfter)
+	}
 	start := time.Now()
 	sink.up()
 	testcollector.WaitFor(t, 30*time.Second, "health_check 200 after recovery", func() bool {
@@ -75,7 +81,11 @@ func TestHealthCheckExtensionSeesExporterFailures(t *testing.T) {
 		code, _ := status()
 		return code == 200
 	})
-	t.Logf("healthy %s after the backend returned", time.Since(start).Round(time.Millisecond))
+	healthyAfter := time.Since(start)
 	waitDelivered(t, c, sink)
-	t.Logf("everything delivered %s after the backend returned", time.Since(start).Round(time.Millisecond))
+	deliveredAfter := time.Since(start)
+	// The bounds of the waits above: 20 s to unhealthy, 30 s to healthy, 45 s more to delivered.
+	fmt.Printf("FAULTTEST %s: unhealthy %s after the backend went down (at least recovery_duration 1s, at most 20s); "+
+		"healthy %s after it returned (at most 30s); everything delivered %s after it returned (at most 75s)\n",
+		t.Name(), unhealthyAfter.Round(time.Millisecond), healthyAfter.Round(time.Millisecond), deliveredAfter.Round(time.Millisecond))
 }
