@@ -54,7 +54,7 @@ func outputRows(t *testing.T, dir, prefix string) []map[string]string {
 	var rows []map[string]string
 	for _, e := range entries {
 		name := e.Name()
-		if !strings.HasPrefix(name, prefix) || !(strings.HasSuffix(name, ".csv") || strings.HasSuffix(name, ".csv.gz")) {
+		if !strings.HasPrefix(name, prefix) || (!strings.HasSuffix(name, ".csv") && !strings.HasSuffix(name, ".csv.gz")) {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(dir, name))

@@ -93,32 +93,44 @@ func (w eventWindow) bounds(u periodUnit, now time.Time) (lo, hi time.Time) {
 // end. ok is false when the template's tokens do not name one period
 // (%Y, %Y%m, %Y%m%d or %Y%m%d%H, in any order and with any separators).
 func periodEndOf(tokens []byte, digits []string, loc *time.Location) (end time.Time, ok bool) {
-	var has [5]bool
-	fields := [5]int{periodMonth: 1, periodDay: 1} // by periodUnit; month and day default to 1
+	if len(tokens) == 0 || len(digits) < len(tokens) {
+		return time.Time{}, false
+	}
+	// The first value of each token; month and day default to 1.
+	var has struct{ year, month, day, hour bool }
+	year, month, day, hour := 0, 1, 1, 0
 	finest := periodNone
 	for i, tok := range tokens {
-		u := unitOf(tok)
-		if u == periodNone || i >= len(digits) {
-			return time.Time{}, false
-		}
 		n, err := strconv.Atoi(digits[i])
 		if err != nil {
 			return time.Time{}, false
 		}
-		if !has[u] {
-			has[u], fields[u] = true, n
-		}
-		finest = max(finest, u)
-	}
-	for u := periodYear; u <= finest; u++ {
-		if !has[u] {
+		switch tok {
+		case 'Y':
+			if !has.year {
+				has.year, year = true, n
+			}
+		case 'm':
+			if !has.month {
+				has.month, month = true, n
+			}
+		case 'd':
+			if !has.day {
+				has.day, day = true, n
+			}
+		case 'H':
+			if !has.hour {
+				has.hour, hour = true, n
+			}
+		default:
 			return time.Time{}, false
 		}
+		finest = max(finest, unitOf(tok))
 	}
-	if finest == periodNone || fields[periodMonth] < 1 || fields[periodMonth] > 12 ||
-		fields[periodDay] < 1 || fields[periodDay] > 31 || fields[periodHour] > 23 {
+	// Every coarser token must be there: %m%d alone repeats every year.
+	complete := has.year && (finest < periodMonth || has.month) && (finest < periodDay || has.day) && (finest < periodHour || has.hour)
+	if !complete || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 {
 		return time.Time{}, false
 	}
-	at := time.Date(fields[periodYear], time.Month(fields[periodMonth]), fields[periodDay], fields[periodHour], 0, 0, 0, loc)
-	return finest.end(at), true
+	return finest.end(time.Date(year, time.Month(month), day, hour, 0, 0, 0, loc)), true
 }
