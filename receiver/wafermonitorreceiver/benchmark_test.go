@@ -35,7 +35,7 @@ func BenchmarkDecodeConvert(b *testing.B) {
 		{"batch100", batch, true, 100},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			r := &wafermonitorReceiver{cfg: createDefaultConfig().(*Config), counters: newPromCounters(), telemetry: nopTelemetry(b)}
+			r := &wafermonitorReceiver{cfg: createDefaultConfig().(*Config), counters: newCounters(), telemetry: nopTelemetry(b)}
 			c := converter{version: "bench"}
 			cm := newCumulativeMetrics(maxMetricSeries, nil)
 			b.SetBytes(int64(len(bc.body)))

@@ -24,6 +24,10 @@ func TestLoadConfig(t *testing.T) {
 	custom.MaxBatchEvents = 500
 	custom.RetryAfter = 10 * time.Second
 	custom.Deduplication = DeduplicationConfig{Enabled: true, MaxKeys: 1000, Window: time.Hour}
+	custom.Admission = AdmissionConfig{MaxBytesInFlight: 8 << 20, MaxConcurrentDecodes: 4, MaxWait: 2 * time.Second}
+
+	deprecated := createDefaultConfig().(*Config)
+	deprecated.MaxConcurrentRequests = 16
 
 	nodedup := createDefaultConfig().(*Config)
 	nodedup.Deduplication.Enabled = false
@@ -36,8 +40,13 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewID(metadata.Type), expected: createDefaultConfig()},
 		{id: component.NewIDWithName(metadata.Type, "custom"), expected: custom},
 		{id: component.NewIDWithName(metadata.Type, "nodedup"), expected: nodedup},
+		{id: component.NewIDWithName(metadata.Type, "deprecated"), expected: deprecated},
 		{id: component.NewIDWithName(metadata.Type, "invalid"), errs: []string{
 			"max_batch_events must be positive",
+			"max_concurrent_requests (deprecated: use admission::max_concurrent_decodes) must not be negative",
+			"admission::max_bytes_in_flight must be positive",
+			"admission::max_concurrent_decodes must not be negative",
+			"admission::max_wait must be positive",
 			"retry_after must be at least 1s",
 			"deduplication::max_keys must be positive",
 			"deduplication::window must be positive",
@@ -67,5 +76,7 @@ func TestDefaultConfig(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	assert.Equal(t, "localhost:17000", cfg.Endpoint)
 	assert.True(t, cfg.Deduplication.Enabled)
+	assert.NotContains(t, cfg.CompressionAlgorithms, "snappy", "a snappy block is decoded before any limit applies")
+	assert.Less(t, cfg.Admission.MaxWait, 5*time.Second, "answered before the old Python SDK's 5 s timeout")
 	require.NoError(t, cfg.Validate())
 }

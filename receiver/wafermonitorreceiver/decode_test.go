@@ -19,7 +19,7 @@ var receiveTime = time.Date(2025, 10, 19, 13, 0, 0, 0, time.UTC)
 // decodeBody runs the receiver's decoding of one request body.
 func decodeBody(t testing.TB, body []byte, batch bool) ([]event, *problems) {
 	t.Helper()
-	r := &wafermonitorReceiver{cfg: createDefaultConfig().(*Config), counters: newPromCounters()}
+	r := &wafermonitorReceiver{cfg: createDefaultConfig().(*Config), counters: newCounters()}
 	r.telemetry = nopTelemetry(t)
 	events, _, prob := r.decode(body, receiveTime, batch)
 	if prob != nil {
@@ -276,7 +276,7 @@ func TestDecodeLenientVariants(t *testing.T) {
 }
 
 func TestBatchTooLarge(t *testing.T) {
-	r := &wafermonitorReceiver{cfg: createDefaultConfig().(*Config), counters: newPromCounters(), telemetry: nopTelemetry(t)}
+	r := &wafermonitorReceiver{cfg: createDefaultConfig().(*Config), counters: newCounters(), telemetry: nopTelemetry(t)}
 	r.cfg.MaxBatchEvents = 2
 	_, code, _ := r.decode([]byte(`[{},{},{}]`), receiveTime, true)
 	assert.Equal(t, 413, code)

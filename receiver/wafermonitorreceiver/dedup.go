@@ -1,71 +1,152 @@
 package wafermonitorreceiver // import "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
 
 import (
-	"container/list"
+	"crypto/sha256"
 	"sync"
 	"time"
 )
 
-// deduplicator remembers accepted idempotency keys for a window bounded by
-// count and by age. Every key lives equally long, so insertion order is
-// expiry order and a list suffices. (hashicorp's expirable LRU does the same
-// but runs a cleanup goroutine that cannot be stopped.)
-type deduplicator struct {
-	mu      sync.Mutex
-	maxKeys int
-	window  time.Duration
-	keys    map[string]*list.Element
-	order   *list.List // of dedupEntry, oldest first
+// keyDigest stands for an idempotency key in the deduplicator: the first
+// 16 bytes of its SHA-256. Every key then costs the same memory, however
+// long the client made it, and a client cannot make another client's key
+// collide with its own.
+type keyDigest [16]byte
+
+func digestOf(key string) keyDigest {
+	sum := sha256.Sum256([]byte(key))
+	return keyDigest(sum[:16])
 }
 
-type dedupEntry struct {
-	key string
-	at  time.Time
+// deduplicator remembers the keys of accepted events for a window bounded by
+// count and by age, and the keys that requests in flight are handing to the
+// pipeline right now. A key is claimed by one request at a time: concurrent
+// copies of an event wait for the outcome of the first, and are duplicates
+// if it was accepted, or claim the key in turn if it was refused.
+//
+// Accepted keys live equally long, so insertion order is expiry order and a
+// queue suffices. (hashicorp's expirable LRU does the same but runs a
+// cleanup goroutine that cannot be stopped, and keeps the keys themselves.)
+type deduplicator struct {
+	maxKeys int
+	window  time.Duration
+
+	mu       sync.Mutex
+	accepted map[keyDigest]struct{}
+	order    []acceptedKey // oldest first, from head
+	head     int
+	claimed  map[keyDigest]chan struct{} // closed when the claim is settled
+}
+
+type acceptedKey struct {
+	digest keyDigest
+	at     int64 // Unix nanoseconds
 }
 
 func newDeduplicator(maxKeys int, window time.Duration) *deduplicator {
-	return &deduplicator{maxKeys: maxKeys, window: window, keys: map[string]*list.Element{}, order: list.New()}
+	return &deduplicator{
+		maxKeys:  maxKeys,
+		window:   window,
+		accepted: map[keyDigest]struct{}{},
+		claimed:  map[keyDigest]chan struct{}{},
+	}
 }
 
-// seen reports whether key was accepted within the window.
-func (d *deduplicator) seen(key string, now time.Time) bool {
+// claim is what one request may do with its events' keys.
+type claim struct {
+	// fresh are the events whose keys the request now holds: it hands them
+	// to the pipeline and settles their keys.
+	fresh []event
+	keys  []keyDigest
+	// waiting are the events whose keys another request holds; wait is
+	// closed when the first of those is settled.
+	waiting []event
+	wait    <-chan struct{}
+	// duplicates counts the events whose key was accepted before, or
+	// repeats within this request.
+	duplicates int
+}
+
+// claim sorts events by the state of their keys and claims the free ones.
+// The caller must settle every key in the returned claim's keys.
+func (d *deduplicator) claim(events []event, now time.Time) claim {
+	digests := make([]keyDigest, len(events))
+	for i := range events {
+		digests[i] = digestOf(events[i].IdempotencyKey)
+	}
+	var c claim
+	inRequest := make(map[keyDigest]struct{}, len(events))
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.expire(now)
-	_, ok := d.keys[key]
-	return ok
+	for i, k := range digests {
+		if _, ok := inRequest[k]; ok {
+			c.duplicates++
+			continue
+		}
+		inRequest[k] = struct{}{}
+		if _, ok := d.accepted[k]; ok {
+			c.duplicates++
+			continue
+		}
+		if done, ok := d.claimed[k]; ok {
+			if c.wait == nil {
+				c.wait = done
+			}
+			c.waiting = append(c.waiting, events[i])
+			continue
+		}
+		d.claimed[k] = make(chan struct{})
+		c.fresh = append(c.fresh, events[i])
+		c.keys = append(c.keys, k)
+	}
+	return c
 }
 
-// accept records keys as accepted. Only keys of events the pipeline took are
-// recorded, so that a retry after a refusal is not answered as a duplicate.
-func (d *deduplicator) accept(keys []string, now time.Time) {
+// settle ends the claim of keys: remembered as accepted when the pipeline
+// took their events, or given up when it refused them, so that a retry (or
+// a waiting copy) is not taken for a duplicate.
+func (d *deduplicator) settle(keys []keyDigest, accepted bool, now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, k := range keys {
-		if el, ok := d.keys[k]; ok {
-			d.order.MoveToBack(el)
-			el.Value = dedupEntry{key: k, at: now}
+		if done, ok := d.claimed[k]; ok {
+			delete(d.claimed, k)
+			close(done)
+		}
+		if !accepted {
 			continue
 		}
-		d.keys[k] = d.order.PushBack(dedupEntry{key: k, at: now})
+		if _, ok := d.accepted[k]; !ok {
+			d.accepted[k] = struct{}{}
+			d.order = append(d.order, acceptedKey{digest: k, at: now.UnixNano()})
+		}
 	}
 	d.expire(now)
 }
 
 func (d *deduplicator) expire(now time.Time) {
-	for d.order.Len() > 0 {
-		front := d.order.Front()
-		e := front.Value.(dedupEntry)
-		if d.order.Len() <= d.maxKeys && now.Sub(e.at) < d.window {
-			return
+	oldest := now.Add(-d.window).UnixNano()
+	for d.head < len(d.order) {
+		e := d.order[d.head]
+		if len(d.order)-d.head <= d.maxKeys && e.at > oldest {
+			break
 		}
-		d.order.Remove(front)
-		delete(d.keys, e.key)
+		delete(d.accepted, e.digest)
+		d.head++
+	}
+	// Compact once the expired prefix is as long as the live part, so the
+	// queue stays within twice the live keys.
+	if d.head > 0 && d.head >= len(d.order)-d.head {
+		n := copy(d.order, d.order[d.head:])
+		clear(d.order[n:])
+		d.order = d.order[:n]
+		d.head = 0
 	}
 }
 
+// len returns how many accepted keys are remembered.
 func (d *deduplicator) len() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.order.Len()
+	return len(d.order) - d.head
 }

@@ -101,7 +101,7 @@ func TestEndToEnd(t *testing.T) {
 	// Both batch shapes.
 	code, answer = post("/v1/ingest/events:batch", readSample(t, "python-batch-array.json"), nil)
 	require.Equal(t, http.StatusOK, code)
-	assert.Equal(t, map[string]any{"ok": true, "total": 3.0, "accepted": 3.0, "duplicates": 0.0}, answer)
+	assert.Equal(t, map[string]any{"ok": true, "total": 3.0, "accepted": 3.0, "duplicates": 0.0, "spooled": 3.0}, answer)
 	code, answer = post("/v1/ingest/batch", readSample(t, "sdk03-batch-object.json"), nil)
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, 1.0, answer["accepted"])

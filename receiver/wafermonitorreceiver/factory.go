@@ -22,10 +22,22 @@ const (
 
 	defaultReadHeaderTimeout = 10 * time.Second
 	defaultReadTimeout       = 30 * time.Second
-	// defaultMaxConcurrent × max_request_body_size (20 MiB) × the decoding
-	// overhead stays within the default memory limit.
-	defaultMaxConcurrent = 8
+
+	// defaultMaxBytesInFlight holds about 100,000 single events of the
+	// Python client (600 bytes each) or three bodies of the largest allowed
+	// size (20 MiB), well within the default memory_limiter's 512 MiB.
+	defaultMaxBytesInFlight = 64 << 20
+	// defaultMaxWait is below the old Python SDK's 5 s timeout: a request
+	// that cannot be served in time is answered 503 before the client gives
+	// up on it.
+	defaultMaxWait = 4 * time.Second
 )
+
+// defaultCompressionAlgorithms are confighttp's defaults without "snappy":
+// a snappy block body is decoded whole, to the size its header declares (up
+// to 4 GiB), before max_request_body_size or admission can act. The framed
+// format, x-snappy-framed, is decoded as it is read and stays.
+var defaultCompressionAlgorithms = []string{"", "gzip", "zstd", "zlib", "deflate", "lz4", "x-snappy-framed"}
 
 // NewFactory returns the factory of the wafermonitor receiver.
 func NewFactory() receiver.Factory {
@@ -42,9 +54,10 @@ func createDefaultConfig() component.Config {
 	server := confighttp.NewDefaultServerConfig()
 	server.Endpoint = defaultEndpoint
 	// A client that sends its headers or body slowly holds a connection and
-	// a request slot: it is cut off after these (confighttp sets no read timeout).
+	// the bytes it sent: it is cut off after these (confighttp sets no read timeout).
 	server.ReadHeaderTimeout = defaultReadHeaderTimeout
 	server.ReadTimeout = defaultReadTimeout
+	server.CompressionAlgorithms = append([]string(nil), defaultCompressionAlgorithms...)
 	return &Config{
 		ServerConfig:   server,
 		MaxBatchEvents: defaultMaxBatchEvents,
@@ -53,8 +66,11 @@ func createDefaultConfig() component.Config {
 			MaxKeys: defaultDedupMaxKeys,
 			Window:  defaultDedupWindow,
 		},
-		MaxConcurrentRequests: defaultMaxConcurrent,
-		RetryAfter:            defaultRetryAfter,
+		Admission: AdmissionConfig{
+			MaxBytesInFlight: defaultMaxBytesInFlight,
+			MaxWait:          defaultMaxWait,
+		},
+		RetryAfter: defaultRetryAfter,
 	}
 }
 

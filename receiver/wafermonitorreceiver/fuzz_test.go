@@ -12,7 +12,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add(b, false)
 		f.Add(b, true)
 	})
-	r := &wafermonitorReceiver{cfg: createDefaultConfig().(*Config), counters: newPromCounters(), telemetry: nopTelemetry(f)}
+	r := &wafermonitorReceiver{cfg: createDefaultConfig().(*Config), counters: newCounters(), telemetry: nopTelemetry(f)}
 	c := converter{version: "fuzz"}
 	f.Fuzz(func(t *testing.T, body []byte, batch bool) {
 		events, code, prob := r.decode(body, receiveTime, batch)

@@ -5,43 +5,55 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/attribute"
 )
 
-// promCounters are the receiver's own counters on its GET /metrics path, which
-// the old sidecar served and which deployments scrape. The same counts also
-// go to the collector's internal telemetry (metadata.yaml).
-type promCounters struct {
-	registry   *prometheus.Registry
-	requests   *prometheus.CounterVec
-	events     *prometheus.CounterVec
-	rejected   *prometheus.CounterVec
-	duplicates prometheus.Counter
+// legacyMetrics serves the receiver's counters on its GET /metrics path, in
+// the Prometheus text format and with the names the old sidecar served and
+// deployments scrape. It reads the same counters as the collector's
+// telemetry (counters.go); the registry only formats them.
+type legacyMetrics struct {
+	c          *counters
+	requests   *prometheus.Desc
+	events     *prometheus.Desc
+	rejected   *prometheus.Desc
+	duplicates *prometheus.Desc
 }
 
-func newPromCounters() *promCounters {
-	c := &promCounters{
-		registry: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wafermonitor_receiver_requests_total",
-			Help: "HTTP requests served by the v1 API, by path and status code.",
-		}, []string{"path", "code"}),
-		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wafermonitor_receiver_events_total",
-			Help: "Events accepted into the pipeline, by kind.",
-		}, []string{"kind"}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wafermonitor_receiver_events_rejected_total",
-			Help: "Events refused, by reason: invalid, too_large, pipeline.",
-		}, []string{"reason"}),
-		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "wafermonitor_receiver_events_duplicate_total",
-			Help: "Events answered as duplicates of an accepted idempotency key and not emitted again.",
-		}),
+func newLegacyMetricsHandler(c *counters) http.Handler {
+	m := &legacyMetrics{
+		c: c,
+		requests: prometheus.NewDesc("wafermonitor_receiver_requests_total",
+			"HTTP requests served by the v1 API, by path and status code.", c.requests.names, nil),
+		events: prometheus.NewDesc("wafermonitor_receiver_events_total",
+			"Events accepted into the pipeline, by kind (other for a kind the v1 contract does not name).", c.events.names, nil),
+		rejected: prometheus.NewDesc("wafermonitor_receiver_events_rejected_total",
+			"Events refused, by reason: invalid, too_large, timeout, busy, pipeline.", c.rejected.names, nil),
+		duplicates: prometheus.NewDesc("wafermonitor_receiver_events_duplicate_total",
+			"Events answered as duplicates of an accepted idempotency key and not emitted again.", nil, nil),
 	}
-	c.registry.MustRegister(c.requests, c.events, c.rejected, c.duplicates)
-	return c
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(m)
+	return promhttp.HandlerFor(registry, promhttp.HandlerOpts{})
 }
 
-func (c *promCounters) handler() http.Handler {
-	return promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{})
+// Describe implements prometheus.Collector.
+func (m *legacyMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- m.requests
+	ch <- m.events
+	ch <- m.rejected
+	ch <- m.duplicates
+}
+
+// Collect implements prometheus.Collector.
+func (m *legacyMetrics) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range []struct {
+		desc *prometheus.Desc
+		lc   *labeledCounter
+	}{{m.requests, m.c.requests}, {m.events, m.c.events}, {m.rejected, m.c.rejected}} {
+		s.lc.each(func(v int64, _ attribute.Set, values []string) {
+			ch <- prometheus.MustNewConstMetric(s.desc, prometheus.CounterValue, float64(v), values...)
+		})
+	}
+	ch <- prometheus.MustNewConstMetric(m.duplicates, prometheus.CounterValue, float64(m.c.duplicates.Load()))
 }

@@ -3,10 +3,12 @@
 package metadata
 
 import (
+	"context"
 	"errors"
 	"sync"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/embedded"
 	"go.opentelemetry.io/otel/trace"
 
 	"go.opentelemetry.io/collector/component"
@@ -26,10 +28,10 @@ type TelemetryBuilder struct {
 	meter                               metric.Meter
 	mu                                  sync.Mutex
 	registrations                       []metric.Registration
-	ReceiverWafermonitorEvents          metric.Int64Counter
-	ReceiverWafermonitorEventsDuplicate metric.Int64Counter
-	ReceiverWafermonitorEventsRejected  metric.Int64Counter
-	ReceiverWafermonitorRequests        metric.Int64Counter
+	ReceiverWafermonitorEvents          metric.Int64ObservableCounter
+	ReceiverWafermonitorEventsDuplicate metric.Int64ObservableCounter
+	ReceiverWafermonitorEventsRejected  metric.Int64ObservableCounter
+	ReceiverWafermonitorRequests        metric.Int64ObservableCounter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -41,6 +43,76 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterReceiverWafermonitorEventsCallback sets callback for observable ReceiverWafermonitorEvents metric.
+func (builder *TelemetryBuilder) RegisterReceiverWafermonitorEventsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ReceiverWafermonitorEvents, obs: o})
+		return nil
+	}, builder.ReceiverWafermonitorEvents)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterReceiverWafermonitorEventsDuplicateCallback sets callback for observable ReceiverWafermonitorEventsDuplicate metric.
+func (builder *TelemetryBuilder) RegisterReceiverWafermonitorEventsDuplicateCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ReceiverWafermonitorEventsDuplicate, obs: o})
+		return nil
+	}, builder.ReceiverWafermonitorEventsDuplicate)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterReceiverWafermonitorEventsRejectedCallback sets callback for observable ReceiverWafermonitorEventsRejected metric.
+func (builder *TelemetryBuilder) RegisterReceiverWafermonitorEventsRejectedCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ReceiverWafermonitorEventsRejected, obs: o})
+		return nil
+	}, builder.ReceiverWafermonitorEventsRejected)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterReceiverWafermonitorRequestsCallback sets callback for observable ReceiverWafermonitorRequests metric.
+func (builder *TelemetryBuilder) RegisterReceiverWafermonitorRequestsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ReceiverWafermonitorRequests, obs: o})
+		return nil
+	}, builder.ReceiverWafermonitorRequests)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+type observerInt64 struct {
+	embedded.Int64Observer
+	inst metric.Int64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveInt64(oi.inst, value, opts...)
 }
 
 // Shutdown unregister all registered callbacks for async instruments.
@@ -61,25 +133,25 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
-	builder.ReceiverWafermonitorEvents, err = builder.meter.Int64Counter(
+	builder.ReceiverWafermonitorEvents, err = builder.meter.Int64ObservableCounter(
 		"otelcol_receiver_wafermonitor_events",
 		metric.WithDescription("Events accepted (emitted into the pipeline), by kind. [Development]"),
 		metric.WithUnit("{event}"),
 	)
 	errs = errors.Join(errs, err)
-	builder.ReceiverWafermonitorEventsDuplicate, err = builder.meter.Int64Counter(
+	builder.ReceiverWafermonitorEventsDuplicate, err = builder.meter.Int64ObservableCounter(
 		"otelcol_receiver_wafermonitor_events_duplicate",
 		metric.WithDescription("Events answered as duplicates of an accepted idempotency key and not emitted again. [Development]"),
 		metric.WithUnit("{event}"),
 	)
 	errs = errors.Join(errs, err)
-	builder.ReceiverWafermonitorEventsRejected, err = builder.meter.Int64Counter(
+	builder.ReceiverWafermonitorEventsRejected, err = builder.meter.Int64ObservableCounter(
 		"otelcol_receiver_wafermonitor_events_rejected",
-		metric.WithDescription("Events refused, by reason (invalid, too_large, pipeline). [Development]"),
+		metric.WithDescription("Events refused, by reason (invalid, too_large, timeout, busy, pipeline). [Development]"),
 		metric.WithUnit("{event}"),
 	)
 	errs = errors.Join(errs, err)
-	builder.ReceiverWafermonitorRequests, err = builder.meter.Int64Counter(
+	builder.ReceiverWafermonitorRequests, err = builder.meter.Int64ObservableCounter(
 		"otelcol_receiver_wafermonitor_requests",
 		metric.WithDescription("HTTP requests served by the v1 API, by path and status code. [Development]"),
 		metric.WithUnit("{request}"),

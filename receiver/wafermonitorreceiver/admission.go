@@ -1,0 +1,139 @@
+package wafermonitorreceiver // import "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+)
+
+// admission decides when an event request may hold memory and CPU, so that
+// the requests in flight stay within a budget without refusing the old
+// clients, which lose whatever is refused.
+//
+// A request holds the bytes of its body, from the moment they are read
+// until it is answered, within max_bytes_in_flight: a request whose bytes do
+// not fit waits for others to be answered. Only once its body is read does
+// it take one of the few decoders (about one per CPU), for decoding and
+// handing its events to the pipeline. A client that sends its body slowly
+// therefore holds only the bytes it sent and its connection, never a
+// decoder, and read_timeout cuts it off.
+//
+// Every wait of a request ends at one deadline, max_wait after it arrived;
+// then it is answered 503 with Retry-After. Both semaphores serve waiters
+// in arrival order, so a large body is not starved by small ones.
+type admission struct {
+	bytes    *semaphore.Weighted
+	budget   int64
+	decoders *semaphore.Weighted
+	maxWait  time.Duration
+
+	// waiting counts the requests waiting now, for bytes or a decoder.
+	waiting atomic.Int64
+
+	// waitContext returns the context under which a request arriving now
+	// waits; tests replace it to end a wait without a clock.
+	waitContext func(parent context.Context) (context.Context, context.CancelFunc)
+}
+
+// newAdmission sizes the admission from the configuration; maxBody is the
+// effective max_request_body_size.
+func newAdmission(cfg AdmissionConfig, maxBody int64) *admission {
+	budget := max(cfg.MaxBytesInFlight, maxBody)
+	decoders := cfg.MaxConcurrentDecodes
+	if decoders <= 0 {
+		decoders = runtime.GOMAXPROCS(0)
+	}
+	a := &admission{
+		bytes:    semaphore.NewWeighted(budget),
+		budget:   budget,
+		decoders: semaphore.NewWeighted(int64(decoders)),
+		maxWait:  cfg.MaxWait,
+	}
+	a.waitContext = func(parent context.Context) (context.Context, context.CancelFunc) {
+		return context.WithTimeout(parent, a.maxWait)
+	}
+	return a
+}
+
+// errWaitExpired is the cause of a 503 when a request waited max_wait.
+var errWaitExpired = errors.New("waited too long")
+
+// waitError says what a request waited for when its wait ended.
+type waitError struct {
+	what    string
+	maxWait time.Duration
+	cause   error
+}
+
+func (e *waitError) Error() string {
+	return fmt.Sprintf("the receiver is busy: waited %s for %s (admission::max_wait)", e.maxWait, e.what)
+}
+
+func (e *waitError) Unwrap() error { return e.cause }
+
+const (
+	waitBytes    = "room among the request bodies in flight (admission::max_bytes_in_flight)"
+	waitDecoder  = "a decoder (admission::max_concurrent_decodes)"
+	waitSameKeys = "another request carrying the same idempotency key"
+)
+
+// wait blocks until acquire succeeds or ctx ends.
+func (a *admission) wait(ctx context.Context, what string, acquire func(context.Context) error) error {
+	a.waiting.Add(1)
+	defer a.waiting.Add(-1)
+	if err := acquire(ctx); err != nil {
+		return a.expired(ctx, what)
+	}
+	return nil
+}
+
+func (a *admission) expired(ctx context.Context, what string) error {
+	return &waitError{what: what, maxWait: a.maxWait, cause: errors.Join(errWaitExpired, context.Cause(ctx))}
+}
+
+// acquireBytes reserves n bytes of the budget.
+func (a *admission) acquireBytes(ctx context.Context, n int64) error {
+	if n <= 0 || a.bytes.TryAcquire(n) {
+		return nil
+	}
+	return a.wait(ctx, waitBytes, func(ctx context.Context) error { return a.bytes.Acquire(ctx, n) })
+}
+
+func (a *admission) releaseBytes(n int64) {
+	if n > 0 {
+		a.bytes.Release(n)
+	}
+}
+
+// decodeSlot is one decoder, taken and given back.
+type decodeSlot struct {
+	a    *admission
+	held bool
+}
+
+// acquire takes the slot, waiting until ctx ends.
+func (d *decodeSlot) acquire(ctx context.Context) error {
+	if d.held {
+		return nil
+	}
+	if !d.a.decoders.TryAcquire(1) {
+		if err := d.a.wait(ctx, waitDecoder, func(ctx context.Context) error { return d.a.decoders.Acquire(ctx, 1) }); err != nil {
+			return err
+		}
+	}
+	d.held = true
+	return nil
+}
+
+// release gives the slot back; it is safe to call when not held.
+func (d *decodeSlot) release() {
+	if d.held {
+		d.held = false
+		d.a.decoders.Release(1)
+	}
+}
