@@ -21,7 +21,7 @@ type fakeSpool struct {
 	queues []spool.Queue
 }
 
-func (f *fakeSpool) Directory() string      { return f.dir }
+func (f *fakeSpool) Directory() string     { return f.dir }
 func (f *fakeSpool) Queues() []spool.Queue { return f.queues }
 
 func TestHealthAnswersTheOldFields(t *testing.T) {
