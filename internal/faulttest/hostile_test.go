@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang/snappy"
+
 	"github.com/wafermonitor/wafermonitor/internal/testcollector"
 )
 
@@ -124,6 +126,13 @@ func TestHostileRequests(t *testing.T) {
 		{name: "3 MB string within the limit", path: "/v1/event", body: []byte(strings.Replace(validEvent("big3"), `"metadata":{}`, `"metadata":{"blob":"`+strings.Repeat("x", 3<<20)+`"}`, 1)), want: 200},
 		{name: "a JSON scalar", path: "/v1/ingest/batch", body: []byte(`"x"`), want: 422},
 		{name: "two documents", path: "/v1/event", body: []byte(validEvent("two") + validEvent("three")), want: 422},
+		// A snappy block is decoded whole, to the length its header
+		// declares, before any limit: snappy is not among the receiver's
+		// default compression algorithms.
+		{name: "snappy block declaring 4 GiB", path: "/v1/event", header: map[string]string{"Content-Encoding": "snappy"},
+			body: []byte{0xff, 0xff, 0xff, 0xff, 0x0f}, want: 400, wantText: "unsupported Content-Encoding: snappy"},
+		{name: "snappy block bomb: 2.3 MB decoding to 48 MiB", path: "/v1/ingest/batch", header: map[string]string{"Content-Encoding": "snappy"},
+			body: snappy.Encode(nil, bytes.Repeat([]byte(" "), 48<<20)), want: 400, wantText: "unsupported Content-Encoding: snappy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,6 +196,25 @@ func TestHostileRequests(t *testing.T) {
 		for e := range errs {
 			t.Error(e)
 		}
+	})
+
+	t.Run("410 idempotency keys of 1 MB", func(t *testing.T) {
+		// The deduplication window keeps a digest of each key, not the key:
+		// 410 MB of keys do not stay in memory.
+		key := strings.Repeat("k", 1<<20)
+		for i := range 410 {
+			body := validEvent(fmt.Sprintf("%s-%d", key, i))
+			resp, err := http.Post(recv+"/v1/event", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatalf("request %d: %v", i, err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("request %d with a 1 MB key: answer %d", i, resp.StatusCode)
+			}
+		}
+		normalRequest(t, recv)
 	})
 
 	t.Run("slowloris: headers never finished", func(t *testing.T) {
@@ -257,7 +285,7 @@ func TestHostileRequests(t *testing.T) {
 
 	peak := rssKiB(col.PID(), "VmHWM") / 1024
 	t.Logf("peak RSS over all hostile requests: %d MiB", peak)
-	fmt.Printf("FAULTTEST %s: %d hostile requests answered as expected, no 500, no crash; peak RSS %d MiB\n", t.Name(), len(tests)+3, peak)
+	fmt.Printf("FAULTTEST %s: %d hostile requests answered as expected, no 500, no crash; peak RSS %d MiB\n", t.Name(), len(tests)+4, peak)
 	if peak > 256 {
 		t.Errorf("peak RSS %d MiB above 256 MiB", peak)
 	}

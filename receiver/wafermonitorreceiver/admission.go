@@ -32,8 +32,9 @@ type admission struct {
 	decoders *semaphore.Weighted
 	maxWait  time.Duration
 
-	// waiting counts the requests waiting now, for bytes or a decoder.
+	// waiting counts the requests waiting now; waited is told of each wait.
 	waiting atomic.Int64
+	waited  func(label string)
 
 	// waitContext returns the context under which a request arriving now
 	// waits; tests replace it to end a wait without a clock.
@@ -76,24 +77,27 @@ func (e *waitError) Error() string {
 
 func (e *waitError) Unwrap() error { return e.cause }
 
-const (
-	waitBytes    = "room among the request bodies in flight (admission::max_bytes_in_flight)"
-	waitDecoder  = "a decoder (admission::max_concurrent_decodes)"
-	waitSameKeys = "another request carrying the same idempotency key"
+// waitFor is what a request waits for: its label in the receiver's
+// telemetry and the words of its 503.
+type waitFor struct{ label, text string }
+
+var (
+	waitBytes    = waitFor{"bytes", "room among the request bodies in flight (admission::max_bytes_in_flight)"}
+	waitDecoder  = waitFor{"decoder", "a decoder (admission::max_concurrent_decodes)"}
+	waitSameKeys = waitFor{"same_key", "another request carrying the same idempotency key"}
 )
 
 // wait blocks until acquire succeeds or ctx ends.
-func (a *admission) wait(ctx context.Context, what string, acquire func(context.Context) error) error {
+func (a *admission) wait(ctx context.Context, what waitFor, acquire func(context.Context) error) error {
 	a.waiting.Add(1)
 	defer a.waiting.Add(-1)
+	if a.waited != nil {
+		a.waited(what.label)
+	}
 	if err := acquire(ctx); err != nil {
-		return a.expired(ctx, what)
+		return &waitError{what: what.text, maxWait: a.maxWait, cause: errors.Join(errWaitExpired, context.Cause(ctx))}
 	}
 	return nil
-}
-
-func (a *admission) expired(ctx context.Context, what string) error {
-	return &waitError{what: what, maxWait: a.maxWait, cause: errors.Join(errWaitExpired, context.Cause(ctx))}
 }
 
 // acquireBytes reserves n bytes of the budget.

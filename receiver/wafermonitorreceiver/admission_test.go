@@ -93,6 +93,7 @@ func TestAdmissionWaitsForBytesInsteadOfRefusing(t *testing.T) {
 	got := <-answerCh
 	require.Equal(t, http.StatusOK, got.code, "%v", got.body)
 	assert.Equal(t, 1, ts.logs.LogRecordCount())
+	assert.Contains(t, ts.metricsText(t), `wafermonitor_receiver_admission_waits_total{for="bytes"} 1`)
 	requireBudgetFree(t, a)
 }
 
@@ -146,6 +147,9 @@ func TestAdmissionWaitsForADecoder(t *testing.T) {
 	got = <-answerCh
 	require.Equal(t, http.StatusServiceUnavailable, got.code)
 	assert.Contains(t, fmt.Sprint(got.body["detail"]), "admission::max_concurrent_decodes")
+	text := ts.metricsText(t)
+	assert.Contains(t, text, `wafermonitor_receiver_admission_waits_total{for="decoder"} 2`)
+	assert.Contains(t, text, `wafermonitor_receiver_events_rejected_total{reason="busy"} 1`)
 	held.release()
 	requireBudgetFree(t, a)
 }

@@ -29,6 +29,7 @@ type counters struct {
 	requests   *labeledCounter // path, code
 	events     *labeledCounter // kind
 	rejected   *labeledCounter // reason
+	waits      *labeledCounter // for
 	duplicates atomic.Int64
 }
 
@@ -37,6 +38,7 @@ func newCounters() *counters {
 		requests: newLabeledCounter("path", "code"),
 		events:   newLabeledCounter("kind"),
 		rejected: newLabeledCounter("reason"),
+		waits:    newLabeledCounter("for"),
 	}
 }
 
@@ -75,6 +77,8 @@ func (c *counters) countRejected(reason string, n int) { c.rejected.add(int64(n)
 
 func (c *counters) countDuplicates(n int) { c.duplicates.Add(int64(n)) }
 
+func (c *counters) countWait(what string) { c.waits.add(1, what) }
+
 // register makes the collector's telemetry observe the counters.
 func (c *counters) register(tb *metadata.TelemetryBuilder) error {
 	observe := func(lc *labeledCounter) metric.Int64Callback {
@@ -87,6 +91,7 @@ func (c *counters) register(tb *metadata.TelemetryBuilder) error {
 		tb.RegisterReceiverWafermonitorRequestsCallback(observe(c.requests)),
 		tb.RegisterReceiverWafermonitorEventsCallback(observe(c.events)),
 		tb.RegisterReceiverWafermonitorEventsRejectedCallback(observe(c.rejected)),
+		tb.RegisterReceiverWafermonitorAdmissionWaitsCallback(observe(c.waits)),
 		tb.RegisterReceiverWafermonitorEventsDuplicateCallback(func(_ context.Context, o metric.Int64Observer) error {
 			o.Observe(c.duplicates.Load())
 			return nil

@@ -31,12 +31,7 @@ func TestOneMetricsPath(t *testing.T) {
 	// A kind outside the contract counts as other, never as the client's string.
 	ts.recv.counters.countEvent("heartbeat-from-a-client")
 
-	resp, err := http.Get(ts.url + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	text := string(raw)
+	text := ts.metricsText(t)
 	for _, want := range []string{
 		`wafermonitor_receiver_requests_total{code="200",path="/v1/event"} 2`,
 		`wafermonitor_receiver_requests_total{code="422",path="/v1/event"} 1`,
@@ -74,4 +69,15 @@ func TestKindLabel(t *testing.T) {
 	} {
 		assert.Equal(t, want, kindLabel(kind), kind)
 	}
+}
+
+// metricsText is the legacy GET /metrics answer.
+func (ts *testServer) metricsText(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get(ts.url + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(raw)
 }

@@ -17,6 +17,7 @@ type legacyMetrics struct {
 	requests   *prometheus.Desc
 	events     *prometheus.Desc
 	rejected   *prometheus.Desc
+	waits      *prometheus.Desc
 	duplicates *prometheus.Desc
 }
 
@@ -29,6 +30,8 @@ func newLegacyMetricsHandler(c *counters) http.Handler {
 			"Events accepted into the pipeline, by kind (other for a kind the v1 contract does not name).", c.events.names, nil),
 		rejected: prometheus.NewDesc("wafermonitor_receiver_events_rejected_total",
 			"Events refused, by reason: invalid, too_large, timeout, busy, pipeline.", c.rejected.names, nil),
+		waits: prometheus.NewDesc("wafermonitor_receiver_admission_waits_total",
+			"Event requests that waited before they were served or answered 503, by what they waited for: bytes, decoder, same_key.", c.waits.names, nil),
 		duplicates: prometheus.NewDesc("wafermonitor_receiver_events_duplicate_total",
 			"Events answered as duplicates of an accepted idempotency key and not emitted again.", nil, nil),
 	}
@@ -42,6 +45,7 @@ func (m *legacyMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.requests
 	ch <- m.events
 	ch <- m.rejected
+	ch <- m.waits
 	ch <- m.duplicates
 }
 
@@ -50,7 +54,7 @@ func (m *legacyMetrics) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range []struct {
 		desc *prometheus.Desc
 		lc   *labeledCounter
-	}{{m.requests, m.c.requests}, {m.events, m.c.events}, {m.rejected, m.c.rejected}} {
+	}{{m.requests, m.c.requests}, {m.events, m.c.events}, {m.rejected, m.c.rejected}, {m.waits, m.c.waits}} {
 		s.lc.each(func(v int64, _ attribute.Set, values []string) {
 			ch <- prometheus.MustNewConstMetric(s.desc, prometheus.CounterValue, float64(v), values...)
 		})

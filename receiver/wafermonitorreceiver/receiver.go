@@ -82,6 +82,7 @@ func newReceiver(cfg *Config, set receiver.Settings) (*wafermonitorReceiver, err
 	}
 	r.health.now = func() time.Time { return r.now() }
 	r.health.failingExporters = exporterhealth.Failing
+	r.admission.waited = r.counters.countWait
 	if err := r.counters.register(tb); err != nil {
 		return nil, err
 	}

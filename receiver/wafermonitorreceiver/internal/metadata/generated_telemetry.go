@@ -28,6 +28,7 @@ type TelemetryBuilder struct {
 	meter                               metric.Meter
 	mu                                  sync.Mutex
 	registrations                       []metric.Registration
+	ReceiverWafermonitorAdmissionWaits  metric.Int64ObservableCounter
 	ReceiverWafermonitorEvents          metric.Int64ObservableCounter
 	ReceiverWafermonitorEventsDuplicate metric.Int64ObservableCounter
 	ReceiverWafermonitorEventsRejected  metric.Int64ObservableCounter
@@ -43,6 +44,21 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterReceiverWafermonitorAdmissionWaitsCallback sets callback for observable ReceiverWafermonitorAdmissionWaits metric.
+func (builder *TelemetryBuilder) RegisterReceiverWafermonitorAdmissionWaitsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ReceiverWafermonitorAdmissionWaits, obs: o})
+		return nil
+	}, builder.ReceiverWafermonitorAdmissionWaits)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
 }
 
 // RegisterReceiverWafermonitorEventsCallback sets callback for observable ReceiverWafermonitorEvents metric.
@@ -133,6 +149,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.ReceiverWafermonitorAdmissionWaits, err = builder.meter.Int64ObservableCounter(
+		"otelcol_receiver_wafermonitor_admission_waits",
+		metric.WithDescription("Event requests that waited before they were served or answered 503, by what they waited for (bytes, decoder, same_key). [Development]"),
+		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ReceiverWafermonitorEvents, err = builder.meter.Int64ObservableCounter(
 		"otelcol_receiver_wafermonitor_events",
 		metric.WithDescription("Events accepted (emitted into the pipeline), by kind. [Development]"),
