@@ -59,7 +59,6 @@ receivers:
   wafermonitor:
     endpoint: 127.0.0.1:%[1]d
     max_batch_events: 1000
-    max_concurrent_requests: 1024
     deduplication:
       enabled: true
       max_keys: 100000
