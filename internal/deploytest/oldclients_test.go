@@ -80,8 +80,8 @@ func (c *oldSDKClient) send(key string, body []byte) oldSDKResult {
 // temporary one through its environment variables.
 type defaultCollector struct {
 	*testcollector.Collector
-	v1URL   string
-	dataDir string
+	v1URL, telemetryURL string
+	dataDir             string
 }
 
 func startDefaultCollector(t *testing.T) defaultCollector {
@@ -98,7 +98,8 @@ func startDefaultCollector(t *testing.T) defaultCollector {
 	col := testcollector.Start(t, config, testcollector.Options{Env: env,
 		HealthURL: fmt.Sprintf("http://127.0.0.1:%d/", ports["WAFERMONITOR_HEALTH_ENDPOINT"])})
 	return defaultCollector{Collector: col, dataDir: dataDir,
-		v1URL: fmt.Sprintf("http://127.0.0.1:%d", ports["WAFERMONITOR_V1_ENDPOINT"])}
+		v1URL:        fmt.Sprintf("http://127.0.0.1:%d", ports["WAFERMONITOR_V1_ENDPOINT"]),
+		telemetryURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", ports["WAFERMONITOR_TELEMETRY_PORT"])}
 }
 
 // peakRSSMiB is the collector's peak resident memory so far (VmHWM).
@@ -363,7 +364,40 @@ func TestConcurrentCopiesOneRow(t *testing.T) {
 			t.Errorf("event %s has %d rows", k, rows[k])
 		}
 	}
+	// The receiver's counts, in its legacy GET /metrics and in the
+	// collector's telemetry, read from one set of counters.
+	for url, line := range map[string]string{
+		col.v1URL + "/metrics": `wafermonitor_receiver_events_duplicate_total `,
+		col.telemetryURL:       `otelcol_receiver_wafermonitor_events_duplicate_total{`,
+	} {
+		if got := metricValue(t, url, line); got != float64(len(keys)*(copies-1)) {
+			t.Errorf("%s: %s… is %v, want %d", url, line, got, len(keys)*(copies-1))
+		}
+	}
 	figures := fmt.Sprintf("%d events × %d concurrent copies: answers %v; events with more than one row: %d", len(keys), copies, answers, twice)
 	t.Log(figures)
 	fmt.Printf("FIGURES %s: %s\n", t.Name(), figures)
+}
+
+// metricValue is the value of the first line of a Prometheus text answer
+// that starts with prefix.
+func metricValue(t *testing.T, url, prefix string) float64 {
+	t.Helper()
+	resp, err := http.Get(url) //nolint:gosec // loopback test URL
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if line := sc.Text(); strings.HasPrefix(line, prefix) {
+			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			if err != nil {
+				t.Fatalf("%s: %q: %v", url, line, err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("%s: no line starts with %q", url, prefix)
+	return 0
 }
