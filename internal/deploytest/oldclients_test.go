@@ -145,6 +145,72 @@ func (c defaultCollector) waitForEventRows(t *testing.T, keys []string) map[stri
 	return byKey
 }
 
+// oldSDKRun is what threads of old-SDK senders got: answers by status,
+// the events' keys, those answered 200, every answer's latency and how
+// many events were tried more than once.
+type oldSDKRun struct {
+	answers   map[int]int
+	keys      []string
+	accepted  []string
+	latencies []time.Duration // sorted
+	retried   int
+	took      time.Duration
+}
+
+// runOldSDKThreads starts threads old-SDK senders at once, each posting
+// the events of jobs jobs (see jobEvents), and waits for them.
+func runOldSDKThreads(v1URL string, threads, jobs int) oldSDKRun {
+	start := make(chan struct{})
+	results := make(chan oldSDKResult, threads*jobs*(2+2*subjobsPerJob))
+	var wg sync.WaitGroup
+	for range threads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := newOldSDKClient(v1URL)
+			<-start
+			for range jobs {
+				for _, ev := range jobEvents(subjobsPerJob) {
+					results <- c.send(ev.key, []byte(ev.json))
+				}
+			}
+		}()
+	}
+	began := time.Now()
+	close(start)
+	wg.Wait()
+	close(results)
+	run := oldSDKRun{answers: map[int]int{}, took: time.Since(began)}
+	for r := range results {
+		run.answers[r.status]++
+		run.keys = append(run.keys, r.key)
+		if r.status == http.StatusOK {
+			run.accepted = append(run.accepted, r.key)
+		}
+		run.latencies = append(run.latencies, r.elapsed)
+		if r.tries > 1 {
+			run.retried++
+		}
+	}
+	slices.Sort(run.latencies)
+	return run
+}
+
+// check fails the test for every event not answered 200 at the first try
+// within the SDK's timeout: an old client would have lost it or sent it again.
+func (run oldSDKRun) check(t *testing.T) {
+	t.Helper()
+	if run.answers[http.StatusOK] != len(run.keys) {
+		t.Errorf("%d of %d events not answered 200 (an old client loses them): %v", len(run.keys)-run.answers[http.StatusOK], len(run.keys), run.answers)
+	}
+	if run.retried > 0 {
+		t.Errorf("%d events timed out at least once (the SDK's timeout is %s)", run.retried, oldSDKTimeout)
+	}
+	if slowest := run.latencies[len(run.latencies)-1]; slowest >= oldSDKTimeout {
+		t.Errorf("slowest answer %s, not within the SDK's %s", slowest, oldSDKTimeout)
+	}
+}
+
 // TestOldPythonClients runs 20 and then 64 threads, each an unmodified old
 // Python SDK sender (see oldSDKClient), all at once against the default
 // configuration: every event must be answered 200 within the SDK's 5 s
@@ -156,63 +222,21 @@ func TestOldPythonClients(t *testing.T) {
 	for _, tc := range []struct{ threads, jobsPerThread int }{{20, 5}, {64, 4}} {
 		t.Run(fmt.Sprintf("%d threads", tc.threads), func(t *testing.T) {
 			col := startDefaultCollector(t)
-			start := make(chan struct{})
-			results := make(chan oldSDKResult, tc.threads*tc.jobsPerThread*(2+2*subjobsPerJob))
-			var wg sync.WaitGroup
-			for range tc.threads {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					c := newOldSDKClient(col.v1URL)
-					<-start
-					for range tc.jobsPerThread {
-						for _, ev := range jobEvents(subjobsPerJob) {
-							results <- c.send(ev.key, []byte(ev.json))
-						}
-					}
-				}()
-			}
-			began := time.Now()
-			close(start)
-			wg.Wait()
-			close(results)
-			took := time.Since(began)
-
-			answers := map[int]int{}
-			var keys, accepted []string
-			var latencies []time.Duration
-			retried := 0
-			for r := range results {
-				answers[r.status]++
-				keys = append(keys, r.key)
-				if r.status == http.StatusOK {
-					accepted = append(accepted, r.key)
-				}
-				latencies = append(latencies, r.elapsed)
-				if r.tries > 1 {
-					retried++
-				}
-			}
-			slices.Sort(latencies)
-			p99, slowest := latencies[len(latencies)*99/100], latencies[len(latencies)-1]
-			rows := col.waitForEventRows(t, accepted)
+			run := runOldSDKThreads(col.v1URL, tc.threads, tc.jobsPerThread)
+			rows := col.waitForEventRows(t, run.accepted)
 			twice := 0
-			for _, k := range accepted {
+			for _, k := range run.accepted {
 				if rows[k] > 1 {
 					twice++
 				}
 			}
+			n := len(run.keys)
 			figures := fmt.Sprintf("%d threads × %d events in %.1fs (%.0f requests/s): answers %v, retried after a timeout %d, p99 %s, slowest %s, rows %d for %d events (%d twice), peak RSS %d MiB",
-				tc.threads, len(keys)/tc.threads, took.Seconds(), float64(len(keys))/took.Seconds(), answers, retried,
-				p99.Round(time.Millisecond), slowest.Round(time.Millisecond), len(rows), len(keys), twice, col.peakRSSMiB())
+				tc.threads, n/tc.threads, run.took.Seconds(), float64(n)/run.took.Seconds(), run.answers, run.retried,
+				run.latencies[n*99/100].Round(time.Millisecond), run.latencies[n-1].Round(time.Millisecond), len(rows), n, twice, col.peakRSSMiB())
 			t.Log(figures)
 			fmt.Printf("FIGURES %s: %s\n", t.Name(), figures)
-			if answers[http.StatusOK] != len(keys) {
-				t.Errorf("%d of %d events not answered 200 (an old client loses them): %v", len(keys)-answers[http.StatusOK], len(keys), answers)
-			}
-			if retried > 0 {
-				t.Errorf("%d events timed out at least once (the SDK's timeout is %s)", retried, oldSDKTimeout)
-			}
+			run.check(t)
 		})
 	}
 }
@@ -256,52 +280,15 @@ func TestSlowBodiesDoNotDelayOldClients(t *testing.T) {
 			}
 		}()
 	}
-
-	const threads, jobs = 16, 3
-	results := make(chan oldSDKResult, threads*jobs*(2+2*subjobsPerJob))
-	var wg sync.WaitGroup
-	for range threads {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := newOldSDKClient(col.v1URL)
-			for range jobs {
-				for _, ev := range jobEvents(subjobsPerJob) {
-					results <- c.send(ev.key, []byte(ev.json))
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(results)
+	run := runOldSDKThreads(col.v1URL, 16, 3)
 	close(stop)
 	tricklers.Wait()
-
-	answers := map[int]int{}
-	var keys, accepted []string
-	var slowest time.Duration
-	for r := range results {
-		answers[r.status]++
-		keys = append(keys, r.key)
-		if r.status == http.StatusOK {
-			accepted = append(accepted, r.key)
-		}
-		slowest = max(slowest, r.elapsed)
-		if r.tries > 1 {
-			t.Errorf("event %s timed out %d times", r.key, r.tries-1)
-		}
-	}
-	col.waitForEventRows(t, accepted)
-	figures := fmt.Sprintf("10 trickling bodies, %d events from %d old-SDK threads: answers %v, slowest %s, peak RSS %d MiB",
-		len(keys), threads, answers, slowest.Round(time.Millisecond), col.peakRSSMiB())
+	col.waitForEventRows(t, run.accepted)
+	figures := fmt.Sprintf("10 trickling bodies, %d events from 16 old-SDK threads: answers %v, slowest %s, peak RSS %d MiB",
+		len(run.keys), run.answers, run.latencies[len(run.latencies)-1].Round(time.Millisecond), col.peakRSSMiB())
 	t.Log(figures)
 	fmt.Printf("FIGURES %s: %s\n", t.Name(), figures)
-	if answers[http.StatusOK] != len(keys) {
-		t.Errorf("%d of %d events not answered 200: %v", len(keys)-answers[http.StatusOK], len(keys), answers)
-	}
-	if slowest >= oldSDKTimeout {
-		t.Errorf("slowest answer %s, not within the SDK's %s", slowest, oldSDKTimeout)
-	}
+	run.check(t)
 }
 
 // TestConcurrentCopiesOneRow: six identical requests at once, for each of
