@@ -69,9 +69,15 @@ type waitError struct {
 	what    string
 	maxWait time.Duration
 	cause   error
+	// clientGone: the client closed the connection while it waited; the
+	// receiver was not too busy for the wait's length.
+	clientGone bool
 }
 
 func (e *waitError) Error() string {
+	if e.clientGone {
+		return "the client closed the connection while the request waited for " + e.what
+	}
 	return fmt.Sprintf("the receiver is busy: waited %s for %s (admission::max_wait)", e.maxWait, e.what)
 }
 
@@ -95,7 +101,9 @@ func (a *admission) wait(ctx context.Context, what waitFor, acquire func(context
 		a.waited(what.label)
 	}
 	if err := acquire(ctx); err != nil {
-		return &waitError{what: what.text, maxWait: a.maxWait, cause: errors.Join(errWaitExpired, context.Cause(ctx))}
+		cause := context.Cause(ctx)
+		return &waitError{what: what.text, maxWait: a.maxWait, cause: errors.Join(errWaitExpired, cause),
+			clientGone: errors.Is(cause, context.Canceled)}
 	}
 	return nil
 }

@@ -284,3 +284,34 @@ func TestDeprecatedMaxConcurrentRequests(t *testing.T) {
 }
 
 func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
+
+// TestClientGoneWhileWaiting: a client that gives up while its request
+// waits for a decoder is not a refusal: health stays ok and the event
+// counts as client_gone, not busy. (Before its body is read, net/http does
+// not watch the connection: such a wait ends at max_wait.)
+func TestClientGoneWhileWaiting(t *testing.T) {
+	ts := startServer(t, serverOptions{cfg: func(c *Config) { c.Admission.MaxConcurrentDecodes = 1 }})
+	a := ts.recv.admission
+	held := decodeSlot{a: a}
+	require.NoError(t, held.acquire(context.Background()))
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.url+"/v1/event", bytes.NewReader(uniqueEvent(t, 1)))
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		done <- err
+	}()
+	waitCondition(t, "the request to wait", func() bool { return a.waiting.Load() == 1 })
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	waitCondition(t, "the request to be counted", func() bool {
+		return strings.Contains(ts.metricsText(t), `wafermonitor_receiver_events_rejected_total{reason="client_gone"} 1`)
+	})
+	held.release()
+	assert.Equal(t, "ok", ts.do(t, http.MethodGet, "/v1/health", nil, nil).body["status"])
+	requireBudgetFree(t, a)
+}

@@ -52,6 +52,8 @@ const (
 	reasonTimeout  = "timeout"
 	reasonPipeline = "pipeline"
 	reasonBusy     = "busy"
+	// reasonClientGone: the client closed the connection while its request waited.
+	reasonClientGone = "client_gone"
 )
 
 var knownKinds = []string{

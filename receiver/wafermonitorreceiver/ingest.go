@@ -70,17 +70,22 @@ func (r *wafermonitorReceiver) ingest(ctx, waitCtx context.Context, req *http.Re
 // the receiver was too busy or the pipeline refused them for now, 400 when
 // the pipeline rejected them for good.
 func (r *wafermonitorReceiver) refused(ctx context.Context, err error, n int) (int, any) {
-	r.health.refused(r.now(), err)
 	var busy *waitError
 	switch {
+	case errors.As(err, &busy) && busy.clientGone:
+		// Nobody reads the answer; the receiver was not refusing.
+		r.reject(ctx, reasonClientGone, n)
+		return unavailable(busy.Error())
 	case errors.As(err, &busy):
+		r.health.refused(r.now(), err)
 		r.reject(ctx, reasonBusy, n)
 		return unavailable(busy.Error() + "; retry after the Retry-After delay")
-	case consumererror.IsPermanent(err):
-		r.reject(ctx, reasonPipeline, n)
+	}
+	r.health.refused(r.now(), err)
+	r.reject(ctx, reasonPipeline, n)
+	if consumererror.IsPermanent(err) {
 		return http.StatusBadRequest, refusal("rejected", []any{"body"}, "the pipeline rejected the data permanently: "+err.Error())
 	}
-	r.reject(ctx, reasonPipeline, n)
 	return unavailable("the pipeline cannot take data now (" + err.Error() + "); retry after the Retry-After delay")
 }
 

@@ -29,7 +29,7 @@ func newLegacyMetricsHandler(c *counters) http.Handler {
 		events: prometheus.NewDesc("wafermonitor_receiver_events_total",
 			"Events accepted into the pipeline, by kind (other for a kind the v1 contract does not name).", c.events.names, nil),
 		rejected: prometheus.NewDesc("wafermonitor_receiver_events_rejected_total",
-			"Events refused, by reason: invalid, too_large, timeout, busy, pipeline.", c.rejected.names, nil),
+			"Events refused, by reason: invalid, too_large, timeout, busy, client_gone, pipeline.", c.rejected.names, nil),
 		waits: prometheus.NewDesc("wafermonitor_receiver_admission_waits_total",
 			"Event requests that waited before they were served or answered 503, by what they waited for: bytes, decoder, same_key.", c.waits.names, nil),
 		duplicates: prometheus.NewDesc("wafermonitor_receiver_events_duplicate_total",

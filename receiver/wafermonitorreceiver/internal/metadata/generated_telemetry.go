@@ -169,7 +169,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ReceiverWafermonitorEventsRejected, err = builder.meter.Int64ObservableCounter(
 		"otelcol_receiver_wafermonitor_events_rejected",
-		metric.WithDescription("Events refused, by reason (invalid, too_large, timeout, busy, pipeline). [Development]"),
+		metric.WithDescription("Events refused, by reason (invalid, too_large, timeout, busy, client_gone, pipeline). [Development]"),
 		metric.WithUnit("{event}"),
 	)
 	errs = errors.Join(errs, err)

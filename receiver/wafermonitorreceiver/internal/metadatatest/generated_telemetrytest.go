@@ -72,7 +72,7 @@ func AssertEqualReceiverWafermonitorEventsDuplicate(t *testing.T, tt *componentt
 func AssertEqualReceiverWafermonitorEventsRejected(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_receiver_wafermonitor_events_rejected",
-		Description: "Events refused, by reason (invalid, too_large, timeout, busy, pipeline). [Development]",
+		Description: "Events refused, by reason (invalid, too_large, timeout, busy, client_gone, pipeline). [Development]",
 		Unit:        "{event}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
