@@ -42,9 +42,10 @@ type admission struct {
 }
 
 // newAdmission sizes the admission from the configuration; maxBody is the
-// effective max_request_body_size.
+// effective max_request_body_size. The budget holds at least the largest
+// allowed body and the one byte past it that tells a body is too large.
 func newAdmission(cfg AdmissionConfig, maxBody int64) *admission {
-	budget := max(cfg.MaxBytesInFlight, maxBody)
+	budget := max(cfg.MaxBytesInFlight, maxBody+1)
 	decoders := cfg.MaxConcurrentDecodes
 	if decoders <= 0 {
 		decoders = runtime.GOMAXPROCS(0)
@@ -78,7 +79,7 @@ func (e *waitError) Error() string {
 	if e.clientGone {
 		return "the client closed the connection while the request waited for " + e.what
 	}
-	return fmt.Sprintf("the receiver is busy: waited %s for %s (admission::max_wait)", e.maxWait, e.what)
+	return fmt.Sprintf("the receiver is busy: no %s within %s of the request's arrival (admission::max_wait)", e.what, e.maxWait)
 }
 
 func (e *waitError) Unwrap() error { return e.cause }

@@ -2,6 +2,7 @@ package wafermonitorreceiver
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -82,7 +83,7 @@ func TestAdmissionWaitsForBytesInsteadOfRefusing(t *testing.T) {
 		c.Admission.MaxBytesInFlight = 4096
 	}})
 	a := ts.recv.admission
-	require.Equal(t, int64(4096), a.budget)
+	require.Equal(t, int64(4097), a.budget, "the largest body and one byte past it")
 	ctx := context.Background()
 	// Requests in flight hold every byte: the next one waits, then is served.
 	require.NoError(t, a.acquireBytes(ctx, a.budget))
@@ -265,6 +266,28 @@ func TestReadBodyHoldsWhatItRead(t *testing.T) {
 			requireBudgetFree(t, a)
 		})
 	}
+}
+
+// TestSmallestBudgetServesCompressedBodies: with the budget at
+// max_request_body_size, a compressed body (of unknown size once decoded)
+// is served, and one that decodes past the limit is 413, not a wait.
+func TestSmallestBudgetServesCompressedBodies(t *testing.T) {
+	ts := startServer(t, serverOptions{cfg: func(c *Config) {
+		c.MaxRequestBodySize = 4096
+		c.Admission.MaxBytesInFlight = 1
+	}})
+	gz := func(b []byte) []byte {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write(b)
+		require.NoError(t, zw.Close())
+		return buf.Bytes()
+	}
+	header := map[string]string{"Content-Encoding": "gzip"}
+	assert.Equal(t, http.StatusOK, ts.do(t, http.MethodPost, "/v1/event", gz(uniqueEvent(t, 1)), header).code)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, ts.do(t, http.MethodPost, "/v1/event", gz(bytes.Repeat([]byte(" "), 4097)), header).code)
+	assert.Equal(t, http.StatusOK, ts.do(t, http.MethodPost, "/v1/event", gz(append(uniqueEvent(t, 2), bytes.Repeat([]byte(" "), 4096-len(uniqueEvent(t, 2)))...)), header).code)
+	requireBudgetFree(t, ts.recv.admission)
 }
 
 func TestDeprecatedMaxConcurrentRequests(t *testing.T) {

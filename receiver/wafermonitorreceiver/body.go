@@ -53,7 +53,7 @@ func (a *admission) readBody(ctx context.Context, req *http.Request, limit int64
 		body.raw = grown
 		return nil
 	}
-	first := int64(firstUndeclaredStep)
+	first := min(firstUndeclaredStep, limit+1)
 	if declared > 0 {
 		first = min(declared, wholeReservation)
 	}
