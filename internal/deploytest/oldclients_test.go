@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,15 +85,9 @@ type defaultCollector struct {
 
 func startDefaultCollector(t *testing.T) defaultCollector {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "otelcol-config.yaml")) //nolint:gosec // the repository's own file
-	if err != nil {
-		t.Fatal(err)
-	}
-	config := string(b)
-	checkListenersFromEnv(t, config)
+	config := testcollector.DefaultConfig(t)
 	dataDir := t.TempDir()
-	env, ports := localEnv(t, config)
-	env = append(env, "WAFERMONITOR_DATA_DIR="+dataDir)
+	env, ports := testcollector.DefaultConfigEnv(t, config, dataDir)
 	col := testcollector.Start(t, config, testcollector.Options{Env: env,
 		HealthURL: fmt.Sprintf("http://127.0.0.1:%d/", ports["WAFERMONITOR_HEALTH_ENDPOINT"])})
 	return defaultCollector{Collector: col, dataDir: dataDir,
