@@ -227,8 +227,7 @@ func TestOldPythonClients(t *testing.T) {
 			figures := fmt.Sprintf("%d threads × %d events in %.1fs (%.0f requests/s): answers %v, retried after a timeout %d, p99 %s, slowest %s, rows %d for %d events (%d twice), peak RSS %d MiB",
 				tc.threads, n/tc.threads, run.took.Seconds(), float64(n)/run.took.Seconds(), run.answers, run.retried,
 				run.latencies[n*99/100].Round(time.Millisecond), run.latencies[n-1].Round(time.Millisecond), len(rows), n, twice, col.peakRSSMiB())
-			t.Log(figures)
-			fmt.Printf("FIGURES %s: %s\n", t.Name(), figures)
+			logFigures(t, figures)
 			run.check(t)
 		})
 	}
@@ -279,8 +278,7 @@ func TestSlowBodiesDoNotDelayOldClients(t *testing.T) {
 	col.waitForEventRows(t, run.accepted)
 	figures := fmt.Sprintf("10 trickling bodies, %d events from 16 old-SDK threads: answers %v, slowest %s, peak RSS %d MiB",
 		len(run.keys), run.answers, run.latencies[len(run.latencies)-1].Round(time.Millisecond), col.peakRSSMiB())
-	t.Log(figures)
-	fmt.Printf("FIGURES %s: %s\n", t.Name(), figures)
+	logFigures(t, figures)
 	run.check(t)
 }
 
@@ -355,6 +353,12 @@ func TestConcurrentCopiesOneRow(t *testing.T) {
 		}
 	}
 	figures := fmt.Sprintf("%d events × %d concurrent copies: answers %v; events with more than one row: %d", len(keys), copies, answers, twice)
+	logFigures(t, figures)
+}
+
+// logFigures logs a test's measurements and prints them as a FIGURES line.
+func logFigures(t *testing.T, figures string) {
+	t.Helper()
 	t.Log(figures)
 	fmt.Printf("FIGURES %s: %s\n", t.Name(), figures)
 }
