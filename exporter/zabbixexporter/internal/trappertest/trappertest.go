@@ -42,6 +42,7 @@ type Reply func(Request) *Counts
 // Counts are the numbers of a reply.
 type Counts struct{ Processed, Failed int }
 
+
 // Server is a fake trapper.
 type Server struct {
 	ln net.Listener
@@ -49,7 +50,16 @@ type Server struct {
 
 	mu       sync.Mutex
 	reply    Reply
+	refuse   func(Value) bool
 	requests []Request
+	stored   []Value
+	storedAt map[storedKey]bool
+}
+
+type storedKey struct {
+	host, key string
+	clock     int64
+	ns        int
 }
 
 // Start listens on 127.0.0.1 (or uses ln) and serves until the test ends.
@@ -62,7 +72,7 @@ func Start(t testing.TB, ln net.Listener) *Server {
 			t.Fatal(err)
 		}
 	}
-	s := &Server{ln: ln, reply: func(r Request) *Counts { return &Counts{Processed: len(r.Data)} }}
+	s := &Server{ln: ln, storedAt: map[storedKey]bool{}}
 	s.wg.Add(1)
 	go s.serve()
 	t.Cleanup(s.Close)
@@ -78,11 +88,29 @@ func (s *Server) Close() {
 	s.wg.Wait()
 }
 
-// SetReply changes how the server answers.
+// SetReply changes how the server answers; nil restores the default.
 func (s *Server) SetReply(r Reply) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.reply = r
+	s.reply, s.refuse = r, nil
+}
+
+// SetRefuse makes the server answer as one that has no item for the values
+// refuse picks: it counts them as failed, and stores and counts as
+// processed the others. nil restores the default.
+func (s *Server) SetRefuse(refuse func(Value) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reply, s.refuse = nil, refuse
+}
+
+// Stored returns the values the server stored, in arrival order, keeping
+// one value per host, key, clock and ns as Zabbix does. Values answered by
+// a Reply set with SetReply are not stored.
+func (s *Server) Stored() []Value {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Value(nil), s.stored...)
 }
 
 // Requests returns every request received so far.
@@ -116,15 +144,34 @@ func (s *Server) serve() {
 			if err != nil {
 				return
 			}
-			s.mu.Lock()
-			s.requests = append(s.requests, req)
-			reply := s.reply
-			s.mu.Unlock()
-			if c := reply(req); c != nil {
+			c := s.answer(req)
+			if c != nil {
 				_, _ = conn.Write(Frame(fmt.Sprintf(`{"response":"success","info":"processed: %d; failed: %d; total: %d; seconds spent: 0.000100"}`, c.Processed, c.Failed, c.Processed+c.Failed)))
 			}
 		}()
 	}
+}
+
+func (s *Server) answer(req Request) *Counts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, req)
+	if s.reply != nil {
+		return s.reply(req)
+	}
+	c := &Counts{}
+	for _, v := range req.Data {
+		if s.refuse != nil && s.refuse(v) {
+			c.Failed++
+			continue
+		}
+		c.Processed++
+		if k := (storedKey{v.Host, v.Key, v.Clock, v.NS}); !s.storedAt[k] {
+			s.storedAt[k] = true
+			s.stored = append(s.stored, v)
+		}
+	}
+	return c
 }
 
 // ReadRequest decodes one framed request.

@@ -62,9 +62,19 @@ type Result struct {
 	Response
 	// Requests is how many requests were answered.
 	Requests int
-	// FailedKeys lists the item keys of the requests whose response counted
-	// failed values (Zabbix does not say which value failed).
-	FailedKeys []string
+	// Answered is how many values, from the first, went in requests that
+	// the server answered; the rest were not delivered.
+	Answered int
+	// Refused lists the answered requests whose response counted failed
+	// values: Zabbix says how many of a request's values failed, not which.
+	Refused []Refusal
+}
+
+// Refusal is an answered request with failed values: values[From:To] of
+// the Send.
+type Refusal struct {
+	From, To int
+	Failed   int
 }
 
 // Send delivers values in requests of at most MaxValuesPerRequest values and
@@ -75,21 +85,19 @@ func (c *Client) Send(ctx context.Context, values []Value) (Result, error) {
 	var res Result
 	for start := 0; start < len(values); start += c.cfg.MaxValuesPerRequest {
 		end := min(start+c.cfg.MaxValuesPerRequest, len(values))
-		chunk := values[start:end]
-		resp, err := c.sendOne(ctx, chunk)
+		resp, err := c.sendOne(ctx, values[start:end])
 		if err != nil {
 			return res, err
 		}
 		res.Requests++
+		res.Answered = end
 		res.Processed += resp.Processed
 		res.Failed += resp.Failed
 		res.Total += resp.Total
 		res.SecondsSpent += resp.SecondsSpent
 		res.Info = resp.Info
 		if resp.Failed > 0 {
-			for _, v := range chunk {
-				res.FailedKeys = append(res.FailedKeys, v.Host+":"+v.Key)
-			}
+			res.Refused = append(res.Refused, Refusal{From: start, To: end, Failed: resp.Failed})
 		}
 	}
 	return res, nil

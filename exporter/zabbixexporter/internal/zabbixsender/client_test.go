@@ -55,17 +55,24 @@ func TestSendBatchesAndSums(t *testing.T) {
 	}
 }
 
-func TestSendReportsFailedKeys(t *testing.T) {
+func TestSendReportsRefusedRequests(t *testing.T) {
 	srv := newFakeServer(t, nil)
-	srv.setReply(func(req senderRequest) []byte { return successReply(len(req.Data)-1, 1) })
-	c, err := New(Config{Endpoints: []string{srv.addr()}, MaxValuesPerRequest: 10})
+	// The second request of three has a value that fails.
+	srv.setReply(func(req senderRequest) []byte {
+		if req.Data[0].Key == "c" {
+			return successReply(len(req.Data)-1, 1)
+		}
+		return successReply(len(req.Data), 0)
+	})
+	c, err := New(Config{Endpoints: []string{srv.addr()}, MaxValuesPerRequest: 2})
 	require.NoError(t, err)
-	vals := []Value{{Host: "h", Key: "a", Value: "1"}, {Host: "h", Key: "b", Value: "x"}}
+	vals := []Value{{Host: "h", Key: "a"}, {Host: "h", Key: "b"}, {Host: "h", Key: "c"}, {Host: "h", Key: "d"}, {Host: "h", Key: "e"}}
 	res, err := c.Send(context.Background(), vals)
 	require.NoError(t, err)
-	assert.Equal(t, 1, res.Processed)
+	assert.Equal(t, 4, res.Processed)
 	assert.Equal(t, 1, res.Failed)
-	assert.Equal(t, []string{"h:a", "h:b"}, res.FailedKeys)
+	assert.Equal(t, 5, res.Answered)
+	assert.Equal(t, []Refusal{{From: 2, To: 4, Failed: 1}}, res.Refused)
 }
 
 func TestSendFailsOver(t *testing.T) {
