@@ -37,8 +37,8 @@ func BenchmarkRealZabbix(b *testing.B) {
 	e, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
 	require.NoError(b, err)
 	ctx := context.Background()
-	require.NoError(b, e.start(ctx, nil))
-	defer e.shutdown()
+	require.NoError(b, e.Start(ctx, nil))
+	defer func() { require.NoError(b, e.Shutdown(ctx)) }()
 
 	const jobTypes = 50
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
@@ -48,7 +48,7 @@ func BenchmarkRealZabbix(b *testing.B) {
 			key: fmt.Sprintf("lot-%02d", j), kind: "started", status: "running", at: base})
 	}
 	// Announces the job types and returns once their items took values.
-	require.NoError(b, e.pushLogs(ctx, logsOf(warm...)))
+	deliverAll(b, e, logsOf(warm...))
 	item, ok := z.item(z.hostID(host), `wafer.duration["litho","lot-00","subjob"]`)
 	require.True(b, ok, "discovered items")
 

@@ -76,6 +76,17 @@ type DiscoveryConfig struct {
 	// MaxJobTypes caps the remembered job types; the least recently seen
 	// one is forgotten first (and announced again when it comes back).
 	MaxJobTypes int `mapstructure:"max_job_types"`
+	// MaxRefusedTime is how long the values of a job type that Zabbix
+	// refuses are sent again (through the retry, with its backoff) after
+	// ItemDelay: a loaded server can take longer to create the items. Then
+	// they are dropped and counted, and the job type's values are sent
+	// once each until Interval has passed. 0 drops refused values at once.
+	MaxRefusedTime time.Duration `mapstructure:"max_refused_time"`
+	// MaxHeldValues caps the values of job types whose items Zabbix has not
+	// confirmed yet that are kept in memory, gathered from every batch, to
+	// be sent together and oldest first. Values beyond it are sent by their
+	// own batch.
+	MaxHeldValues int `mapstructure:"max_held_values"`
 }
 
 // LegacyConfig configures the old sidecar's keys wafer.<entity type>.<event
@@ -133,17 +144,23 @@ func (cfg *Config) Validate() error {
 	if cfg.Discovery.MaxJobTypes <= 0 {
 		errs = append(errs, fmt.Errorf("discovery::max_job_types must be positive, got %d", cfg.Discovery.MaxJobTypes))
 	}
+	if cfg.Discovery.MaxRefusedTime < 0 {
+		errs = append(errs, fmt.Errorf("discovery::max_refused_time must not be negative, got %s", cfg.Discovery.MaxRefusedTime))
+	}
+	if cfg.Discovery.MaxHeldValues <= 0 {
+		errs = append(errs, fmt.Errorf("discovery::max_held_values must be positive, got %d", cfg.Discovery.MaxHeldValues))
+	}
 	if cfg.Legacy.Enabled {
 		if _, err := parseNameTemplate(cfg.Legacy.Host); err != nil {
 			errs = append(errs, fmt.Errorf("legacy::host: %w", err))
 		}
 	}
-	if cfg.Discovery.ItemDelay > 0 {
+	if wait := cfg.Discovery.ItemDelay + cfg.Discovery.MaxRefusedTime; wait > 0 {
 		// Values of new job types wait for their items through the retry.
 		if !cfg.RetryConfig.Enabled {
-			errs = append(errs, errors.New("retry_on_failure::enabled must be true while discovery::item_delay is positive: values of new job types wait for their items through retries"))
-		} else if cfg.RetryConfig.MaxElapsedTime > 0 && cfg.RetryConfig.MaxElapsedTime <= cfg.Discovery.ItemDelay {
-			errs = append(errs, fmt.Errorf("retry_on_failure::max_elapsed_time (%s) must be longer than discovery::item_delay (%s)", cfg.RetryConfig.MaxElapsedTime, cfg.Discovery.ItemDelay))
+			errs = append(errs, errors.New("retry_on_failure::enabled must be true while discovery::item_delay or discovery::max_refused_time is positive: values of new job types wait for their items through retries"))
+		} else if cfg.RetryConfig.MaxElapsedTime > 0 && cfg.RetryConfig.MaxElapsedTime <= wait {
+			errs = append(errs, fmt.Errorf("retry_on_failure::max_elapsed_time (%s) must be longer than discovery::item_delay plus discovery::max_refused_time (%s)", cfg.RetryConfig.MaxElapsedTime, wait))
 		}
 	}
 	if cfg.MaxRunningEntities <= 0 {

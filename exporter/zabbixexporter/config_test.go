@@ -36,6 +36,8 @@ func TestConfigDefaults(t *testing.T) {
 	assert.Equal(t, "{site}-{app}", cfg.Host)
 	assert.Equal(t, "{business_key}", cfg.Job)
 	assert.Equal(t, 75*time.Second, cfg.Discovery.ItemDelay)
+	assert.Equal(t, 3*time.Minute, cfg.Discovery.MaxRefusedTime)
+	assert.Equal(t, 100000, cfg.Discovery.MaxHeldValues)
 	assert.Equal(t, 250, cfg.MaxValuesPerRequest)
 	assert.True(t, cfg.TLS.Insecure)
 	assert.True(t, cfg.QueueConfig.HasValue())
@@ -53,6 +55,8 @@ func TestConfigFull(t *testing.T) {
 	assert.Equal(t, "{attr:wafer.metadata.recipe}", cfg.Job)
 	assert.True(t, cfg.Legacy.Enabled)
 	assert.Equal(t, "{site}-sidecar", cfg.Legacy.Host)
+	assert.Equal(t, 5*time.Minute, cfg.Discovery.MaxRefusedTime)
+	assert.Equal(t, 5000, cfg.Discovery.MaxHeldValues)
 	require.NotNil(t, cfg.QueueConfig.Get().StorageID)
 	assert.Equal(t, "file_storage", cfg.QueueConfig.Get().StorageID.String())
 }
@@ -70,7 +74,9 @@ func TestConfigInvalid(t *testing.T) {
 		"discovery::key",
 		"discovery::interval must be positive",
 		"discovery::max_job_types must be positive",
-		"retry_on_failure::max_elapsed_time (5m0s) must be longer than discovery::item_delay (10m0s)",
+		"discovery::max_refused_time must not be negative",
+		"discovery::max_held_values must be positive",
+		"retry_on_failure::max_elapsed_time (5m0s) must be longer than discovery::item_delay plus discovery::max_refused_time (9m59s)",
 		"max_running_entities must be positive",
 	} {
 		assert.Contains(t, err.Error(), want)

@@ -1,8 +1,8 @@
 package zabbixexporter // import "github.com/wafermonitor/wafermonitor/exporter/zabbixexporter"
 
 import (
+	"math"
 	"strconv"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -33,12 +33,14 @@ const (
 // that the template's "stalled" trigger can match it.
 const statusStalled = "stalled"
 
-// value is one value for Zabbix before it is sent. row is the discovered job
-// type the item belongs to; nil for items that are not discovered (legacy).
+// value is one value for Zabbix before it is sent. row is the job type the
+// item belongs to; src names the event it comes from, so that two events
+// of one item at the same time stay two values.
 type value struct {
 	host, key, text string
 	at              time.Time
 	row             *jobType
+	src             string
 }
 
 // converter turns records, spans and data points into values.
@@ -82,12 +84,14 @@ func num(m pcommon.Map, key string) (float64, bool) {
 	}
 	switch v.Type() {
 	case pcommon.ValueTypeDouble:
-		return v.Double(), true
+		f := v.Double()
+		// Zabbix has no NaN or infinity: such a value would turn the item unsupported.
+		return f, !math.IsNaN(f) && !math.IsInf(f, 0)
 	case pcommon.ValueTypeInt:
 		return float64(v.Int()), true
 	case pcommon.ValueTypeStr:
 		f, err := strconv.ParseFloat(v.Str(), 64)
-		return f, err == nil
+		return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
 	}
 	return 0, false
 }
@@ -122,11 +126,12 @@ func itemKey(item string, r *jobType) string {
 type rowValues struct {
 	row *jobType
 	at  time.Time
+	src string
 	out []value
 }
 
 func (rv *rowValues) add(item, text string) {
-	rv.out = append(rv.out, value{host: rv.row.host, key: itemKey(item, rv.row), text: text, at: rv.at, row: rv.row})
+	rv.out = append(rv.out, value{host: rv.row.host, key: itemKey(item, rv.row), text: text, at: rv.at, row: rv.row, src: rv.src})
 }
 
 func (rv *rowValues) addFloat(item string, f float64) { rv.add(item, formatFloat(f)) }
@@ -149,6 +154,7 @@ func (rv *rowValues) measurements(attrs pcommon.Map, outcome string, failedEvent
 	if outcome != "" {
 		rv.add(itemOutcome, outcome)
 	}
+
 	if outcome == semconv.OutcomeFailure || failedEvent {
 		rv.addFloat(itemFailures, 1)
 	}
@@ -181,11 +187,11 @@ func (c *converter) fromLog(res pcommon.Map, lr plog.LogRecord) []value {
 		at = lr.ObservedTimestamp().AsTime()
 	}
 	row := c.rowOf(attrs, res, c.job.render(attrs, res))
-	rv := &rowValues{row: &row, at: at}
+	id := str(attrs, semconv.AttrEntityID)
+	rv := &rowValues{row: &row, at: at, src: id + "\x00" + kind}
 	rv.addFloat(itemEvents, 1)
 
 	status := str(attrs, semconv.AttrStatus)
-	id := str(attrs, semconv.AttrEntityID)
 	switch {
 	case kind == semconv.KindStalled:
 		rv.add(itemStatus, statusStalled)
@@ -216,11 +222,14 @@ func (c *converter) fromLog(res pcommon.Map, lr plog.LogRecord) []value {
 		if d, ok := num(attrs, semconv.AttrDurationS); ok {
 			v = formatFloat(d)
 		}
+		host := hostName(c.legacyHost.render(attrs, res))
 		out = append(out, value{
-			host: hostName(c.legacyHost.render(attrs, res)),
+			host: host,
 			key:  semconv.EventName(keyParam(etype), keyParam(kind)),
 			text: v,
 			at:   at,
+			row:  &jobType{host: host, legacy: true},
+			src:  rv.src,
 		})
 	}
 	return out
@@ -234,7 +243,7 @@ func (c *converter) fromSpan(res pcommon.Map, span ptrace.Span) []value {
 		return nil
 	}
 	row := c.rowOf(attrs, res, c.job.render(attrs, res))
-	rv := &rowValues{row: &row, at: span.EndTimestamp().AsTime()}
+	rv := &rowValues{row: &row, at: span.EndTimestamp().AsTime(), src: str(attrs, semconv.AttrEntityID) + "\x00span"}
 	rv.addFloat(itemEvents, 1)
 	status := str(attrs, semconv.AttrStatus)
 	if status != "" {
@@ -257,52 +266,4 @@ func copyWith(attrs pcommon.Map, key string, f float64) pcommon.Map {
 	attrs.CopyTo(m)
 	m.PutDouble(key, f)
 	return m
-}
-
-// runningSet remembers the entities of each job type that started and have
-// not ended. Adding and removing are idempotent, so converting a batch
-// again (a retry) changes nothing.
-type runningSet struct {
-	max int
-
-	mu    sync.Mutex
-	rows  map[jobType]map[string]struct{}
-	count int
-}
-
-func newRunningSet(maxEntities int) *runningSet {
-	return &runningSet{max: maxEntities, rows: map[jobType]map[string]struct{}{}}
-}
-
-// add records id as running and returns the row's running count. Beyond
-// the cap, new entities are not remembered.
-func (s *runningSet) add(r jobType, id string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := s.rows[r]
-	if ids == nil {
-		ids = map[string]struct{}{}
-		s.rows[r] = ids
-	}
-	if _, ok := ids[id]; !ok && id != "" && s.count < s.max {
-		ids[id] = struct{}{}
-		s.count++
-	}
-	return len(ids)
-}
-
-// remove records id as ended and returns the row's running count.
-func (s *runningSet) remove(r jobType, id string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := s.rows[r]
-	if _, ok := ids[id]; ok {
-		delete(ids, id)
-		s.count--
-	}
-	n := len(ids)
-	if n == 0 {
-		delete(s.rows, r)
-	}
-	return n
 }

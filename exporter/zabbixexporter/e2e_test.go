@@ -24,6 +24,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 
@@ -584,17 +585,20 @@ func testTLS(t *testing.T, z *zabbix) {
 	cfg.TLS = configtls.ClientConfig{Config: configtls.Config{
 		CAFile: filepath.Join(tlsDir, "ca.pem"), CertFile: filepath.Join(tlsDir, "collector.pem"), KeyFile: filepath.Join(tlsDir, "collector-key.pem"),
 	}}
+	cfg.RetryConfig.InitialInterval = 200 * time.Millisecond
+	cfg.RetryConfig.MaxInterval = time.Second
 	require.NoError(t, cfg.Validate())
-	e, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	// Through the exporter helper's queue and retry, as in the collector.
+	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(t, err)
 	ctx := context.Background()
-	require.NoError(t, e.start(ctx, nil))
-	defer e.shutdown()
+	require.NoError(t, exp.Start(ctx, componenttest.NewNopHost()))
+	defer func() { require.NoError(t, exp.Shutdown(ctx)) }()
 
 	at := time.Now().Add(-time.Second).Truncate(time.Millisecond)
 	ev := event{site: "fab1", app: "etch", etype: "job", id: "e1b2c3d4-e5f6-4789-8abc-def012345678", key: "lot-9", kind: "finished", status: "succeeded", at: at,
 		metrics: map[string]float64{"duration_s": 7.5}}
-	require.NoError(t, e.pushLogs(ctx, logsOf(ev)))
+	require.NoError(t, exp.ConsumeLogs(ctx, logsOf(ev)))
 	testcollector.WaitFor(t, 30*time.Second, "values over TLS", func() bool {
 		it, ok := z.item(hostID, `wafer.duration["etch","lot-9","job"]`)
 		return ok && len(z.history(it)) == 1

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,16 +21,18 @@ import (
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/zabbixsender"
 )
 
-// maxLoggedKeys bounds the item keys listed when Zabbix reports failed values.
-const maxLoggedKeys = 20
-
 // earliestClock: values whose time is unknown or absurd are stamped with the
 // send time instead.
 var earliestClock = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // errItemsPending is returned, with the records concerned, while Zabbix
-// creates the items of newly announced job types.
+// creates the items of newly announced job types, or refuses values of job
+// types whose items it may still be creating.
 var errItemsPending = errors.New("waiting for Zabbix to create the items of newly discovered job types")
+
+// errValuesRejected: Zabbix refused every value of the batch for longer
+// than max_refused_time.
+var errValuesRejected = errors.New("Zabbix kept refusing these values; they are dropped (see the warning logged with their job type)")
 
 // zabbixExporter is shared by the logs, traces and metrics exporters of one
 // configuration, so that they announce the same job types to Zabbix.
@@ -42,8 +42,9 @@ type zabbixExporter struct {
 	telemetry *metadata.TelemetryBuilder
 	now       func() time.Time
 
-	conv *converter
-	disc *discovery
+	conv   *converter
+	jobs   *jobTypes
+	gather *gather
 
 	// metricsMu serialises metrics batches: their deltas are committed only
 	// once delivered.
@@ -53,14 +54,6 @@ type zabbixExporter struct {
 	startOnce sync.Once
 	startErr  error
 	client    *zabbixsender.Client
-
-	// Values of job types whose items are not there yet, by job type.
-	heldMu    sync.Mutex
-	held      map[jobType]*heldRow
-	afterFunc func(time.Duration, func()) *time.Timer
-	stopCtx   context.Context
-	stop      context.CancelFunc
-	stopCh    <-chan struct{}
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*zabbixExporter, error) {
@@ -72,24 +65,27 @@ func newExporter(cfg *Config, set exporter.Settings) (*zabbixExporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	stopCtx, stop := context.WithCancel(context.Background())
+	conv.running.capped = func() { tb.ExporterZabbixRunningEntitiesDropped.Add(context.Background(), 1) }
 	return &zabbixExporter{
 		cfg:       cfg,
 		logger:    set.Logger,
 		telemetry: tb,
 		now:       time.Now,
 		conv:      conv,
-		disc:      newDiscovery(cfg.Discovery),
+		jobs:      newJobTypes(cfg.Discovery),
+		gather:    newGather(cfg.Discovery.MaxHeldValues, settledTTL(cfg)),
 		deltas:    newMetricDeltas(),
-		held:      map[jobType]*heldRow{},
-		afterFunc: time.AfterFunc,
-		stopCtx:   stopCtx,
-		stop:      stop,
-		stopCh:    stopCtx.Done(),
 	}, nil
 }
 
-func (e *zabbixExporter) start(ctx context.Context, _ component.Host) error {
+// settledTTL is how long settled values are remembered: longer than any
+// batch that carried them takes to come back through the retry.
+func settledTTL(cfg *Config) time.Duration {
+	return max(time.Minute, 2*cfg.RetryConfig.MaxInterval+cfg.TimeoutConfig.Timeout)
+}
+
+// Start builds the client; only the first call does.
+func (e *zabbixExporter) Start(ctx context.Context, _ component.Host) error {
 	e.startOnce.Do(func() {
 		tlsCfg, err := e.cfg.TLS.LoadTLSConfig(ctx)
 		if err != nil {
@@ -108,6 +104,12 @@ func (e *zabbixExporter) start(ctx context.Context, _ component.Host) error {
 	return e.startErr
 }
 
+// Shutdown releases the telemetry; nothing waits in the core.
+func (e *zabbixExporter) Shutdown(context.Context) error {
+	e.telemetry.Shutdown()
+	return nil
+}
+
 func (e *zabbixExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	var units [][]value
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
@@ -120,7 +122,8 @@ func (e *zabbixExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 			}
 		}
 	}
-	return e.deliver(ctx, units)
+	d := e.deliver(ctx, units)
+	return d.result(len(units), func(err error) error { return consumererror.NewLogs(err, logsSubset(ld, d.pending)) })
 }
 
 func (e *zabbixExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
@@ -135,7 +138,8 @@ func (e *zabbixExporter) pushTraces(ctx context.Context, td ptrace.Traces) error
 			}
 		}
 	}
-	return e.deliver(ctx, units)
+	d := e.deliver(ctx, units)
+	return d.result(len(units), func(err error) error { return consumererror.NewTraces(err, tracesSubset(td, d.pending)) })
 }
 
 // pushMetrics delivers a metrics batch as a whole: its values span several
@@ -144,263 +148,58 @@ func (e *zabbixExporter) pushTraces(ctx context.Context, td ptrace.Traces) error
 func (e *zabbixExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) error {
 	e.metricsMu.Lock()
 	defer e.metricsMu.Unlock()
-	values, rows, commit := e.conv.fromMetrics(md, e.deltas)
-	if len(values) == 0 {
-		commit()
+	values, commit := e.conv.fromMetrics(md, e.deltas)
+	var d delivery
+	if len(values) > 0 {
+		d = e.deliver(ctx, [][]value{values})
+	}
+	if len(d.pending) == 0 {
+		if n := commit(); n > 0 {
+			e.telemetry.ExporterZabbixMetricSeriesForgotten.Add(ctx, int64(n))
+		}
+	}
+	return d.result(1, func(err error) error { return err })
+}
+
+// result is the error for the exporter helper: nil when every unit was
+// delivered or given up (the job types' state reports what was given up),
+// a permanent error when every unit was given up or Zabbix refused a
+// request as a whole, else a retryable error carrying the pending units
+// (partial).
+func (d delivery) result(units int, partial func(error) error) error {
+	switch {
+	case d.err != nil && errors.Is(d.err, zabbixsender.ErrRefused):
+		return consumererror.NewPermanent(d.err)
+	case len(d.pending) == 0 && d.rejected == units && units > 0:
+		return consumererror.NewPermanent(errValuesRejected)
+	case len(d.pending) == 0:
 		return nil
-	}
-	now := e.now()
-	ready, announce, evicted := e.disc.plan(rows, now)
-	e.countEvicted(ctx, evicted)
-	out, announcements := e.announcements(announce, now)
-	allReady := true
-	for r := range rows {
-		allReady = allReady && ready[r]
-	}
-	if allReady {
-		ns := nsAllocator{}
-		for _, v := range values {
-			out = append(out, ns.assign(v, now))
-		}
-	}
-	if err := e.send(ctx, out); err != nil {
-		return err
-	}
-	e.markAnnounced(ctx, announcements, now)
-	if !allReady {
-		e.telemetry.ExporterZabbixValuesDeferred.Add(ctx, int64(len(values)))
-		wait := time.Duration(0)
-		for r := range rows {
-			if d := e.disc.readyAt(r).Sub(now); d > wait {
-				wait = d
-			}
-		}
-		return exporterhelper.NewThrottleRetry(errItemsPending, wait)
-	}
-	commit()
-	return nil
-}
-
-type announcement struct {
-	host string
-	rows []jobType
-}
-
-func (e *zabbixExporter) announcements(hosts []string, now time.Time) ([]zabbixsender.Value, []announcement) {
-	var out []zabbixsender.Value
-	var anns []announcement
-	for _, host := range hosts {
-		lld, rows := e.disc.announcement(host)
-		out = append(out, zabbixsender.Value{Host: host, Key: e.cfg.Discovery.Key, Value: lld, Clock: now.Unix(), NS: now.Nanosecond()})
-		anns = append(anns, announcement{host, rows})
-	}
-	return out, anns
-}
-
-func (e *zabbixExporter) markAnnounced(ctx context.Context, anns []announcement, now time.Time) {
-	for _, a := range anns {
-		e.disc.announced(a.host, a.rows, now)
-		e.telemetry.ExporterZabbixDiscoverySent.Add(ctx, 1)
+	case d.err != nil:
+		return partial(d.err)
+	case d.wait > 0:
+		return partial(exporterhelper.NewThrottleRetry(errItemsPending, d.wait))
+	default:
+		return partial(errItemsPending)
 	}
 }
 
-func (e *zabbixExporter) countEvicted(_ context.Context, n int) {
-	if n > 0 {
-		e.logger.Debug("Forgot the least recently seen job types", zap.Int("count", n), zap.Int("max_job_types", e.cfg.Discovery.MaxJobTypes))
-	}
-}
-
-// send delivers values with the configured timeout. Connection problems are
-// retryable; a request the server refuses is not.
-func (e *zabbixExporter) send(ctx context.Context, out []zabbixsender.Value) error {
+// send delivers values and records Zabbix's answer. The exporter helper's
+// timeout bounds the attempt.
+func (e *zabbixExporter) send(ctx context.Context, out []zabbixsender.Value) (zabbixsender.Result, error) {
 	if len(out) == 0 {
-		return nil
+		return zabbixsender.Result{}, nil
 	}
 	if e.client == nil {
-		return errors.New("the zabbix exporter was not started")
-	}
-	if t := e.cfg.TimeoutConfig.Timeout; t > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t)
-		defer cancel()
+		return zabbixsender.Result{}, errors.New("the zabbix exporter was not started")
 	}
 	res, err := e.client.Send(ctx, out)
-	e.record(ctx, res)
-	if err != nil && errors.Is(err, zabbixsender.ErrRefused) {
-		return consumererror.NewPermanent(err)
-	}
-	return err
-}
-
-// unitRow is the discovered job type of a unit (the values of one record or
-// span), nil when it has none.
-func unitRow(u []value) *jobType {
-	for _, v := range u {
-		if v.row != nil {
-			return v.row
-		}
-	}
-	return nil
-}
-
-// heldRow collects the values of a job type whose items Zabbix is still
-// creating, to send them in time order once it can take them: Zabbix
-// evaluates a trigger at the time of each arriving value, so a value that
-// overtook an older one would be undone by it.
-type heldRow struct {
-	values   []value
-	flushing bool
-	done     chan struct{}
-	err      error
-}
-
-// deliver announces new job types and sends the values of every unit whose
-// items can exist; the others are held until they can, and deliver returns
-// once they were sent, so that the queue keeps them until then.
-func (e *zabbixExporter) deliver(ctx context.Context, units [][]value) error {
-	now := e.now()
-	rows := map[jobType]struct{}{}
-	for _, u := range units {
-		if r := unitRow(u); r != nil {
-			rows[*r] = struct{}{}
-		}
-	}
-	ready, announce, evicted := e.disc.plan(rows, now)
-	e.countEvicted(ctx, evicted)
-	out, announcements := e.announcements(announce, now)
-
-	e.heldMu.Lock()
-	var held [][]value
-	ns := nsAllocator{}
-	for _, u := range units {
-		r := unitRow(u)
-		if r != nil && (!ready[*r] || e.held[*r] != nil) {
-			held = append(held, u)
-			continue
-		}
-		for _, v := range u {
-			out = append(out, ns.assign(v, now))
-		}
-	}
-	e.heldMu.Unlock()
-
-	if err := e.send(ctx, out); err != nil {
-		return err
-	}
-	e.markAnnounced(ctx, announcements, now)
-	if len(held) == 0 {
-		return nil
-	}
-
-	// Hold the rest; wait for a flush in progress before sending after it.
-	waits := map[chan struct{}]*heldRow{}
-	var afterFlush [][]value
-	e.heldMu.Lock()
-	for _, u := range held {
-		r := *unitRow(u)
-		h := e.held[r]
-		if h != nil && h.flushing {
-			waits[h.done] = h
-			afterFlush = append(afterFlush, u)
-			continue
-		}
-		if h == nil {
-			h = &heldRow{done: make(chan struct{})}
-			e.held[r] = h
-			wait := max(e.disc.readyAt(r).Sub(now), 0)
-			e.afterFunc(wait, func() { e.flush(r) })
-		}
-		h.values = append(h.values, u...)
-		waits[h.done] = h
-		e.telemetry.ExporterZabbixValuesDeferred.Add(ctx, int64(len(u)))
-	}
-	e.heldMu.Unlock()
-
-	var errs []error
-	for done, h := range waits {
-		select {
-		case <-done:
-			if h.err != nil {
-				errs = append(errs, h.err)
-			}
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-e.stopCh:
-			return errors.New("the zabbix exporter is shutting down")
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	if len(afterFlush) > 0 {
-		return e.deliver(ctx, afterFlush)
-	}
-	return nil
-}
-
-// flush sends the held values of r, oldest first.
-func (e *zabbixExporter) flush(r jobType) {
-	e.heldMu.Lock()
-	h := e.held[r]
-	if h == nil {
-		e.heldMu.Unlock()
-		return
-	}
-	h.flushing = true
-	values := h.values
-	e.heldMu.Unlock()
-
-	sort.SliceStable(values, func(i, j int) bool { return values[i].at.Before(values[j].at) })
-	now := e.now()
-	ns := nsAllocator{}
-	out := make([]zabbixsender.Value, 0, len(values))
-	for _, v := range values {
-		out = append(out, ns.assign(v, now))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stop := context.AfterFunc(e.stopCtx, cancel)
-	h.err = e.send(ctx, out)
-	stop()
-	cancel()
-
-	e.heldMu.Lock()
-	delete(e.held, r)
-	e.heldMu.Unlock()
-	close(h.done)
-}
-
-func (e *zabbixExporter) record(ctx context.Context, res zabbixsender.Result) {
 	if res.Processed > 0 {
 		e.telemetry.ExporterZabbixValuesProcessed.Add(ctx, int64(res.Processed))
 	}
-	if res.Failed == 0 {
-		return
+	if res.Failed > 0 {
+		e.telemetry.ExporterZabbixValuesFailed.Add(ctx, int64(res.Failed))
 	}
-	e.telemetry.ExporterZabbixValuesFailed.Add(ctx, int64(res.Failed))
-	seen := map[string]bool{}
-	var keys []string
-	for _, k := range res.FailedKeys {
-		if !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	more := 0
-	if len(keys) > maxLoggedKeys {
-		more = len(keys) - maxLoggedKeys
-		keys = keys[:maxLoggedKeys]
-	}
-	e.logger.Warn("Zabbix did not accept some values; it does not say which. Check that each host exists, is linked to the wafermonitor template, and accepts trapper values from this collector (Allowed hosts, TLS).",
-		zap.Int("failed", res.Failed),
-		zap.Int("processed", res.Processed),
-		zap.String("host_keys", strings.Join(keys, " ")),
-		zap.Int("more_keys", more))
-}
-
-func (e *zabbixExporter) shutdown() {
-	e.stop()
-	e.telemetry.Shutdown()
+	return res, err
 }
 
 // nsAllocator gives values of the same item and second distinct

@@ -3,23 +3,18 @@ package zabbixexporter
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumererror"
-	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadata"
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/trappertest"
-	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/zabbixsender"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
@@ -29,105 +24,9 @@ const (
 	sub2ID = "c3a9e1f0-0000-4000-8000-00000000002b"
 )
 
-// pushAsync runs push in the background; the result arrives on the channel.
-func pushAsync(push func() error) <-chan error {
-	ch := make(chan error, 1)
-	go func() { ch <- push() }()
-	return ch
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	require.Eventually(t, cond, 10*time.Second, time.Millisecond, what)
-}
-
-func TestLogsAnnounceThenSend(t *testing.T) {
-	srv := trappertest.Start(t, nil)
-	e, clock, _ := newTestExporter(t, srv, nil)
-	ctx := context.Background()
-	ev := func(kind, status string, at time.Time) event {
-		return event{site: "fab1", app: "litho-scheduler", etype: "job", id: jobID, key: "lot-4711", kind: kind, status: status, at: at}
-	}
-
-	// The job type is announced; its values are held until the items can exist.
-	first := pushAsync(func() error { return e.pushLogs(ctx, logsOf(ev("started", "running", t0))) })
-	waitFor(t, "the flush to be scheduled", func() bool { return clock.Timers() == 1 })
-	values := srv.Values()
-	require.Len(t, values, 1)
-	assert.Equal(t, "fab1-litho-scheduler", values[0].Host)
-	assert.Equal(t, "wafer.discovery", values[0].Key)
-	var lld []map[string]string
-	require.NoError(t, json.Unmarshal([]byte(values[0].Value), &lld))
-	assert.Equal(t, []map[string]string{{"{#SITE}": "fab1", "{#APP}": "litho-scheduler", "{#JOB}": "lot-4711", "{#TYPE}": "job"}}, lld)
-
-	// A later event of the same job type, arriving meanwhile, joins them:
-	// Zabbix must see the values of an item in time order.
-	clock.Advance(5 * time.Second)
-	second := pushAsync(func() error {
-		return e.pushLogs(ctx, logsOf(ev("finished", "failed", t0.Add(time.Minute)), ev("progress", "running", t0.Add(time.Second))))
-	})
-	waitFor(t, "the second batch to be held", func() bool {
-		e.heldMu.Lock()
-		defer e.heldMu.Unlock()
-		h := e.held[jobType{host: "fab1-litho-scheduler", site: "fab1", app: "litho-scheduler", job: "lot-4711", entityType: "job"}]
-		return h != nil && len(h.values) > 3
-	})
-	assert.Len(t, srv.Values(), 1)
-
-	clock.Advance(5 * time.Second)
-	require.NoError(t, <-first)
-	require.NoError(t, <-second)
-	args := `["litho-scheduler","lot-4711","job"]`
-	var statuses []string
-	for _, v := range srv.Values()[1:] {
-		if v.Key == "wafer.status"+args {
-			statuses = append(statuses, v.Value)
-		}
-	}
-	assert.Equal(t, []string{"running", "running", "failed"}, statuses, "oldest first")
-	got := byKey(srv.Values()[1:])
-	assert.Equal(t, "0", got["fab1-litho-scheduler wafer.running"+args].Value)
-	assert.Equal(t, t0.Add(time.Minute).Unix(), got["fab1-litho-scheduler wafer.status"+args].Clock)
-
-	// From now on values go out at once.
-	n := len(srv.Values())
-	require.NoError(t, e.pushLogs(ctx, logsOf(ev("started", "running", t0.Add(2*time.Minute)))))
-	assert.Greater(t, len(srv.Values()), n)
-	assert.Zero(t, clock.Timers())
-}
-
-func TestHeldValuesFailToSend(t *testing.T) {
-	srv := trappertest.Start(t, nil)
-	e, clock, _ := newTestExporter(t, srv, nil)
-	ctx := context.Background()
-	ev := event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "lot-1", kind: "started", status: "running", at: t0}
-	res := pushAsync(func() error { return e.pushLogs(ctx, logsOf(ev)) })
-	waitFor(t, "the flush to be scheduled", func() bool { return clock.Timers() == 1 })
-	srv.SetReply(func(trappertest.Request) *trappertest.Counts { return nil })
-	clock.Advance(10 * time.Second)
-	err := <-res
-	require.Error(t, err)
-	assert.False(t, consumererror.IsPermanent(err), "the batch is retried")
-	// The retry sends at once: the items exist by now.
-	srv.SetReply(func(r trappertest.Request) *trappertest.Counts { return &trappertest.Counts{Processed: len(r.Data)} })
-	n := len(srv.Requests())
-	require.NoError(t, e.pushLogs(ctx, logsOf(ev)))
-	assert.Len(t, srv.Requests(), n+1)
-}
-
-func TestHeldValuesOnShutdown(t *testing.T) {
-	srv := trappertest.Start(t, nil)
-	e, clock, _ := newTestExporter(t, srv, nil)
-	ev := event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "lot-1", kind: "started", status: "running", at: t0}
-	res := pushAsync(func() error { return e.pushLogs(context.Background(), logsOf(ev)) })
-	waitFor(t, "the flush to be scheduled", func() bool { return clock.Timers() == 1 })
-	e.stop()
-	require.Error(t, <-res, "the queue keeps the batch")
-}
-
 func TestLogsLifecycleValues(t *testing.T) {
 	srv := trappertest.Start(t, nil)
-	e, _, _ := newTestExporter(t, srv, func(c *Config) {
+	e, _ := newTestExporter(t, srv, func(c *Config) {
 		c.Discovery.ItemDelay = 0
 		c.Legacy.Enabled = true
 	})
@@ -181,7 +80,7 @@ func TestLogsLifecycleValues(t *testing.T) {
 
 func TestTimeoutAndRecovered(t *testing.T) {
 	srv := trappertest.Start(t, nil)
-	e, _, _ := newTestExporter(t, srv, func(c *Config) { c.Discovery.ItemDelay = 0 })
+	e, _ := newTestExporter(t, srv, func(c *Config) { c.Discovery.ItemDelay = 0 })
 	ld := logsOf(event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "lot-1", kind: "timeout", status: "timed_out", at: t0})
 	require.NoError(t, e.pushLogs(context.Background(), ld))
 	got := byKey(srv.Values())
@@ -194,7 +93,7 @@ func TestTimeoutAndRecovered(t *testing.T) {
 
 func TestRecordsThatAreNotEventsAreIgnored(t *testing.T) {
 	srv := trappertest.Start(t, nil)
-	e, _, _ := newTestExporter(t, srv, nil)
+	e, _ := newTestExporter(t, srv, nil)
 	ld := logsOf(event{site: "fab1", app: "litho", etype: "job", id: jobID, kind: "started", at: t0})
 	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().Remove(semconv.AttrEventKind)
 	require.NoError(t, e.pushLogs(context.Background(), ld))
@@ -203,15 +102,15 @@ func TestRecordsThatAreNotEventsAreIgnored(t *testing.T) {
 
 func TestReannounceAfterInterval(t *testing.T) {
 	srv := trappertest.Start(t, nil)
-	e, clock, _ := newTestExporter(t, srv, func(c *Config) {
+	e, env := newTestExporter(t, srv, func(c *Config) {
 		c.Discovery.Interval = time.Hour
 		c.Discovery.ItemDelay = 0
 	})
 	ev := event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "lot-1", kind: "started", status: "running", at: t0}
 	require.NoError(t, e.pushLogs(context.Background(), logsOf(ev)))
-	clock.Advance(time.Minute)
+	env.clock.Advance(time.Minute)
 	require.NoError(t, e.pushLogs(context.Background(), logsOf(ev)))
-	clock.Advance(time.Hour)
+	env.clock.Advance(time.Hour)
 	require.NoError(t, e.pushLogs(context.Background(), logsOf(ev)))
 	n := 0
 	for _, v := range srv.Values() {
@@ -224,7 +123,7 @@ func TestReannounceAfterInterval(t *testing.T) {
 
 func TestDiscoveryKeepsAllJobTypesOfAHost(t *testing.T) {
 	srv := trappertest.Start(t, nil)
-	e, _, _ := newTestExporter(t, srv, func(c *Config) { c.Discovery.ItemDelay = 0 })
+	e, _ := newTestExporter(t, srv, func(c *Config) { c.Discovery.ItemDelay = 0 })
 	for _, key := range []string{"lot-1", "lot-2"} {
 		ev := event{site: "fab1", app: "litho", etype: "job", id: jobID, key: key, kind: "started", status: "running", at: t0}
 		require.NoError(t, e.pushLogs(context.Background(), logsOf(ev)))
@@ -239,28 +138,13 @@ func TestDiscoveryKeepsAllJobTypesOfAHost(t *testing.T) {
 	assert.Len(t, last, 2, "the second announcement lists both job types")
 }
 
-func TestFailedValuesAreLoggedNotRetried(t *testing.T) {
-	srv := trappertest.Start(t, nil)
-	srv.SetReply(func(r trappertest.Request) *trappertest.Counts {
-		return &trappertest.Counts{Processed: len(r.Data) - 1, Failed: 1}
-	})
-	e, _, logs := newTestExporter(t, srv, func(c *Config) { c.Discovery.ItemDelay = 0 })
-	ev := event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "lot-1", kind: "started", status: "running", at: t0}
-	require.NoError(t, e.pushLogs(context.Background(), logsOf(ev)))
-	entries := logs.FilterMessageSnippet("Zabbix did not accept some values").All()
-	require.Len(t, entries, 1)
-	fields := entries[0].ContextMap()
-	assert.Equal(t, int64(1), fields["failed"])
-	assert.Contains(t, fields["host_keys"], `fab1-litho:wafer.status["litho","lot-1","job"]`)
-}
-
 func TestServerErrors(t *testing.T) {
 	ev := event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "lot-1", kind: "started", status: "running", at: t0}
 
 	t.Run("unreachable is retryable", func(t *testing.T) {
 		srv := trappertest.Start(t, nil)
 		addr := srv.Addr()
-		e, _, _ := newTestExporter(t, srv, func(c *Config) { c.Discovery.ItemDelay = 0 })
+		e, _ := newTestExporter(t, srv, func(c *Config) { c.Discovery.ItemDelay = 0 })
 		srv.Close()
 		err := e.pushLogs(context.Background(), logsOf(ev))
 		require.Error(t, err)
@@ -288,7 +172,7 @@ func TestServerErrors(t *testing.T) {
 			}
 		}()
 		defer ln.Close()
-		e, _, _ := newTestExporter(t, &fakeAddr{ln.Addr().String()}, func(c *Config) { c.Discovery.ItemDelay = 0 })
+		e, _ := newTestExporter(t, &fakeAddr{ln.Addr().String()}, func(c *Config) { c.Discovery.ItemDelay = 0 })
 		err = e.pushLogs(context.Background(), logsOf(ev))
 		require.Error(t, err)
 		assert.True(t, consumererror.IsPermanent(err))
@@ -297,7 +181,7 @@ func TestServerErrors(t *testing.T) {
 
 func TestTraces(t *testing.T) {
 	srv := trappertest.Start(t, nil)
-	e, _, _ := newTestExporter(t, srv, func(c *Config) { c.Discovery.ItemDelay = 0 })
+	e, _ := newTestExporter(t, srv, func(c *Config) { c.Discovery.ItemDelay = 0 })
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
 	rs.Resource().Attributes().PutStr(semconv.AttrServiceName, "litho")
@@ -361,13 +245,13 @@ func cumulativeMetrics(start, ts time.Time, completedOK, completedFailed int64, 
 
 func TestMetricsDeltas(t *testing.T) {
 	srv := trappertest.Start(t, nil)
-	e, clock, _ := newTestExporter(t, srv, nil)
+	e, env := newTestExporter(t, srv, nil)
 	ctx := context.Background()
 	md1 := cumulativeMetrics(t0, t0.Add(time.Minute), 3, 1, 3, 30)
 
 	// First batch: announced and held back, deltas not committed.
 	require.ErrorIs(t, e.pushMetrics(ctx, md1), errItemsPending)
-	clock.Advance(10 * time.Second)
+	env.clock.Advance(10 * time.Second)
 	require.NoError(t, e.pushMetrics(ctx, md1))
 	args := `["litho","_all","subjob"]`
 	got := byKey(srv.Values())
@@ -390,7 +274,7 @@ func TestMetricsDeltas(t *testing.T) {
 
 func TestMetricsDeltasNotCommittedOnFailure(t *testing.T) {
 	srv := trappertest.Start(t, nil)
-	e, _, _ := newTestExporter(t, srv, func(c *Config) { c.Discovery.ItemDelay = 0 })
+	e, _ := newTestExporter(t, srv, func(c *Config) { c.Discovery.ItemDelay = 0 })
 	srv.SetReply(func(trappertest.Request) *trappertest.Counts { return nil })
 	md := cumulativeMetrics(t0, t0.Add(time.Minute), 3, 1, 3, 30)
 	require.Error(t, e.pushMetrics(context.Background(), md))
@@ -398,39 +282,4 @@ func TestMetricsDeltasNotCommittedOnFailure(t *testing.T) {
 	require.NoError(t, e.pushMetrics(context.Background(), md))
 	got := byKey(srv.Values())
 	assert.Equal(t, "4", got[`fab1-litho wafer.completed["litho","_all","subjob"]`].Value)
-}
-
-func TestNotStarted(t *testing.T) {
-	cfg := createDefaultConfig().(*Config)
-	cfg.Endpoints = []string{"127.0.0.1:1"}
-	e := &zabbixExporter{cfg: cfg}
-	err := e.send(context.Background(), []zabbixsender.Value{{Host: "h", Key: "k"}})
-	require.Error(t, err)
-	assert.False(t, errors.Is(err, errItemsPending))
-}
-
-// A batch held for new items does not keep the collector from stopping.
-func TestShutdownReleasesHeldBatches(t *testing.T) {
-	srv := trappertest.Start(t, nil)
-	f := NewFactory()
-	cfg := f.CreateDefaultConfig().(*Config)
-	cfg.Endpoints = []string{srv.Addr()}
-	cfg.Discovery.ItemDelay = time.Hour
-	cfg.RetryConfig.MaxElapsedTime = 2 * time.Hour
-	exp, err := f.CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-	ev := event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "lot-1", kind: "started", status: "running", at: t0}
-	require.NoError(t, exp.ConsumeLogs(context.Background(), logsOf(ev)))
-	waitFor(t, "the announcement", func() bool { return len(srv.Values()) == 1 })
-
-	done := make(chan error, 1)
-	go func() { done <- exp.Shutdown(context.Background()) }()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("Shutdown waited for the held batch")
-	}
-	assert.Len(t, srv.Values(), 1, "the held values were not sent")
 }

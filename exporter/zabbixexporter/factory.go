@@ -3,7 +3,6 @@ package zabbixexporter // import "github.com/wafermonitor/wafermonitor/exporter/
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -29,6 +28,8 @@ const (
 	defaultDiscoveryInterval   = time.Hour
 	defaultItemDelay           = 75 * time.Second
 	defaultMaxJobTypes         = 10000
+	defaultMaxRefusedTime      = 3 * time.Minute
+	defaultMaxHeldValues       = 100000
 	defaultLegacyHost          = "wafermonitor"
 	defaultMaxRunning          = 100000
 )
@@ -56,86 +57,45 @@ func createDefaultConfig() component.Config {
 		Job:                 defaultJob,
 		MetricsJob:          defaultMetricsJob,
 		Discovery: DiscoveryConfig{
-			Key:         defaultDiscoveryKey,
-			Interval:    defaultDiscoveryInterval,
-			ItemDelay:   defaultItemDelay,
-			MaxJobTypes: defaultMaxJobTypes,
+			Key:            defaultDiscoveryKey,
+			Interval:       defaultDiscoveryInterval,
+			ItemDelay:      defaultItemDelay,
+			MaxJobTypes:    defaultMaxJobTypes,
+			MaxRefusedTime: defaultMaxRefusedTime,
+			MaxHeldValues:  defaultMaxHeldValues,
 		},
 		Legacy:             LegacyConfig{Host: defaultLegacyHost},
 		MaxRunningEntities: defaultMaxRunning,
 	}
 }
 
-// One exporter core serves every pipeline that names the same
-// configuration, so that they share what was announced to Zabbix.
-var cores = &coreMap{items: map[*Config]*sharedCore{}}
-
-type coreMap struct {
-	mu    sync.Mutex
-	items map[*Config]*sharedCore
-}
-
-type sharedCore struct {
-	e    *zabbixExporter
-	refs int
-}
-
-func (m *coreMap) acquire(cfg *Config, set exporter.Settings) (*zabbixExporter, func(), error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	c, ok := m.items[cfg]
-	if !ok {
-		e, err := newExporter(cfg, set)
-		if err != nil {
-			return nil, nil, err
-		}
-		c = &sharedCore{e: e}
-		m.items[cfg] = c
-	}
-	c.refs++
-	var once sync.Once
-	release := func() {
-		once.Do(func() {
-			m.mu.Lock()
-			defer m.mu.Unlock()
-			c.refs--
-			if c.refs == 0 {
-				delete(m.items, cfg)
-				c.e.shutdown()
-			}
-		})
-	}
-	return c.e, release, nil
-}
-
-func helperOptions(c *Config, e *zabbixExporter, health *exporterhealth.Tracker, release func()) []exporterhelper.Option {
+func helperOptions(c *Config, core *sharedCore, health *exporterhealth.Tracker) []exporterhelper.Option {
 	return []exporterhelper.Option{
 		exporterhelper.WithStart(func(ctx context.Context, host component.Host) error {
 			health.Start(host)
-			return e.start(ctx, host)
+			return core.Start(ctx, host)
 		}),
-		exporterhelper.WithShutdown(func(context.Context) error {
+		exporterhelper.WithShutdown(func(ctx context.Context) error {
 			health.Shutdown()
-			release()
-			return nil
+			return core.Shutdown(ctx)
 		}),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		// Values of new job types are held for discovery::item_delay inside
-		// one push; the timeout bounds each request to Zabbix instead.
-		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
+		exporterhelper.WithTimeout(c.TimeoutConfig),
 		exporterhelper.WithRetry(c.RetryConfig),
 		exporterhelper.WithQueue(c.QueueConfig),
 	}
 }
 
-// observed reports each delivery attempt to the process-wide exporter
-// health (the wafermonitor receiver's health endpoint turns "degraded");
-// waiting for Zabbix to create items is not a failure.
-func observed[T any](health *exporterhealth.Tracker, push func(context.Context, T) error) func(context.Context, T) error {
+// observed reports each delivery attempt to the exporter health (the
+// wafermonitor receiver's health endpoint turns "degraded", and a component
+// status event is reported, on a change): failing while Zabbix cannot be
+// reached, or while it refuses the values of job types for good. Waiting
+// for Zabbix to create items is not a failure.
+func observed[T any](e *zabbixExporter, health *exporterhealth.Tracker, push func(context.Context, T) error) func(context.Context, T) error {
 	return func(ctx context.Context, data T) error {
 		err := push(ctx, data)
-		if errors.Is(err, errItemsPending) {
-			health.Observe(nil)
+		if err == nil || errors.Is(err, errItemsPending) || errors.Is(err, errValuesRejected) {
+			health.Observe(e.jobs.rejection(e.now()))
 		} else {
 			health.Observe(err)
 		}
@@ -145,78 +105,48 @@ func observed[T any](health *exporterhealth.Tracker, push func(context.Context, 
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
-	e, release, err := cores.acquire(c, set)
+	core, err := cores.LoadOrStore(c, func() (*zabbixExporter, error) { return newExporter(c, set) })
 	if err != nil {
 		return nil, err
 	}
+	e := core.Unwrap()
 	health := exporterhealth.NewTracker(set.ID, "logs")
-	exp, err := exporterhelper.NewLogs(ctx, set, cfg, observed(health, e.pushLogs), helperOptions(c, e, health, release)...)
+	exp, err := exporterhelper.NewLogs(ctx, set, cfg, observed(e, health, e.pushLogs), helperOptions(c, core, health)...)
 	if err != nil {
-		release()
+		_ = core.Shutdown(ctx)
 		return nil, err
 	}
-	return releasingLogs{exp, e.stop}, nil
+	return exp, nil
 }
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
-	e, release, err := cores.acquire(c, set)
+	core, err := cores.LoadOrStore(c, func() (*zabbixExporter, error) { return newExporter(c, set) })
 	if err != nil {
 		return nil, err
 	}
+	e := core.Unwrap()
 	health := exporterhealth.NewTracker(set.ID, "traces")
-	exp, err := exporterhelper.NewTraces(ctx, set, cfg, observed(health, e.pushTraces), helperOptions(c, e, health, release)...)
+	exp, err := exporterhelper.NewTraces(ctx, set, cfg, observed(e, health, e.pushTraces), helperOptions(c, core, health)...)
 	if err != nil {
-		release()
+		_ = core.Shutdown(ctx)
 		return nil, err
 	}
-	return releasingTraces{exp, e.stop}, nil
+	return exp, nil
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
 	c := cfg.(*Config)
-	e, release, err := cores.acquire(c, set)
+	core, err := cores.LoadOrStore(c, func() (*zabbixExporter, error) { return newExporter(c, set) })
 	if err != nil {
 		return nil, err
 	}
+	e := core.Unwrap()
 	health := exporterhealth.NewTracker(set.ID, "metrics")
-	exp, err := exporterhelper.NewMetrics(ctx, set, cfg, observed(health, e.pushMetrics), helperOptions(c, e, health, release)...)
+	exp, err := exporterhelper.NewMetrics(ctx, set, cfg, observed(e, health, e.pushMetrics), helperOptions(c, core, health)...)
 	if err != nil {
-		release()
+		_ = core.Shutdown(ctx)
 		return nil, err
 	}
-	return releasingMetrics{exp, e.stop}, nil
-}
-
-// The exporter helper drains its queue before it calls the exporter's own
-// shutdown, so values held for new items are released first: their batches
-// stay in a persistent queue for the next start.
-type releasingLogs struct {
-	exporter.Logs
-	release func()
-}
-
-func (r releasingLogs) Shutdown(ctx context.Context) error {
-	r.release()
-	return r.Logs.Shutdown(ctx)
-}
-
-type releasingTraces struct {
-	exporter.Traces
-	release func()
-}
-
-func (r releasingTraces) Shutdown(ctx context.Context) error {
-	r.release()
-	return r.Traces.Shutdown(ctx)
-}
-
-type releasingMetrics struct {
-	exporter.Metrics
-	release func()
-}
-
-func (r releasingMetrics) Shutdown(ctx context.Context) error {
-	r.release()
-	return r.Metrics.Shutdown(ctx)
+	return exp, nil
 }

@@ -2,27 +2,30 @@ package zabbixexporter
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadata"
+	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadatatest"
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/trappertest"
+	"github.com/wafermonitor/wafermonitor/internal/testcollector"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
 // fakeClock is the exporter's clock in unit tests.
 type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []fakeTimer
+	mu  sync.Mutex
+	now time.Time
 }
 
 func (c *fakeClock) Now() time.Time {
@@ -31,51 +34,25 @@ func (c *fakeClock) Now() time.Time {
 	return c.now
 }
 
-// Advance moves the clock and runs the timers that are due.
+// Advance moves the clock.
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
-	var due []func()
-	rest := c.timers[:0]
-	for _, tm := range c.timers {
-		if !tm.at.After(c.now) {
-			due = append(due, tm.f)
-		} else {
-			rest = append(rest, tm)
-		}
-	}
-	c.timers = rest
-	c.mu.Unlock()
-	for _, f := range due {
-		f()
-	}
-}
-
-// AfterFunc registers f to run when Advance passes d from now.
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) *time.Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.timers = append(c.timers, fakeTimer{at: c.now.Add(d), f: f})
-	return nil
-}
-
-// Timers is how many timers wait.
-func (c *fakeClock) Timers() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.timers)
-}
-
-type fakeTimer struct {
-	at time.Time
-	f  func()
 }
 
 var t0 = time.Date(2025, 10, 19, 12, 0, 0, 0, time.UTC)
 
+// testEnv is what a unit test sees of an exporter core besides the core.
+type testEnv struct {
+	clock *fakeClock
+	logs  *observer.ObservedLogs
+	tel   *componenttest.Telemetry
+}
+
 // newTestExporter runs an exporter core against a fake trapper, with the
 // given config changes.
-func newTestExporter(t *testing.T, srv interface{ Addr() string }, change func(*Config)) (*zabbixExporter, *fakeClock, *observer.ObservedLogs) {
+func newTestExporter(t *testing.T, srv interface{ Addr() string }, change func(*Config)) (*zabbixExporter, testEnv) {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoints = []string{srv.Addr()}
@@ -85,16 +62,66 @@ func newTestExporter(t *testing.T, srv interface{ Addr() string }, change func(*
 	}
 	require.NoError(t, cfg.Validate())
 	core, logs := observer.New(zap.DebugLevel)
-	set := exportertest.NewNopSettings(metadata.Type)
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := metadatatest.NewSettings(tel)
 	set.Logger = zap.New(core)
 	e, err := newExporter(cfg, set)
 	require.NoError(t, err)
 	clock := &fakeClock{now: t0}
 	e.now = clock.Now
-	e.afterFunc = clock.AfterFunc
-	require.NoError(t, e.start(context.Background(), nil))
-	t.Cleanup(e.shutdown)
-	return e, clock, logs
+	require.NoError(t, e.Start(context.Background(), nil))
+	t.Cleanup(func() { require.NoError(t, e.Shutdown(context.Background())) })
+	return e, testEnv{clock: clock, logs: logs, tel: tel}
+}
+
+// counter is the value of one of the exporter's counters; 0 when it was
+// never recorded.
+func (env testEnv) counter(t *testing.T, name string) int64 {
+	t.Helper()
+	m, err := env.tel.GetMetric("otelcol_" + name)
+	if err != nil {
+		return 0
+	}
+	sum, ok := m.Data.(metricdata.Sum[int64])
+	require.True(t, ok, name)
+	var n int64
+	for _, dp := range sum.DataPoints {
+		n += dp.Value
+	}
+	return n
+}
+
+// pendingLogs is what the exporter helper would retry after err; it fails
+// the test when err is not a retryable partial error.
+func pendingLogs(t *testing.T, err error) plog.Logs {
+	t.Helper()
+	require.Error(t, err)
+	require.False(t, consumererror.IsPermanent(err), "retryable: %v", err)
+	var le consumererror.Logs
+	require.ErrorAs(t, err, &le)
+	return le.Data()
+}
+
+// deliverAll pushes ld, and then what is pending, as the exporter helper's
+// retry would, until everything is delivered; for tests against a real
+// Zabbix, which creates items in its own time.
+func deliverAll(tb testing.TB, e *zabbixExporter, ld plog.Logs) {
+	tb.Helper()
+	ctx := context.Background()
+	testcollector.WaitFor(tb, time.Minute, "Zabbix to take every value", func() bool {
+		err := e.pushLogs(ctx, ld)
+		var le consumererror.Logs
+		switch {
+		case err == nil:
+			return true
+		case errors.As(err, &le) && !consumererror.IsPermanent(err):
+			ld = le.Data()
+			return false
+		}
+		tb.Fatalf("delivering: %v", err)
+		return false
+	})
 }
 
 // event describes one lifecycle log record.

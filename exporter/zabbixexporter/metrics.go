@@ -45,8 +45,9 @@ type metricAgg struct {
 }
 
 // fromMetrics computes the values of md against a copy of the remembered
-// series; commit stores the copy once the values were delivered.
-func (c *converter) fromMetrics(md pmetric.Metrics, state *metricDeltas) (values []value, rows map[jobType]struct{}, commit func()) {
+// series; commit stores the copy once the values were delivered, and
+// returns how many series it forgot because of the cap.
+func (c *converter) fromMetrics(md pmetric.Metrics, state *metricDeltas) (values []value, commit func() (forgotten int)) {
 	next := make(map[seriesKey]seriesState, len(state.series))
 	for k, v := range state.series {
 		next[k] = v
@@ -141,25 +142,27 @@ func (c *converter) fromMetrics(md pmetric.Metrics, state *metricDeltas) (values
 			}
 		}
 	}
-	rows = map[jobType]struct{}{}
 	for _, k := range order {
 		a := aggs[k]
 		row := a.row
-		rows[row] = struct{}{}
 		v := a.sum
 		if a.mean {
 			v = a.sum / a.count
 		}
-		values = append(values, value{host: row.host, key: itemKey(a.item, &row), text: formatFloat(v), at: a.at, row: &row})
+		text := formatFloat(v)
+		values = append(values, value{host: row.host, key: itemKey(a.item, &row), text: text, at: a.at, row: &row, src: "metrics\x00" + text})
 	}
 	sort.SliceStable(values, func(i, j int) bool { return values[i].key < values[j].key })
-	commit = func() {
+	commit = func() int {
+		forgotten := 0
 		if len(next) > maxSeries {
+			forgotten = len(next)
 			next = map[seriesKey]seriesState{}
 		}
 		state.series = next
+		return forgotten
 	}
-	return values, rows, commit
+	return values, commit
 }
 
 type deltaValue struct{ count, sum float64 }

@@ -23,13 +23,19 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                         metric.Meter
-	mu                            sync.Mutex
-	registrations                 []metric.Registration
-	ExporterZabbixDiscoverySent   metric.Int64Counter
-	ExporterZabbixValuesDeferred  metric.Int64Counter
-	ExporterZabbixValuesFailed    metric.Int64Counter
-	ExporterZabbixValuesProcessed metric.Int64Counter
+	meter                                metric.Meter
+	mu                                   sync.Mutex
+	registrations                        []metric.Registration
+	ExporterZabbixDiscoverySent          metric.Int64Counter
+	ExporterZabbixJobTypesEvicted        metric.Int64Counter
+	ExporterZabbixMetricSeriesForgotten  metric.Int64Counter
+	ExporterZabbixRunningEntitiesDropped metric.Int64Counter
+	ExporterZabbixSettledEvicted         metric.Int64Counter
+	ExporterZabbixValuesDeferred         metric.Int64Counter
+	ExporterZabbixValuesFailed           metric.Int64Counter
+	ExporterZabbixValuesProcessed        metric.Int64Counter
+	ExporterZabbixValuesRejected         metric.Int64Counter
+	ExporterZabbixValuesUngathered       metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -67,6 +73,30 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{announcement}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ExporterZabbixJobTypesEvicted, err = builder.meter.Int64Counter(
+		"otelcol_exporter_zabbix_job_types_evicted",
+		metric.WithDescription("Job types forgotten because discovery::max_job_types was reached (the least recently seen first); they are announced again when they come back. [Development]"),
+		metric.WithUnit("{job_type}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterZabbixMetricSeriesForgotten, err = builder.meter.Int64Counter(
+		"otelcol_exporter_zabbix_metric_series_forgotten",
+		metric.WithDescription("Cumulative metric series forgotten because the exporter's cap of 20,000 was reached; the next point of each counts from the series' start. [Development]"),
+		metric.WithUnit("{series}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterZabbixRunningEntitiesDropped, err = builder.meter.Int64Counter(
+		"otelcol_exporter_zabbix_running_entities_dropped",
+		metric.WithDescription("Started entities not remembered because max_running_entities was reached; wafer.running does not count them. [Development]"),
+		metric.WithUnit("{entity}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterZabbixSettledEvicted, err = builder.meter.Int64Counter(
+		"otelcol_exporter_zabbix_settled_evicted",
+		metric.WithDescription("Marks of delivered values forgotten early because discovery::max_held_values was reached; a batch retried later sends those values again (Zabbix keeps one per item and time). [Development]"),
+		metric.WithUnit("{value}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ExporterZabbixValuesDeferred, err = builder.meter.Int64Counter(
 		"otelcol_exporter_zabbix_values_deferred",
 		metric.WithDescription("Values held back because Zabbix could not have created their items yet; they are sent later. [Development]"),
@@ -75,13 +105,25 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ExporterZabbixValuesFailed, err = builder.meter.Int64Counter(
 		"otelcol_exporter_zabbix_values_failed",
-		metric.WithDescription("Values the Zabbix server counted as failed (unknown host or item, or an item that does not accept trapper values from this collector). [Development]"),
+		metric.WithDescription("Values the Zabbix server counted as failed in its answers (items not created yet, unknown host or item, or an item that does not accept trapper values from this collector); refused values are sent again until discovery::max_refused_time. [Development]"),
 		metric.WithUnit("{value}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ExporterZabbixValuesProcessed, err = builder.meter.Int64Counter(
 		"otelcol_exporter_zabbix_values_processed",
 		metric.WithDescription("Values the Zabbix server counted as processed. [Development]"),
+		metric.WithUnit("{value}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterZabbixValuesRejected, err = builder.meter.Int64Counter(
+		"otelcol_exporter_zabbix_values_rejected",
+		metric.WithDescription("Values dropped because Zabbix refused them for longer than discovery::max_refused_time. [Development]"),
+		metric.WithUnit("{value}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterZabbixValuesUngathered, err = builder.meter.Int64Counter(
+		"otelcol_exporter_zabbix_values_ungathered",
+		metric.WithDescription("Values of job types not confirmed yet that were sent by their own batch, not gathered with the others, because discovery::max_held_values was reached; their order across batches is not kept. [Development]"),
 		metric.WithUnit("{value}"),
 	)
 	errs = errors.Join(errs, err)

@@ -20,10 +20,28 @@ func TestSetupTelemetry(t *testing.T) {
 	require.NoError(t, err)
 	defer tb.Shutdown()
 	tb.ExporterZabbixDiscoverySent.Add(context.Background(), 1)
+	tb.ExporterZabbixJobTypesEvicted.Add(context.Background(), 1)
+	tb.ExporterZabbixMetricSeriesForgotten.Add(context.Background(), 1)
+	tb.ExporterZabbixRunningEntitiesDropped.Add(context.Background(), 1)
+	tb.ExporterZabbixSettledEvicted.Add(context.Background(), 1)
 	tb.ExporterZabbixValuesDeferred.Add(context.Background(), 1)
 	tb.ExporterZabbixValuesFailed.Add(context.Background(), 1)
 	tb.ExporterZabbixValuesProcessed.Add(context.Background(), 1)
+	tb.ExporterZabbixValuesRejected.Add(context.Background(), 1)
+	tb.ExporterZabbixValuesUngathered.Add(context.Background(), 1)
 	AssertEqualExporterZabbixDiscoverySent(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterZabbixJobTypesEvicted(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterZabbixMetricSeriesForgotten(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterZabbixRunningEntitiesDropped(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterZabbixSettledEvicted(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterZabbixValuesDeferred(t, testTel,
@@ -33,6 +51,12 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterZabbixValuesProcessed(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterZabbixValuesRejected(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterZabbixValuesUngathered(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 

@@ -42,7 +42,6 @@ type Reply func(Request) *Counts
 // Counts are the numbers of a reply.
 type Counts struct{ Processed, Failed int }
 
-
 // Server is a fake trapper.
 type Server struct {
 	ln net.Listener

@@ -1,0 +1,341 @@
+package zabbixexporter // import "github.com/wafermonitor/wafermonitor/exporter/zabbixexporter"
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/zabbixsender"
+)
+
+// delivery is what became of the units (the values of one record, span or
+// metrics batch) of one attempt.
+type delivery struct {
+	// pending are the units to send again: their job types wait for items,
+	// Zabbix refused some of their values, or a request could not be
+	// delivered (err).
+	pending []int
+	// wait is how long the pending units wait for items to be created.
+	wait time.Duration
+	// rejected are the units with values given up after Zabbix refused
+	// them for longer than max_refused_time.
+	rejected int
+	// err stopped the attempt: Zabbix could not be reached, or refused a
+	// request as a whole.
+	err error
+}
+
+// attempt is the bookkeeping of one delivery attempt.
+type attempt struct {
+	now   time.Time
+	units [][]value
+	// shared are the values of confirmed job types, sent in shared
+	// requests; sharedUnit[i] is the unit of shared[i].
+	shared     []value
+	sharedUnit []int
+	// gathered are the values of the other job types, by job type.
+	gathered map[jobType][]heldValue
+	// unitFPs are the fingerprints of each unit's gathered values, and
+	// settled those of this attempt's values that are settled: processed
+	// (true), or given up.
+	unitFPs [][]string
+	settled map[string]bool
+	pending []bool
+}
+
+// deliver makes one attempt at the units: it announces new job types to
+// their hosts; sends the values of confirmed job types in shared requests;
+// and gathers the values of the others, sending each job type whose items
+// should exist in requests of its own. It never waits for items: units
+// that must wait are pending, for the exporter helper's retry.
+func (e *zabbixExporter) deliver(ctx context.Context, units [][]value) delivery {
+	a := &attempt{now: e.now(), units: units, gathered: map[jobType][]heldValue{},
+		unitFPs: make([][]string, len(units)), settled: map[string]bool{}, pending: make([]bool, len(units))}
+	rows := map[jobType]struct{}{}
+	for _, u := range units {
+		for _, v := range u {
+			rows[*v.row] = struct{}{}
+		}
+	}
+	_, announce, evicted := e.jobs.plan(rows, a.now)
+	for _, r := range evicted {
+		e.gather.forget(r)
+	}
+	if len(evicted) > 0 {
+		e.telemetry.ExporterZabbixJobTypesEvicted.Add(ctx, int64(len(evicted)))
+	}
+	e.gather.expire(a.now)
+
+	var d delivery
+	if d.err = e.announce(ctx, announce, a.now); d.err != nil {
+		for i := range units {
+			d.pending = append(d.pending, i)
+		}
+		return d
+	}
+	e.sortValues(a, rows)
+	flush, extra, wait := e.hold(ctx, a)
+	d.wait = wait
+	d.err = e.sendShared(ctx, a)
+	for _, r := range flush {
+		if d.err != nil {
+			break
+		}
+		d.err = e.flush(ctx, r, extra[r], a.settled, a.now)
+	}
+	d.pending, d.rejected = a.outcome()
+	return d
+}
+
+// sortValues puts the values of confirmed job types with nothing held in
+// the shared requests, skipping those sent already from another batch, and
+// the others among the gathered values.
+func (e *zabbixExporter) sortValues(a *attempt, rows map[jobType]struct{}) {
+	type rowState struct {
+		phase         phase
+		held, settled bool
+	}
+	states := make(map[jobType]rowState, len(rows))
+	for r := range rows {
+		st, _ := e.jobs.state(r, a.now)
+		held, settled := e.gather.state(r)
+		states[r] = rowState{st.phase, held, settled}
+	}
+	for i, u := range a.units {
+		for _, v := range u {
+			st := states[*v.row]
+			if st.phase == phaseConfirmed && !st.held {
+				if st.settled {
+					// The job type's gathered values went out recently: this
+					// batch may have carried some of them.
+					fp := fingerprint(v)
+					if done, processed := e.gather.settledAs(fp); done {
+						a.unitFPs[i] = append(a.unitFPs[i], fp)
+						a.settled[fp] = processed
+						continue
+					}
+				}
+				a.shared = append(a.shared, v)
+				a.sharedUnit = append(a.sharedUnit, i)
+				continue
+			}
+			hv := heldValue{value: v, fp: fingerprint(v)}
+			a.unitFPs[i] = append(a.unitFPs[i], hv.fp)
+			a.gathered[*v.row] = append(a.gathered[*v.row], hv)
+		}
+	}
+}
+
+// hold adds the gathered values to those of their job types and returns
+// the job types to send now (with the values that found no room), and how
+// long the others wait for their items.
+func (e *zabbixExporter) hold(ctx context.Context, a *attempt) (flush []jobType, extra map[jobType][]heldValue, wait time.Duration) {
+	extra = map[jobType][]heldValue{}
+	for r, vals := range a.gathered {
+		added, overflow := e.gather.hold(r, vals, a.settled)
+		if len(overflow) > 0 {
+			e.telemetry.ExporterZabbixValuesUngathered.Add(ctx, int64(len(overflow)))
+		}
+		st, _ := e.jobs.state(r, a.now)
+		switch st.phase {
+		case phaseNew, phaseAnnounced:
+			if added > 0 {
+				e.telemetry.ExporterZabbixValuesDeferred.Add(ctx, int64(added))
+			}
+			if st.phase == phaseAnnounced {
+				wait = max(wait, st.readyAt.Sub(a.now))
+			}
+		default:
+			extra[r] = overflow
+			flush = append(flush, r)
+		}
+	}
+	sort.Slice(flush, func(i, k int) bool { return lessJobType(flush[i], flush[k]) })
+	return flush, extra, wait
+}
+
+// sendShared sends the values of confirmed job types, oldest first. The
+// job types of a request with refused values are sent again each in
+// requests of their own, which tell which one Zabbix refuses.
+func (e *zabbixExporter) sendShared(ctx context.Context, a *attempt) error {
+	if len(a.shared) == 0 {
+		return nil
+	}
+	byTime(a.shared, a.sharedUnit)
+	res, err := e.send(ctx, e.stamp(a.shared, a.now))
+	for i := res.Answered; i < len(a.shared); i++ {
+		a.pending[a.sharedUnit[i]] = true
+	}
+	for _, ref := range res.Refused {
+		refused := map[jobType]struct{}{}
+		for i := ref.From; i < ref.To; i++ {
+			a.pending[a.sharedUnit[i]] = true
+			refused[*a.shared[i].row] = struct{}{}
+		}
+		for r := range refused {
+			e.jobs.refused(r, a.now)
+		}
+		e.logger.Debug("Zabbix refused values of confirmed job types; they are sent again per job type",
+			zap.Int("failed", ref.Failed), zap.Int("values", ref.To-ref.From))
+	}
+	return err
+}
+
+// outcome lists the units to send again, and counts those with values
+// given up.
+func (a *attempt) outcome() (pending []int, rejected int) {
+	for i := range a.units {
+		givenUp := false
+		for _, fp := range a.unitFPs[i] {
+			processed, ok := a.settled[fp]
+			if !ok {
+				a.pending[i] = true
+			} else if !processed {
+				givenUp = true
+			}
+		}
+		switch {
+		case a.pending[i]:
+			pending = append(pending, i)
+		case givenUp:
+			rejected++
+		}
+	}
+	return pending, rejected
+}
+
+// announce sends each host's discovery value in a request of its own, so
+// that Zabbix's answer is about that host.
+func (e *zabbixExporter) announce(ctx context.Context, hosts []string, now time.Time) error {
+	for _, host := range hosts {
+		lld, rows := e.jobs.announcement(host)
+		res, err := e.send(ctx, []zabbixsender.Value{{Host: host, Key: e.cfg.Discovery.Key, Value: lld, Clock: now.Unix(), NS: now.Nanosecond()}})
+		if err != nil {
+			return err
+		}
+		e.telemetry.ExporterZabbixDiscoverySent.Add(ctx, 1)
+		e.jobs.announced(host, rows, res.Failed == 0, now)
+		if res.Failed > 0 {
+			e.logger.Warn("Zabbix refused the discovery value: check that the host exists, is linked to the wafermonitor template, and accepts trapper values from this collector (Allowed hosts, TLS)",
+				zap.String("host", host), zap.String("key", e.cfg.Discovery.Key))
+		}
+	}
+	return nil
+}
+
+// flush sends the gathered values of r, with extra values of this attempt
+// that found no room among them, oldest first and in requests of r's values
+// alone. Processed values are settled (and recorded in settled); refused
+// ones are kept to be sent again, or given up once r has been refused for
+// max_refused_time.
+func (e *zabbixExporter) flush(ctx context.Context, r jobType, extra []heldValue, settled map[string]bool, now time.Time) error {
+	held, ok := e.gather.take(r)
+	if !ok {
+		return nil // another attempt is sending them
+	}
+	vals := append(held, extra...)
+	sort.SliceStable(vals, func(i, k int) bool { return vals[i].at.Before(vals[k].at) })
+	plain := make([]value, len(vals))
+	for i, v := range vals {
+		plain[i] = v.value
+	}
+	res, err := e.send(ctx, e.stamp(plain, now))
+
+	inRefused := make([]bool, len(vals))
+	failed := 0
+	for _, ref := range res.Refused {
+		failed += ref.Failed
+		for i := ref.From; i < ref.To; i++ {
+			inRefused[i] = true
+		}
+	}
+	var processed, refused []heldValue
+	for i := 0; i < res.Answered; i++ {
+		if inRefused[i] {
+			refused = append(refused, vals[i])
+		} else {
+			processed = append(processed, vals[i])
+		}
+	}
+	var givenUp []heldValue
+	switch {
+	case failed > 0:
+		if e.jobs.refused(r, now) == phaseRejected {
+			givenUp, refused = refused, nil
+			e.telemetry.ExporterZabbixValuesRejected.Add(ctx, int64(failed))
+			e.logger.Warn("Zabbix kept refusing values of a job type; they are dropped. Check that the host exists, is linked to the wafermonitor template, and accepts trapper values from this collector (Allowed hosts, TLS); if discovery is only slow, raise discovery::max_refused_time.",
+				zap.String("host", r.host), zap.String("job_type", describe(r)),
+				zap.Int("failed", failed), zap.Int("values", len(givenUp)),
+				zap.Duration("max_refused_time", e.cfg.Discovery.MaxRefusedTime))
+		} else {
+			e.logger.Debug("Zabbix refused values of a job type whose items it may still be creating; they are sent again",
+				zap.String("host", r.host), zap.String("job_type", describe(r)), zap.Int("failed", failed))
+		}
+	case res.Answered == len(vals) && len(vals) > 0:
+		e.jobs.accepted(r, now)
+	}
+	for _, v := range processed {
+		settled[v.fp] = true
+	}
+	for _, v := range givenUp {
+		settled[v.fp] = false
+	}
+	again := append(refused, vals[res.Answered:]...)
+	if n := e.gather.finish(r, processed, givenUp, again, now); n > 0 {
+		e.telemetry.ExporterZabbixSettledEvicted.Add(ctx, int64(n))
+	}
+	return err
+}
+
+// byTime sorts values oldest first (stable), and units with them.
+func byTime(values []value, units []int) {
+	idx := make([]int, len(values))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return values[idx[a]].at.Before(values[idx[b]].at) })
+	v2, u2 := make([]value, len(values)), make([]int, len(units))
+	for i, k := range idx {
+		v2[i], u2[i] = values[k], units[k]
+	}
+	copy(values, v2)
+	copy(units, u2)
+}
+
+// stamp gives values their Zabbix timestamps.
+func (e *zabbixExporter) stamp(values []value, now time.Time) []zabbixsender.Value {
+	ns := nsAllocator{}
+	out := make([]zabbixsender.Value, len(values))
+	for i, v := range values {
+		out[i] = ns.assign(v, now)
+	}
+	return out
+}
+
+func describe(r jobType) string {
+	if r.legacy {
+		return "legacy keys"
+	}
+	return r.app + " " + r.job + " (" + r.entityType + ")"
+}
+
+func lessJobType(a, b jobType) bool {
+	if a.host != b.host {
+		return a.host < b.host
+	}
+	if a.app != b.app {
+		return a.app < b.app
+	}
+	if a.job != b.job {
+		return a.job < b.job
+	}
+	if a.entityType != b.entityType {
+		return a.entityType < b.entityType
+	}
+	if a.site != b.site {
+		return a.site < b.site
+	}
+	return !a.legacy && b.legacy
+}

@@ -1,0 +1,194 @@
+package zabbixexporter
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+
+	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadata"
+	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/trappertest"
+	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/zabbixsender"
+	"github.com/wafermonitor/wafermonitor/internal/exporterhealth"
+)
+
+// statusHost records the component status events reported to it.
+type statusHost struct {
+	component.Host
+	mu     sync.Mutex
+	events []*componentstatus.Event
+}
+
+func (h *statusHost) Report(e *componentstatus.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, e)
+}
+
+func (h *statusHost) statuses() []componentstatus.Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []componentstatus.Status
+	for _, e := range h.events {
+		out = append(out, e.Status())
+	}
+	return out
+}
+
+// The logs, traces and metrics exporters of one configuration share one
+// core (what was announced, the job types' state); it lives until the last
+// of them shuts down.
+func TestOneCorePerConfiguration(t *testing.T) {
+	srv := trappertest.Start(t, nil)
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Endpoints = []string{srv.Addr()}
+	set := exportertest.NewNopSettings(metadata.Type)
+	ctx := context.Background()
+	logs, err := f.CreateLogs(ctx, set, cfg)
+	require.NoError(t, err)
+	traces, err := f.CreateTraces(ctx, set, cfg)
+	require.NoError(t, err)
+	other := f.CreateDefaultConfig().(*Config)
+	other.Endpoints = []string{srv.Addr()}
+	metrics, err := f.CreateMetrics(ctx, set, other)
+	require.NoError(t, err)
+
+	cores.mu.Lock()
+	require.Len(t, cores.items, 2)
+	assert.Equal(t, 2, cores.items[cfg].users)
+	cores.mu.Unlock()
+
+	host := componenttest.NewNopHost()
+	for _, c := range []component.Component{logs, traces, metrics} {
+		require.NoError(t, c.Start(ctx, host))
+	}
+	require.NoError(t, logs.Shutdown(ctx))
+	cores.mu.Lock()
+	assert.Equal(t, 1, cores.items[cfg].users)
+	cores.mu.Unlock()
+	require.NoError(t, traces.Shutdown(ctx))
+	require.NoError(t, metrics.Shutdown(ctx))
+	cores.mu.Lock()
+	assert.Empty(t, cores.items)
+	cores.mu.Unlock()
+}
+
+// A batch that waits for new items does not keep the collector from
+// stopping: the exporter helper's retry gives it up to the queue.
+func TestShutdownWhileWaitingForItems(t *testing.T) {
+	srv := trappertest.Start(t, nil)
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Endpoints = []string{srv.Addr()}
+	cfg.Discovery.ItemDelay = time.Hour
+	cfg.RetryConfig.MaxElapsedTime = 2 * time.Hour
+	exp, err := f.CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	ev := event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "lot-1", kind: "started", status: "running", at: t0}
+	require.NoError(t, exp.ConsumeLogs(context.Background(), logsOf(ev)))
+	require.Eventually(t, func() bool { return len(srv.Values()) == 1 }, 10*time.Second, time.Millisecond, "the announcement")
+
+	done := make(chan error, 1)
+	go func() { done <- exp.Shutdown(context.Background()) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Shutdown waited for the batch")
+	}
+	assert.Len(t, srv.Values(), 1, "the waiting values were not sent")
+}
+
+// Values given up are reported: a recoverable-error status event and the
+// exporter health (the receiver's health endpoint says degraded) while the
+// job type is rejected; OK again once Zabbix takes its values.
+func TestRejectedValuesAreReported(t *testing.T) {
+	srv := trappertest.Start(t, nil)
+	srv.SetRefuse(func(v trappertest.Value) bool { return v.Key != "wafer.discovery" })
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Endpoints = []string{srv.Addr()}
+	cfg.Discovery.ItemDelay = 0
+	cfg.Discovery.MaxRefusedTime = 0
+	cfg.Discovery.Interval = time.Hour
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.ID = component.MustNewIDWithName("zabbix", "rejects")
+	ctx := context.Background()
+	exp, err := f.CreateLogs(ctx, set, cfg)
+	require.NoError(t, err)
+	host := &statusHost{Host: componenttest.NewNopHost()}
+	require.NoError(t, exp.Start(ctx, host))
+	defer func() { require.NoError(t, exp.Shutdown(ctx)) }()
+	cores.mu.Lock()
+	clock := &fakeClock{now: t0}
+	cores.items[cfg].core.now = clock.Now
+	cores.mu.Unlock()
+
+	ev := event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "lot-1", kind: "started", status: "running", at: t0}
+	err = exp.ConsumeLogs(ctx, logsOf(ev))
+	require.ErrorIs(t, err, errValuesRejected)
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.statuses())
+	failing := exporterhealth.Failing()
+	require.Len(t, failing, 1)
+	assert.Equal(t, "zabbix/rejects (logs)", failing[0].Exporter)
+	assert.Contains(t, failing[0].Error, `litho lot-1 (job) on host "fab1-litho"`)
+
+	clock.Advance(time.Hour)
+	srv.SetRefuse(nil)
+	require.NoError(t, exp.ConsumeLogs(ctx, logsOf(ev)))
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, host.statuses())
+	assert.Empty(t, exporterhealth.Failing())
+}
+
+func TestNotStarted(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoints = []string{"127.0.0.1:1"}
+	e, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	require.NoError(t, err)
+	_, err = e.send(context.Background(), []zabbixsender.Value{{Host: "h", Key: "k"}})
+	require.Error(t, err)
+	assert.False(t, errors.Is(err, errItemsPending))
+	require.NoError(t, e.Shutdown(context.Background()))
+}
+
+func TestSharedCoreHandle(t *testing.T) {
+	m := newCoreMap()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoints = []string{"127.0.0.1:1"}
+	made := 0
+	create := func() (*zabbixExporter, error) {
+		made++
+		return newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	}
+	a, err := m.LoadOrStore(cfg, create)
+	require.NoError(t, err)
+	b, err := m.LoadOrStore(cfg, create)
+	require.NoError(t, err)
+	assert.Equal(t, 1, made)
+	assert.Same(t, a.Unwrap(), b.Unwrap())
+	ctx := context.Background()
+	require.NoError(t, a.Start(ctx, componenttest.NewNopHost()))
+	require.NoError(t, b.Start(ctx, componenttest.NewNopHost()))
+	require.NoError(t, a.Shutdown(ctx))
+	require.NoError(t, a.Shutdown(ctx))
+	assert.Len(t, m.items, 1, "one user's Shutdown counts once")
+	require.NoError(t, b.Shutdown(ctx))
+	assert.Empty(t, m.items)
+
+	_, err = m.LoadOrStore(cfg, func() (*zabbixExporter, error) { return nil, errors.New("bad") })
+	require.Error(t, err)
+	assert.Empty(t, m.items)
+}

@@ -1,0 +1,294 @@
+package zabbixexporter // import "github.com/wafermonitor/wafermonitor/exporter/zabbixexporter"
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// jobType is one row of low-level discovery: a job type on a host. Its
+// fields are already safe as item key parameters. A legacy job type holds
+// the old sidecar's keys of a host: it is not discovered, the legacy
+// template has its items.
+type jobType struct {
+	host, site, app, job, entityType string
+	legacy                           bool
+}
+
+// phase is where a job type stands in delivery. Zabbix takes the values of
+// a discovered item only once discovery has created it and the server has
+// loaded it into its configuration cache; before, it counts them as failed
+// and does not say which.
+type phase uint8
+
+const (
+	// phaseNew: seen, not announced yet (or its announcement was refused).
+	// Its values wait.
+	phaseNew phase = iota
+	// phaseAnnounced: announced; Zabbix creates its items until readyAt.
+	// Its values wait.
+	phaseAnnounced
+	// phaseProbing: its items should exist. Its values go in requests of
+	// their own, so that a refusal names the job type, and refused values
+	// are sent again.
+	phaseProbing
+	// phaseConfirmed: Zabbix processed a request of its values; they share
+	// requests with other job types.
+	phaseConfirmed
+	// phaseRejected: Zabbix refused its values for longer than
+	// max_refused_time. Its values are sent once and refusals are final
+	// until discovery::interval has passed; then it starts again as new.
+	phaseRejected
+)
+
+var phaseNames = [...]string{"new", "announced", "probing", "confirmed", "rejected"}
+
+func (p phase) String() string { return phaseNames[p] }
+
+type jobTypeState struct {
+	phase phase
+	// since is when the job type entered its phase.
+	since time.Time
+	// readyAt is when Zabbix can have created the items (phaseAnnounced).
+	readyAt time.Time
+	// refusedSince is the first refusal since the job type was last
+	// confirmed; zero when there was none.
+	refusedSince time.Time
+	lastSeen     time.Time
+}
+
+type hostState struct {
+	rows          map[jobType]*jobTypeState
+	lastAnnounced time.Time
+}
+
+// jobTypes is the delivery state machine of every job type seen: which
+// were announced to which host, whether Zabbix takes their values, and
+// since when it refuses them. All times come from the caller's clock.
+type jobTypes struct {
+	itemDelay  time.Duration
+	interval   time.Duration
+	maxRefused time.Duration
+	maxRows    int
+
+	mu    sync.Mutex
+	hosts map[string]*hostState
+	rows  int
+	// rejected are the job types in phaseRejected.
+	rejected map[jobType]*jobTypeState
+}
+
+func newJobTypes(cfg DiscoveryConfig) *jobTypes {
+	return &jobTypes{
+		itemDelay:  cfg.ItemDelay,
+		interval:   cfg.Interval,
+		maxRefused: cfg.MaxRefusedTime,
+		maxRows:    cfg.MaxJobTypes,
+		hosts:      map[string]*hostState{},
+		rejected:   map[jobType]*jobTypeState{},
+	}
+}
+
+func (j *jobTypes) enter(r jobType, s *jobTypeState, p phase, now time.Time) {
+	if s.phase == phaseRejected {
+		delete(j.rejected, r)
+	}
+	if p == phaseRejected {
+		j.rejected[r] = s
+	}
+	s.phase, s.since = p, now
+}
+
+// advance makes the transitions that time alone decides.
+func (j *jobTypes) advance(r jobType, s *jobTypeState, now time.Time) {
+	switch {
+	case s.phase == phaseAnnounced && !now.Before(s.readyAt):
+		j.enter(r, s, phaseProbing, now)
+	case s.phase == phaseRejected && now.Sub(s.since) >= j.interval:
+		s.refusedSince = time.Time{}
+		j.enter(r, s, j.initialPhase(r), now)
+	}
+}
+
+// initialPhase: legacy job types have nothing to announce.
+func (*jobTypes) initialPhase(r jobType) phase {
+	if r.legacy {
+		return phaseProbing
+	}
+	return phaseNew
+}
+
+// plan records that rows were seen at now, makes the transitions their time
+// has come for, forgets the least recently seen job types beyond the cap
+// (never one of rows), and returns the phase of each row and the hosts to
+// announce: those with a new job type, or whose interval has passed.
+func (j *jobTypes) plan(rows map[jobType]struct{}, now time.Time) (phases map[jobType]jobTypeState, announce []string, evicted []jobType) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	phases = make(map[jobType]jobTypeState, len(rows))
+	hosts := map[string]bool{}
+	for r := range rows {
+		h := j.hosts[r.host]
+		if h == nil {
+			h = &hostState{rows: map[jobType]*jobTypeState{}}
+			j.hosts[r.host] = h
+		}
+		s := h.rows[r]
+		if s == nil {
+			s = &jobTypeState{}
+			j.enter(r, s, j.initialPhase(r), now)
+			h.rows[r] = s
+			j.rows++
+		}
+		s.lastSeen = now
+		j.advance(r, s, now)
+		phases[r] = *s
+		if !r.legacy && s.phase != phaseRejected && (s.phase == phaseNew || now.Sub(h.lastAnnounced) >= j.interval) {
+			hosts[r.host] = true
+		}
+	}
+	evicted = j.evict(rows)
+	for h := range hosts {
+		announce = append(announce, h)
+	}
+	sort.Strings(announce)
+	return phases, announce, evicted
+}
+
+// state returns r's state after the transitions time decides; false when r
+// is not known.
+func (j *jobTypes) state(r jobType, now time.Time) (jobTypeState, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s := j.lookup(r)
+	if s == nil {
+		return jobTypeState{}, false
+	}
+	j.advance(r, s, now)
+	return *s, true
+}
+
+func (j *jobTypes) lookup(r jobType) *jobTypeState {
+	if h := j.hosts[r.host]; h != nil {
+		return h.rows[r]
+	}
+	return nil
+}
+
+// announced records Zabbix's answer to the announcement of rows to host:
+// processed, new job types wait item_delay for their items; refused, they
+// stay new, and the refusal counts towards max_refused_time.
+func (j *jobTypes) announced(host string, rows []jobType, processed bool, now time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	h := j.hosts[host]
+	if h == nil {
+		return
+	}
+	h.lastAnnounced = now
+	for _, r := range rows {
+		s := h.rows[r]
+		if s == nil || s.phase != phaseNew {
+			continue
+		}
+		if processed {
+			s.readyAt = now.Add(j.itemDelay)
+			j.enter(r, s, phaseAnnounced, now)
+			j.advance(r, s, now)
+		} else {
+			j.refuse(r, s, now)
+		}
+	}
+}
+
+// accepted records that Zabbix processed every value of a request of r's
+// values alone: its items exist.
+func (j *jobTypes) accepted(r jobType, now time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if s := j.lookup(r); s != nil && s.phase != phaseConfirmed {
+		s.refusedSince = time.Time{}
+		j.enter(r, s, phaseConfirmed, now)
+	}
+}
+
+// refused records that Zabbix counted values of r as failed and returns
+// the phase r is in afterwards.
+func (j *jobTypes) refused(r jobType, now time.Time) phase {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s := j.lookup(r)
+	if s == nil {
+		return phaseNew
+	}
+	j.refuse(r, s, now)
+	return s.phase
+}
+
+func (j *jobTypes) refuse(r jobType, s *jobTypeState, now time.Time) {
+	if s.phase == phaseRejected {
+		return
+	}
+	if s.refusedSince.IsZero() {
+		s.refusedSince = now
+	}
+	switch {
+	case now.Sub(s.refusedSince) >= j.maxRefused:
+		j.enter(r, s, phaseRejected, now)
+	case s.phase == phaseConfirmed:
+		j.enter(r, s, phaseProbing, now)
+	}
+}
+
+// rejection describes the job types whose values are dropped because
+// Zabbix kept refusing them; nil when there are none.
+func (j *jobTypes) rejection(now time.Time) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var rows []jobType
+	for r, s := range j.rejected {
+		j.advance(r, s, now)
+		if s.phase == phaseRejected {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	sort.Slice(rows, func(i, k int) bool { return lessJobType(rows[i], rows[k]) })
+	return fmt.Errorf("Zabbix refuses the values of %d job types (the first: %s on host %q) for longer than discovery::max_refused_time: they are dropped until discovery::interval has passed", len(rows), describe(rows[0]), rows[0].host)
+}
+
+// evict forgets the least recently seen job types beyond the cap, never one
+// of keep, and returns them.
+func (j *jobTypes) evict(keep map[jobType]struct{}) []jobType {
+	var evicted []jobType
+	for j.rows > j.maxRows {
+		var oldest jobType
+		var oldestSeen time.Time
+		found := false
+		for _, h := range j.hosts {
+			for r, s := range h.rows {
+				if _, k := keep[r]; k {
+					continue
+				}
+				if !found || s.lastSeen.Before(oldestSeen) {
+					oldest, oldestSeen, found = r, s.lastSeen, true
+				}
+			}
+		}
+		if !found {
+			return evicted
+		}
+		h := j.hosts[oldest.host]
+		delete(h.rows, oldest)
+		delete(j.rejected, oldest)
+		if len(h.rows) == 0 {
+			delete(j.hosts, oldest.host)
+		}
+		j.rows--
+		evicted = append(evicted, oldest)
+	}
+	return evicted
+}
