@@ -27,6 +27,9 @@ const (
 	itemStalls    = "wafer.stalls"
 	itemTimeouts  = "wafer.timeouts"
 	itemEvents    = "wafer.events"
+	// itemRollupComplete is 0 for a job whose roll-ups lost subjobs, sent
+	// with every rolled-up outcome.
+	itemRollupComplete = "wafer.rollup.complete"
 )
 
 // statusStalled is what the status item shows for a stalled entity, so
@@ -154,7 +157,13 @@ func (rv *rowValues) measurements(attrs pcommon.Map, outcome string, failedEvent
 	if outcome != "" {
 		rv.add(itemOutcome, outcome)
 	}
-
+	if _, rolledUp := attrs.Get(semconv.AttrJobOutcome); rolledUp {
+		complete := 1.0
+		if v, ok := attrs.Get(semconv.AttrJobRollupComplete); ok && v.Type() == pcommon.ValueTypeBool && !v.Bool() {
+			complete = 0
+		}
+		rv.addFloat(itemRollupComplete, complete)
+	}
 	if outcome == semconv.OutcomeFailure || failedEvent {
 		rv.addFloat(itemFailures, 1)
 	}

@@ -453,6 +453,9 @@ func TestEndToEndRealZabbix(t *testing.T) {
 		wantF, _ := strconv.ParseFloat(want, 64)
 		assert.InDelta(t, wantF, got, 1e-9, key)
 	}
+	// The roll-up item's prototype was imported and discovered.
+	_, rollupOK := z.item(hostID, "wafer.rollup.complete"+sub)
+	assert.True(t, rollupOK, "the wafer.rollup.complete item")
 	// The old sidecar's key on the same host.
 	legacy, ok := z.item(hostID, "wafer.subjob.finished")
 	require.True(t, ok)

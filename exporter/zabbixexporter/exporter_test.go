@@ -283,3 +283,36 @@ func TestMetricsDeltasNotCommittedOnFailure(t *testing.T) {
 	got := byKey(srv.Values())
 	assert.Equal(t, "4", got[`fab1-litho wafer.completed["litho","_all","subjob"]`].Value)
 }
+
+// A job's rolled-up outcome comes with wafer.rollup.complete: 0 when the
+// jobhierarchy processor lost some of its subjobs' roll-ups.
+func TestRollupComplete(t *testing.T) {
+	srv := trappertest.Start(t, nil)
+	e, _ := newTestExporter(t, srv, func(c *Config) { c.Discovery.ItemDelay = 0 })
+	ev := func(lot string) event {
+		return event{site: "fab1", app: "litho", etype: "job", id: jobID, key: lot, kind: "finished", status: "succeeded", at: t0,
+			extra: map[string]string{semconv.AttrJobOutcome: "success"}}
+	}
+	ld := logsOf(ev("lot-incomplete"), ev("lot-complete"), event{site: "fab1", app: "litho", etype: "subjob", id: sub1ID, key: "lot-sub", kind: "finished", status: "succeeded", at: t0})
+	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutBool(semconv.AttrJobRollupComplete, false)
+	require.NoError(t, e.pushLogs(context.Background(), ld))
+	got := byKey(srv.Values())
+	assert.Equal(t, "0", got[`fab1-litho wafer.rollup.complete["litho","lot-incomplete","job"]`].Value)
+	assert.Equal(t, "1", got[`fab1-litho wafer.rollup.complete["litho","lot-complete","job"]`].Value, "absent means complete")
+	_, ok := got[`fab1-litho wafer.rollup.complete["litho","lot-sub","subjob"]`]
+	assert.False(t, ok, "only with a rolled-up outcome")
+
+	// From spans as well.
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr(semconv.AttrServiceName, "litho")
+	rs.Resource().Attributes().PutStr(semconv.AttrSiteID, "fab1")
+	span := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	span.SetEndTimestamp(pcommon.NewTimestampFromTime(t0.Add(time.Minute)))
+	span.Attributes().PutStr(semconv.AttrEntityType, "job")
+	span.Attributes().PutStr(semconv.AttrBusinessKey, "lot-span")
+	span.Attributes().PutStr(semconv.AttrJobOutcome, "failure")
+	span.Attributes().PutBool(semconv.AttrJobRollupComplete, false)
+	require.NoError(t, e.pushTraces(context.Background(), td))
+	assert.Equal(t, "0", byKey(srv.Values())[`fab1-litho wafer.rollup.complete["litho","lot-span","job"]`].Value)
+}
