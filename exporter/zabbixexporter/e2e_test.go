@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	mathrand "math/rand/v2"
 	"net"
@@ -309,7 +310,11 @@ exporters:
     timeout: 5s
     connect_timeout: 1s
     discovery:
-      item_delay: 3s
+      # Values follow their job type's announcement at once, so Zabbix
+      # refuses them until discovery has created the items: they get in
+      # only by being sent again, whatever the machine's load.
+      item_delay: 0s
+      max_refused_time: 2m
     legacy:
       enabled: true
       host: "{site}-{app}"
@@ -323,7 +328,13 @@ service:
   extensions: [file_storage]
   telemetry:
     metrics:
-      level: none
+      level: detailed
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: %[4]d
   pipelines:
     logs:
       receivers: [wafermonitor]
@@ -366,6 +377,25 @@ func postEvents(t *testing.T, port int, events ...map[string]any) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
+// busyCPUs keeps n CPUs busy until the test ends, as other work on a
+// loaded machine would: the test must not depend on how fast Zabbix
+// creates items or the collector runs.
+func busyCPUs(t testing.TB, n int) {
+	t.Helper()
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = devNull.Close() })
+	for i := 0; i < n; i++ {
+		cmd := exec.Command("yes") //nolint:gosec // a fixed command
+		cmd.Stdout = devNull
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
+}
+
 func TestEndToEndRealZabbix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test against a real Zabbix server")
@@ -373,6 +403,9 @@ func TestEndToEndRealZabbix(t *testing.T) {
 	testStart := time.Now()
 	z := startZabbix(t, writeTLS)
 	z.importTemplate()
+	// From here on the collector and Zabbix compete with two busy CPUs:
+	// discovery then takes longer than item_delay, as on a loaded site.
+	busyCPUs(t, 2)
 	const hostName = "fab1-litho-scheduler"
 	// "Not seen" after 30 s (the shortest nodata period) for the quiet job.
 	hostID := z.createHost(hostName, map[string]string{`{$WAFER.NOT_SEEN:"lot-quiet"}`: "30s"})
@@ -393,7 +426,8 @@ func TestEndToEndRealZabbix(t *testing.T) {
 
 	port := testcollector.FreePort(t)
 	storage := t.TempDir()
-	cfg := fmt.Sprintf(e2eCollectorConfig, port, z.trapper, storage)
+	metricsPort := testcollector.FreePort(t)
+	cfg := fmt.Sprintf(e2eCollectorConfig, port, z.trapper, storage, metricsPort)
 	col := testcollector.Start(t, cfg, testcollector.Options{HealthURL: fmt.Sprintf("http://127.0.0.1:%d/v1/health", port)})
 	t.Logf("%s: collector running", time.Since(testStart).Round(time.Millisecond))
 
@@ -507,6 +541,12 @@ func TestEndToEndRealZabbix(t *testing.T) {
 		return ok && len(z.history(it)) == n
 	})
 	t.Logf("%s: every value sent during the outage arrived", time.Since(testStart).Round(time.Millisecond))
+	// They got in by being sent again after Zabbix refused them; none was
+	// given up.
+	failed, rejected := collectorCounter(t, metricsPort, "otelcol_exporter_zabbix_values_failed"), collectorCounter(t, metricsPort, "otelcol_exporter_zabbix_values_rejected")
+	t.Logf("values refused by Zabbix and sent again: %d; given up: %d", failed, rejected)
+	assert.Positive(t, failed, "values refused while discovery created the items")
+	assert.Zero(t, rejected)
 	it, _ := z.item(hostID, "wafer.duration"+sub2)
 	for i, v := range z.history(it) {
 		assert.Equal(t, strconv.Itoa(1000+i), v.Value)
@@ -523,6 +563,28 @@ func TestEndToEndRealZabbix(t *testing.T) {
 		return z.firing(hostID, "litho-scheduler lot-quiet (job) not seen for 30s")
 	})
 	t.Logf("end-to-end test took %s", time.Since(testStart).Round(time.Millisecond))
+}
+
+// collectorCounter sums a counter of the collector's own metrics (0 when
+// it was never recorded).
+func collectorCounter(t *testing.T, port int, name string) int {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port)) //nolint:gosec,noctx // loopback
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	total := 0.0
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, name) {
+			continue
+		}
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		require.NoError(t, err, line)
+		total += v
+	}
+	return int(total)
 }
 
 // writeTLS makes a CA, the server's certificate (127.0.0.1) and the
