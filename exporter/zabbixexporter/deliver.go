@@ -59,7 +59,7 @@ func (e *zabbixExporter) deliver(ctx context.Context, units [][]value) delivery 
 			rows[*v.row] = struct{}{}
 		}
 	}
-	_, announce, evicted := e.jobs.plan(rows, a.now)
+	announce, evicted := e.jobs.plan(rows, a.now)
 	for _, r := range evicted {
 		e.gather.forget(r)
 	}

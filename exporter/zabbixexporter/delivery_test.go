@@ -36,10 +36,11 @@ func entityIDs(ld plog.Logs) []string {
 	return ids
 }
 
-func keysOf(values []trappertest.Value, item string) []trappertest.Value {
+// statusValues are the values of wafer.status items.
+func statusValues(values []trappertest.Value) []trappertest.Value {
 	var out []trappertest.Value
 	for _, v := range values {
-		if strings.HasPrefix(v.Key, item+"[") {
+		if strings.HasPrefix(v.Key, itemStatus+"[") {
 			out = append(out, v)
 		}
 	}
@@ -89,7 +90,7 @@ func TestNewJobTypeWaitsForItems(t *testing.T) {
 	require.NoError(t, e.pushLogs(ctx, second))
 	args := `["litho","lot-4711","job"]`
 	var statuses []string
-	for _, v := range keysOf(srv.Values(), itemStatus) {
+	for _, v := range statusValues(srv.Values()) {
 		statuses = append(statuses, v.Value)
 	}
 	assert.Equal(t, []string{"running", "running", "failed"}, statuses, "oldest first, across batches")
@@ -163,7 +164,7 @@ func TestRefusedValuesAreDroppedAfterMaxRefusedTime(t *testing.T) {
 	))
 	ld := pendingLogs(t, err)
 	assert.Equal(t, []string{badID}, entityIDs(ld), "the other job type's values were delivered")
-	assert.Len(t, keysOf(srv.Stored(), itemStatus), 1)
+	assert.Len(t, statusValues(srv.Stored()), 1)
 	assert.NoError(t, e.jobs.rejection(env.clock.Now()))
 
 	env.clock.Advance(59 * time.Second)
@@ -222,7 +223,7 @@ func TestRefusalInASharedRequestFindsTheJobType(t *testing.T) {
 	assert.Equal(t, []string{badID}, entityIDs(ld))
 	assert.Len(t, srv.Requests(), requests+3, "the shared request, then one per job type")
 	var goodStatus []trappertest.Value
-	for _, v := range keysOf(srv.Stored(), itemStatus) {
+	for _, v := range statusValues(srv.Stored()) {
 		if strings.Contains(v.Key, "lot-good") {
 			goodStatus = append(goodStatus, v)
 		}
@@ -245,7 +246,7 @@ func TestUnreachableWhileSendingGatheredValues(t *testing.T) {
 	assert.NotErrorIs(t, err, errItemsPending, "an outage, not a wait for items")
 	srv.SetReply(nil)
 	require.NoError(t, e.pushLogs(ctx, ld))
-	assert.Len(t, keysOf(srv.Stored(), itemStatus), 1)
+	assert.Len(t, statusValues(srv.Stored()), 1)
 }
 
 // The old sidecar's keys have items of their own (the legacy template): a
@@ -259,7 +260,7 @@ func TestLegacyKeysAreAJobTypeOfTheirOwn(t *testing.T) {
 	srv.SetRefuse(func(v trappertest.Value) bool { return v.Host == "wafermonitor" })
 	ctx := context.Background()
 	ld := pendingLogs(t, e.pushLogs(ctx, logsOf(lotEvent("lot-1", jobID, "started", "running", t0))))
-	assert.Len(t, keysOf(srv.Stored(), itemStatus), 1, "the discovered values went through")
+	assert.Len(t, statusValues(srv.Stored()), 1, "the discovered values went through")
 	for _, r := range srv.Requests() {
 		for _, v := range r.Data {
 			if v.Host == "wafermonitor" {
@@ -271,7 +272,7 @@ func TestLegacyKeysAreAJobTypeOfTheirOwn(t *testing.T) {
 	require.NoError(t, e.pushLogs(ctx, ld))
 	stored := byKey(srv.Stored())
 	assert.Equal(t, "1", stored["wafermonitor wafer.job.started"].Value)
-	assert.Len(t, keysOf(srv.Stored(), itemStatus), 1, "the discovered values were not sent again")
+	assert.Len(t, statusValues(srv.Stored()), 1, "the discovered values were not sent again")
 }
 
 func TestCapsAreCounted(t *testing.T) {
@@ -315,7 +316,7 @@ func TestCapsAreCounted(t *testing.T) {
 		// Every value still arrives: beyond the cap each batch sends its own.
 		env.clock.Advance(10 * time.Second)
 		require.NoError(t, e.pushLogs(ctx, ld))
-		assert.Len(t, keysOf(srv.Stored(), itemStatus), 3)
+		assert.Len(t, statusValues(srv.Stored()), 3)
 		assert.Positive(t, env.counter(t, "exporter_zabbix_settled_evicted"))
 	})
 }

@@ -32,7 +32,7 @@ var errItemsPending = errors.New("waiting for Zabbix to create the items of newl
 
 // errValuesRejected: Zabbix refused every value of the batch for longer
 // than max_refused_time.
-var errValuesRejected = errors.New("Zabbix kept refusing these values; they are dropped (see the warning logged with their job type)")
+var errValuesRejected = errors.New("values refused by Zabbix for longer than discovery::max_refused_time were dropped (see the warning logged with their job type)")
 
 // zabbixExporter is shared by the logs, traces and metrics exporters of one
 // configuration, so that they announce the same job types to Zabbix.

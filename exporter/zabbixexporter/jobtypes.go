@@ -121,12 +121,11 @@ func (*jobTypes) initialPhase(r jobType) phase {
 
 // plan records that rows were seen at now, makes the transitions their time
 // has come for, forgets the least recently seen job types beyond the cap
-// (never one of rows), and returns the phase of each row and the hosts to
-// announce: those with a new job type, or whose interval has passed.
-func (j *jobTypes) plan(rows map[jobType]struct{}, now time.Time) (phases map[jobType]jobTypeState, announce []string, evicted []jobType) {
+// (never one of rows), and returns the hosts to announce (those with a new
+// job type, or whose interval has passed) and the job types forgotten.
+func (j *jobTypes) plan(rows map[jobType]struct{}, now time.Time) (announce []string, evicted []jobType) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	phases = make(map[jobType]jobTypeState, len(rows))
 	hosts := map[string]bool{}
 	for r := range rows {
 		h := j.hosts[r.host]
@@ -143,7 +142,6 @@ func (j *jobTypes) plan(rows map[jobType]struct{}, now time.Time) (phases map[jo
 		}
 		s.lastSeen = now
 		j.advance(r, s, now)
-		phases[r] = *s
 		if !r.legacy && s.phase != phaseRejected && (s.phase == phaseNew || now.Sub(h.lastAnnounced) >= j.interval) {
 			hosts[r.host] = true
 		}
@@ -153,7 +151,7 @@ func (j *jobTypes) plan(rows map[jobType]struct{}, now time.Time) (phases map[jo
 		announce = append(announce, h)
 	}
 	sort.Strings(announce)
-	return phases, announce, evicted
+	return announce, evicted
 }
 
 // state returns r's state after the transitions time decides; false when r
@@ -257,7 +255,7 @@ func (j *jobTypes) rejection(now time.Time) error {
 		return nil
 	}
 	sort.Slice(rows, func(i, k int) bool { return lessJobType(rows[i], rows[k]) })
-	return fmt.Errorf("Zabbix refuses the values of %d job types (the first: %s on host %q) for longer than discovery::max_refused_time: they are dropped until discovery::interval has passed", len(rows), describe(rows[0]), rows[0].host)
+	return fmt.Errorf("values of %d job types (the first: %s on host %q) refused by Zabbix for longer than discovery::max_refused_time are dropped until discovery::interval has passed", len(rows), describe(rows[0]), rows[0].host)
 }
 
 // evict forgets the least recently seen job types beyond the cap, never one

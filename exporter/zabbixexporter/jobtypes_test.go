@@ -165,23 +165,23 @@ func TestJobTypesAnnounce(t *testing.T) {
 		return m
 	}
 
-	_, announce, _ := j.plan(seen(a, other, legacy), t0)
+	announce, _ := j.plan(seen(a, other, legacy), t0)
 	assert.Equal(t, []string{"h1", "h2"}, announce, "hosts of new job types; legacy keys are not discovered")
 	for _, h := range announce {
 		_, rows := j.announcement(h)
 		j.announced(h, rows, true, t0)
 	}
-	_, announce, _ = j.plan(seen(a, other), t0.Add(time.Minute))
+	announce, _ = j.plan(seen(a, other), t0.Add(time.Minute))
 	assert.Empty(t, announce, "announced already")
 
-	_, announce, _ = j.plan(seen(a, b), t0.Add(2*time.Minute))
+	announce, _ = j.plan(seen(a, b), t0.Add(2*time.Minute))
 	assert.Equal(t, []string{"h1"}, announce, "a new job type of h1")
 	lld, rows := j.announcement("h1")
 	assert.Len(t, rows, 2, "every job type of the host, so that Zabbix keeps all their items")
 	assert.JSONEq(t, `[{"{#SITE}":"","{#APP}":"litho","{#JOB}":"lot-1","{#TYPE}":"job"},{"{#SITE}":"","{#APP}":"litho","{#JOB}":"lot-2","{#TYPE}":"job"}]`, lld)
 	j.announced("h1", rows, true, t0.Add(2*time.Minute))
 
-	_, announce, _ = j.plan(seen(a, other), t0.Add(time.Hour))
+	announce, _ = j.plan(seen(a, other), t0.Add(time.Hour))
 	assert.Equal(t, []string{"h2"}, announce, "h2's interval has passed, h1's has not")
 
 	// A job type that Zabbix rejects is not announced until the interval passes.
@@ -189,7 +189,7 @@ func TestJobTypesAnnounce(t *testing.T) {
 	st, _ := j.state(b, t0.Add(time.Hour))
 	require.Equal(t, phaseRejected, st.phase)
 	require.Error(t, j.rejection(t0.Add(time.Hour)))
-	_, announce, _ = j.plan(seen(b), t0.Add(3*time.Hour))
+	announce, _ = j.plan(seen(b), t0.Add(3*time.Hour))
 	assert.Equal(t, []string{"h1"}, announce, "rejected long enough: new again")
 	assert.NoError(t, j.rejection(t0.Add(3*time.Hour)))
 }
@@ -200,12 +200,12 @@ func TestJobTypesEvictLeastRecentlySeen(t *testing.T) {
 	j.plan(map[jobType]struct{}{r("1"): {}}, t0)
 	j.plan(map[jobType]struct{}{r("2"): {}}, t0.Add(time.Second))
 	j.plan(map[jobType]struct{}{r("1"): {}}, t0.Add(2*time.Second))
-	_, _, evicted := j.plan(map[jobType]struct{}{r("3"): {}}, t0.Add(3*time.Second))
+	_, evicted := j.plan(map[jobType]struct{}{r("3"): {}}, t0.Add(3*time.Second))
 	assert.Equal(t, []jobType{r("2")}, evicted)
 	_, ok := j.state(r("2"), t0.Add(3*time.Second))
 	assert.False(t, ok)
 	// Never one of the batch's own job types.
-	_, _, evicted = j.plan(map[jobType]struct{}{r("4"): {}, r("5"): {}, r("6"): {}}, t0.Add(4*time.Second))
+	_, evicted = j.plan(map[jobType]struct{}{r("4"): {}, r("5"): {}, r("6"): {}}, t0.Add(4*time.Second))
 	assert.Len(t, evicted, 2)
 	for _, k := range []string{"4", "5", "6"} {
 		_, ok := j.state(r(k), t0.Add(4*time.Second))
