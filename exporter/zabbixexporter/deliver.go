@@ -94,20 +94,26 @@ func (e *zabbixExporter) deliver(ctx context.Context, units [][]value) delivery 
 // the others among the gathered values.
 func (e *zabbixExporter) sortValues(a *attempt, rows map[jobType]struct{}) {
 	type rowState struct {
-		phase         phase
-		held, settled bool
+		phase        phase
+		held         bool
+		settledUntil time.Time
 	}
 	states := make(map[jobType]rowState, len(rows))
 	for r := range rows {
 		st, _ := e.jobs.state(r, a.now)
-		held, settled := e.gather.state(r)
-		states[r] = rowState{st.phase, held, settled}
+		held, settledUntil := e.gather.state(r)
+		states[r] = rowState{st.phase, held, settledUntil}
 	}
+	n := 0
+	for _, u := range a.units {
+		n += len(u)
+	}
+	a.shared, a.sharedUnit = make([]value, 0, n), make([]int, 0, n)
 	for i, u := range a.units {
 		for _, v := range u {
 			st := states[*v.row]
 			if st.phase == phaseConfirmed && !st.held {
-				if st.settled {
+				if !st.settledUntil.IsZero() && !v.at.After(st.settledUntil) {
 					// The job type's gathered values went out recently: this
 					// batch may have carried some of them.
 					fp := fingerprint(v)
@@ -291,6 +297,13 @@ func (e *zabbixExporter) flush(ctx context.Context, r jobType, extra []heldValue
 
 // byTime sorts values oldest first (stable), and units with them.
 func byTime(values []value, units []int) {
+	sorted := true
+	for i := 1; i < len(values) && sorted; i++ {
+		sorted = !values[i].at.Before(values[i-1].at)
+	}
+	if sorted {
+		return
+	}
 	idx := make([]int, len(values))
 	for i := range idx {
 		idx[i] = i

@@ -37,6 +37,9 @@ type gathered struct {
 	fps      map[string]struct{}
 	marks    int
 	inFlight bool
+	// newestSettled is the time of the newest value settled: a value of
+	// the job type after it cannot have been settled.
+	newestSettled time.Time
 }
 
 type heldValue struct {
@@ -67,15 +70,19 @@ func fingerprint(v value) string {
 }
 
 // state reports whether r has values held (to be sent with r's next
-// values) and values settled recently (not to be sent again).
-func (g *gather) state(r jobType) (held, settled bool) {
+// values), and until when its values may have been settled recently (not
+// to be sent again); zero when none were.
+func (g *gather) state(r jobType) (held bool, settledUntil time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	gr := g.rows[r]
 	if gr == nil {
-		return false, false
+		return false, time.Time{}
 	}
-	return len(gr.fps) > 0 || gr.inFlight, gr.marks > 0
+	if gr.marks > 0 {
+		settledUntil = gr.newestSettled
+	}
+	return len(gr.fps) > 0 || gr.inFlight, settledUntil
 }
 
 // settledAs reports whether the value with fingerprint fp was settled, and
@@ -180,6 +187,9 @@ func (g *gather) settle(r jobType, gr *gathered, values []heldValue, processed b
 		g.settled[v.fp] = settlement{processed: processed, at: now}
 		g.marks = append(g.marks, mark{fp: v.fp, r: r, at: now})
 		gr.marks++
+		if v.at.After(gr.newestSettled) {
+			gr.newestSettled = v.at
+		}
 	}
 }
 

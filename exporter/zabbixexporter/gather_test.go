@@ -55,14 +55,14 @@ func TestGatherSendsEveryBatchsValuesOldestFirst(t *testing.T) {
 	assert.False(t, processed)
 
 	// Marks expire; then the job type is forgotten.
-	held, marked := g.state(r)
+	held, settledUntil := g.state(r)
 	assert.False(t, held)
-	assert.True(t, marked)
+	assert.Equal(t, late.at, settledUntil, "the newest value settled")
 	g.expire(t0.Add(time.Minute))
 	settled, _ = g.settledAs(older.fp)
 	assert.False(t, settled)
-	_, marked = g.state(r)
-	assert.False(t, marked)
+	_, settledUntil = g.state(r)
+	assert.True(t, settledUntil.IsZero())
 	assert.Empty(t, g.rows)
 	assert.Zero(t, g.held)
 }
