@@ -13,6 +13,7 @@ targets=(
 	"FuzzRestore ./processor/jobhierarchyprocessor"
 	"FuzzRetryAfter ./exporter/webhookexporter"
 	"FuzzPayloads ./exporter/webhookexporter"
+	"FuzzLocalAPI ./exporter/webhookexporter"
 	"FuzzCSVRoundTrip ./exporter/csvexporter"
 	"FuzzRepair ./exporter/csvexporter"
 	"FuzzPathTemplate ./exporter/csvexporter"

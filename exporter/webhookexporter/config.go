@@ -3,9 +3,11 @@ package webhookexporter // import "github.com/wafermonitor/wafermonitor/exporter
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -26,6 +28,12 @@ const (
 	FormatCloudEvents = "cloudevents"
 	// FormatRecord is one flat JSON object per finished entity (traces pipeline).
 	FormatRecord = "record"
+	// FormatLocalAPI is the v1 event as the old sidecar's Local API takes it
+	// (logs pipeline): the endpoint is the Local API's base URL, batches are
+	// bare arrays to /v1/ingest/events:batch whose answer's "failed" count is
+	// read, single events go to /v1/ingest/events, every event has a
+	// business key and a time the Local API's skew limit lets through.
+	FormatLocalAPI = "local_api"
 )
 
 // Delivery modes.
@@ -45,7 +53,8 @@ const (
 )
 
 var (
-	formats      = []string{FormatV1, FormatCloudEvents, FormatRecord}
+	formats      = []string{FormatV1, FormatCloudEvents, FormatRecord, FormatLocalAPI}
+	methods      = []string{http.MethodPost, http.MethodPut, http.MethodPatch}
 	modes        = []string{ModeSingle, ModeBatch}
 	envelopes    = []string{EnvelopeArray, EnvelopeObject}
 	entityTypes  = []string{semconv.EntityTypeJob, semconv.EntityTypeSubjob}
@@ -74,6 +83,8 @@ type Config struct {
 	BatchEnvelope string `mapstructure:"batch_envelope"`
 	// MaxBatchEvents is the largest number of items in one batch request.
 	MaxBatchEvents int `mapstructure:"max_batch_events"`
+	// Method is the HTTP method of every request: POST, PUT or PATCH.
+	Method string `mapstructure:"method"`
 
 	// Signing signs every request with HMAC-SHA256.
 	Signing SigningConfig `mapstructure:"signing"`
@@ -83,6 +94,8 @@ type Config struct {
 
 	// CloudEvents settings of the cloudevents format.
 	CloudEvents CloudEventsConfig `mapstructure:"cloudevents"`
+	// LocalAPI settings of the local_api format.
+	LocalAPI LocalAPIConfig `mapstructure:"local_api"`
 
 	// Filters select what is sent. An item is sent when the list is empty or
 	// when it matches at least one filter.
@@ -114,6 +127,16 @@ type CloudEventsConfig struct {
 	// TypePrefix starts every CloudEvents `type`, e.g.
 	// "com.wafermonitor" gives "com.wafermonitor.job.finished".
 	TypePrefix string `mapstructure:"type_prefix"`
+}
+
+// LocalAPIConfig configures the local_api format.
+type LocalAPIConfig struct {
+	// MaxTimeSkew is how far an event's time may be from the time it is
+	// sent. The Local API refuses events more than 10 minutes off its clock,
+	// so an event further off (a backlog after an outage, a client with a
+	// wrong clock) is sent with the send time as event.at and its own time in
+	// event.metadata.original_at. 0 sends every event with its own time.
+	MaxTimeSkew time.Duration `mapstructure:"max_time_skew"`
 }
 
 // FilterConfig matches an item when every list that is not empty contains
@@ -170,6 +193,12 @@ func (cfg *Config) Validate() error {
 	if cfg.MaxBatchEvents <= 0 {
 		errs = append(errs, fmt.Errorf("max_batch_events must be positive, got %d", cfg.MaxBatchEvents))
 	}
+	if !slices.Contains(methods, cfg.Method) {
+		errs = append(errs, fmt.Errorf("method must be one of %s, got %q", strings.Join(methods, ", "), cfg.Method))
+	}
+	if cfg.Format == FormatLocalAPI {
+		errs = append(errs, cfg.validateLocalAPI()...)
+	}
 	if !httpguts.ValidHeaderFieldName(cfg.Signing.SignatureHeader) {
 		errs = append(errs, fmt.Errorf("signing::signature_header must be a valid HTTP header name, got %q", cfg.Signing.SignatureHeader))
 	}
@@ -200,6 +229,30 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("dead_letter::max_age_days must not be negative, got %d", cfg.DeadLetter.MaxAgeDays))
 	}
 	return errors.Join(errs...)
+}
+
+// validateLocalAPI checks what the old Local API needs: its base URL, POST,
+// and batches as bare arrays (it answers 422 to an object).
+func (cfg *Config) validateLocalAPI() []error {
+	var errs []error
+	if u, err := url.Parse(cfg.ClientConfig.Endpoint); err == nil {
+		for _, suffix := range []string{localAPISinglePath, localAPIBatchPath, "/v1/ingest/batch", "/v1/events/batch", "/v1/event"} {
+			if strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), suffix) {
+				errs = append(errs, fmt.Errorf("endpoint %q: with format %q the endpoint is the Local API's base URL (e.g. http://local-api:18000), without %s: the paths are added", cfg.ClientConfig.Endpoint, FormatLocalAPI, suffix))
+				break
+			}
+		}
+	}
+	if cfg.Method != http.MethodPost {
+		errs = append(errs, fmt.Errorf("method must be POST with format %q (the Local API takes nothing else), got %q", FormatLocalAPI, cfg.Method))
+	}
+	if cfg.BatchEnvelope != EnvelopeArray {
+		errs = append(errs, fmt.Errorf("batch_envelope must be %q with format %q: the Local API answers 422 to any other batch", EnvelopeArray, FormatLocalAPI))
+	}
+	if cfg.LocalAPI.MaxTimeSkew < 0 {
+		errs = append(errs, fmt.Errorf("local_api::max_time_skew must not be negative, got %s", cfg.LocalAPI.MaxTimeSkew))
+	}
+	return errs
 }
 
 func (f *FilterConfig) validate(prefix string) []error {

@@ -1,6 +1,7 @@
 package webhookexporter
 
 import (
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -76,7 +77,8 @@ func TestConfigInvalid(t *testing.T) {
 	require.Error(t, err)
 	for _, want := range []string{
 		`endpoint "ftp://nowhere" must be an http:// or https:// URL`,
-		`format must be one of v1, cloudevents, record, got "xml"`,
+		`format must be one of v1, cloudevents, record, local_api, got "xml"`,
+		`method must be one of POST, PUT, PATCH, got "GET"`,
 		`mode must be one of single, batch, got "sometimes"`,
 		`batch_envelope must be one of array, object, got "box"`,
 		"max_batch_events must be positive",
@@ -101,6 +103,34 @@ func TestConfigMissingEndpointAndCloudEvents(t *testing.T) {
 	assert.ErrorContains(t, err, "endpoint is required")
 	assert.ErrorContains(t, err, "cloudevents::source must not be empty")
 	assert.ErrorContains(t, err, "cloudevents::type_prefix must not be empty")
+}
+
+// TestConfigLocalAPI: the Local API's format needs its base URL, POST and
+// bare-array batches; each mistake is named.
+func TestConfigLocalAPI(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		modify func(*Config)
+		want   string
+	}{
+		{"batch path", func(c *Config) { c.ClientConfig.Endpoint = "http://api:18000/v1/ingest/events:batch" }, `without /v1/ingest/events:batch`},
+		{"single path", func(c *Config) { c.ClientConfig.Endpoint = "http://api:18000/v1/ingest/events/" }, `without /v1/ingest/events`},
+		{"object envelope", func(c *Config) { c.BatchEnvelope = EnvelopeObject }, `batch_envelope must be "array" with format "local_api"`},
+		{"method", func(c *Config) { c.Method = http.MethodPut }, `method must be POST with format "local_api"`},
+		{"skew", func(c *Config) { c.LocalAPI.MaxTimeSkew = -time.Second }, "local_api::max_time_skew must not be negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := configFor("http://api:18000")
+			cfg.Format = FormatLocalAPI
+			require.NoError(t, cfg.Validate())
+			tc.modify(cfg)
+			assert.ErrorContains(t, cfg.Validate(), tc.want)
+		})
+	}
+	cfg := configFor("http://api:18000")
+	cfg.Format = FormatLocalAPI
+	_, err := NewFactory().CreateTraces(t.Context(), newSettings(), cfg)
+	assert.ErrorContains(t, err, `format "local_api" is made of lifecycle events: use it in a logs pipeline`)
 }
 
 func TestFactoryRejectsFormatForSignal(t *testing.T) {

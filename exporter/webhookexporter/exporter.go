@@ -8,16 +8,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
@@ -45,8 +44,11 @@ type webhookExporter struct {
 	// now is the clock of the signature timestamp.
 	now func() time.Time
 
-	client     *http.Client
-	deadLetter *deadLetterFile
+	client *http.Client
+	// url is where every request goes; singleURL, for the local_api format,
+	// is the Local API's path of one event.
+	url, singleURL string
+	deadLetter     *deadLetterFile
 	// health tells the v1 health path whether deliveries are failing.
 	health *exporterhealth.Tracker
 }
@@ -56,7 +58,17 @@ func newExporter(cfg *Config, set exporter.Settings) (*webhookExporter, error) {
 	if err != nil {
 		return nil, err
 	}
+	url, singleURL := cfg.ClientConfig.Endpoint, ""
+	if cfg.Format == FormatLocalAPI {
+		base := strings.TrimSuffix(cfg.ClientConfig.Endpoint, "/")
+		url, singleURL = base+localAPISinglePath, base+localAPISinglePath
+		if cfg.Mode == ModeBatch {
+			url = base + localAPIBatchPath
+		}
+	}
 	return &webhookExporter{
+		url:       url,
+		singleURL: singleURL,
 		cfg:       cfg,
 		settings:  set.TelemetrySettings,
 		logger:    set.Logger,
@@ -100,6 +112,7 @@ func (e *webhookExporter) shutdown(context.Context) error {
 func (e *webhookExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	var items []item
 	var skipped skipCounts
+	now := e.now()
 	for ri, rl := range ld.ResourceLogs().All() {
 		for si, sl := range rl.ScopeLogs().All() {
 			for li, lr := range sl.LogRecords().All() {
@@ -111,6 +124,9 @@ func (e *webhookExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 				if !matches(e.cfg.Filters, f) {
 					skipped.filtered++
 					continue
+				}
+				if e.cfg.Format == FormatLocalAPI {
+					forLocalAPI(&ev, eventTime(lr), now, e.cfg.LocalAPI.MaxTimeSkew)
 				}
 				var payload any = ev
 				if e.cfg.Format == FormatCloudEvents {
@@ -216,31 +232,47 @@ func (e *webhookExporter) deliver(ctx context.Context, items []item, remaining f
 	for start := 0; start < len(items); start += size {
 		chunk := items[start:min(start+size, len(items))]
 		body, contentType, key := e.encode(chunk)
-		err := e.post(ctx, body, contentType, key)
+		answer, err := e.post(ctx, e.url, body, contentType, key)
 		switch {
 		case err == nil:
+			if failed := e.failedInAnswer(answer); failed > 0 {
+				e.countRequest(ctx, "partial")
+				done, refused, err := e.resendSingly(ctx, chunk, failed)
+				rejected = append(rejected, refused...)
+				if err != nil {
+					return retryLater(err, remaining(items[start+done:]))
+				}
+				continue
+			}
 			e.health.Observe(nil)
 			e.countRequest(ctx, "sent")
 		case consumererror.IsPermanent(err):
+			e.health.Observe(err)
 			e.countRequest(ctx, "rejected")
-			e.reject(ctx, chunk, body, contentType, key, err)
+			e.reject(ctx, chunk, e.url, body, contentType, key, err)
 			rejected = append(rejected, err)
 		default:
 			e.health.Observe(err)
 			e.countRequest(ctx, "retryable")
-			switch rest := remaining(items[start:]).(type) {
-			case plog.Logs:
-				return consumererror.NewLogs(err, rest)
-			case ptrace.Traces:
-				return consumererror.NewTraces(err, rest)
-			}
-			return err
+			return retryLater(err, remaining(items[start:]))
 		}
 	}
 	if len(rejected) > 0 {
 		return consumererror.NewPermanent(errors.Join(rejected...))
 	}
 	return nil
+}
+
+// retryLater hands what is left back to the exporter helper with a
+// retryable error.
+func retryLater(err error, rest any) error {
+	switch rest := rest.(type) {
+	case plog.Logs:
+		return consumererror.NewLogs(err, rest)
+	case ptrace.Traces:
+		return consumererror.NewTraces(err, rest)
+	}
+	return err
 }
 
 func (e *webhookExporter) countRequest(ctx context.Context, outcome string) {
@@ -287,91 +319,13 @@ func (e *webhookExporter) encode(chunk []item) ([]byte, string, string) {
 	return buf.Bytes(), contentType, "batch:" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// post sends one request and classifies the answer like core's otlphttp
-// exporter: 2xx is success; 408, 429 and 5xx are retried (429 and 503 after
-// the Retry-After delay when one is sent); any other status is permanent.
-func (e *webhookExporter) post(ctx context.Context, body []byte, contentType, key string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.ClientConfig.Endpoint, bytes.NewReader(body))
-	if err != nil {
-		return consumererror.NewPermanent(err)
-	}
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("User-Agent", e.userAgent)
-	ts := strconv.FormatInt(e.now().Unix(), 10)
-	req.Header.Set(e.cfg.Signing.TimestampHeader, ts)
-	if secret := string(e.cfg.Signing.Secret); secret != "" {
-		req.Header.Set(e.cfg.Signing.SignatureHeader, sign([]byte(secret), ts, body))
-	}
-	if e.cfg.IdempotencyHeader != "" && key != "" {
-		req.Header.Set(e.cfg.IdempotencyHeader, key)
-	}
-
-	resp, err := e.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("POST %s failed: %w", e.cfg.ClientConfig.Endpoint, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64*1024))
-	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		return nil
-	}
-	statusErr := &statusError{url: e.cfg.ClientConfig.Endpoint, code: resp.StatusCode, body: string(snippet)}
-	if !retryableStatus(resp.StatusCode) {
-		return consumererror.NewPermanent(statusErr)
-	}
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		if delay, ok := retryAfter(resp.Header.Get("Retry-After"), e.now()); ok {
-			return exporterhelper.NewThrottleRetry(statusErr, delay)
-		}
-	}
-	return statusErr
-}
-
-func retryableStatus(code int) bool {
-	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500
-}
-
-// maxRetryAfter bounds the delay an endpoint can ask for, so that a wrong
-// header cannot park the queue for days.
-const maxRetryAfter = time.Hour
-
-// retryAfter parses Retry-After: delay seconds or an HTTP date.
-func retryAfter(value string, now time.Time) (time.Duration, bool) {
-	if value == "" {
-		return 0, false
-	}
-	if seconds, err := strconv.ParseInt(value, 10, 64); err == nil {
-		return time.Duration(min(max(seconds, 0), int64(maxRetryAfter/time.Second))) * time.Second, true
-	}
-	if date, err := http.ParseTime(value); err == nil {
-		return min(max(date.Sub(now), 0), maxRetryAfter), true
-	}
-	return 0, false
-}
-
-// statusError is an answer other than 2xx.
-type statusError struct {
-	url  string
-	code int
-	body string
-}
-
-func (s *statusError) Error() string {
-	msg := fmt.Sprintf("POST %s answered HTTP %d", s.url, s.code)
-	if s.body != "" {
-		msg += ": " + s.body
-	}
-	return msg
-}
-
 // reject keeps a permanently rejected request in the dead-letter file, or
 // logs it in full when no file is configured.
-func (e *webhookExporter) reject(ctx context.Context, chunk []item, body []byte, contentType, key string, cause error) {
+func (e *webhookExporter) reject(ctx context.Context, chunk []item, url string, body []byte, contentType, key string, cause error) {
 	e.telemetry.ExporterWebhookDeadLettered.Add(ctx, int64(len(chunk)))
 	entry := deadLetterEntry{
 		Time:           e.now().UTC().Format(time.RFC3339Nano),
-		Endpoint:       e.cfg.ClientConfig.Endpoint,
+		Endpoint:       url,
 		Format:         e.cfg.Format,
 		Mode:           e.cfg.Mode,
 		ContentType:    contentType,
@@ -393,54 +347,4 @@ func (e *webhookExporter) reject(ctx context.Context, chunk []item, body []byte,
 		e.logger.Error("Cannot write to the dead-letter file; the rejected payload follows",
 			zap.String("path", e.cfg.DeadLetter.Path), zap.Error(err), zap.ByteString("payload", body))
 	}
-}
-
-// remainingLogs copies the log records of items into new Logs.
-func remainingLogs(ld plog.Logs, items []item) plog.Logs {
-	out := plog.NewLogs()
-	type pos struct{ r, s int }
-	scopes := map[pos]plog.LogRecordSlice{}
-	for _, it := range items {
-		p := pos{it.resource, it.scope}
-		records, ok := scopes[p]
-		if !ok {
-			src := ld.ResourceLogs().At(it.resource)
-			rl := out.ResourceLogs().AppendEmpty()
-			src.Resource().CopyTo(rl.Resource())
-			rl.SetSchemaUrl(src.SchemaUrl())
-			srcScope := src.ScopeLogs().At(it.scope)
-			sl := rl.ScopeLogs().AppendEmpty()
-			srcScope.Scope().CopyTo(sl.Scope())
-			sl.SetSchemaUrl(srcScope.SchemaUrl())
-			records = sl.LogRecords()
-			scopes[p] = records
-		}
-		ld.ResourceLogs().At(it.resource).ScopeLogs().At(it.scope).LogRecords().At(it.index).CopyTo(records.AppendEmpty())
-	}
-	return out
-}
-
-// remainingTraces copies the spans of items into new Traces.
-func remainingTraces(td ptrace.Traces, items []item) ptrace.Traces {
-	out := ptrace.NewTraces()
-	type pos struct{ r, s int }
-	scopes := map[pos]ptrace.SpanSlice{}
-	for _, it := range items {
-		p := pos{it.resource, it.scope}
-		spans, ok := scopes[p]
-		if !ok {
-			src := td.ResourceSpans().At(it.resource)
-			rs := out.ResourceSpans().AppendEmpty()
-			src.Resource().CopyTo(rs.Resource())
-			rs.SetSchemaUrl(src.SchemaUrl())
-			srcScope := src.ScopeSpans().At(it.scope)
-			ss := rs.ScopeSpans().AppendEmpty()
-			srcScope.Scope().CopyTo(ss.Scope())
-			ss.SetSchemaUrl(srcScope.SchemaUrl())
-			spans = ss.Spans()
-			scopes[p] = spans
-		}
-		td.ResourceSpans().At(it.resource).ScopeSpans().At(it.scope).Spans().At(it.index).CopyTo(spans.AppendEmpty())
-	}
-	return out
 }

@@ -689,6 +689,21 @@ func TestRecordRollups(t *testing.T) {
 	assert.Equal(t, "success_with_failures", got["job_outcome"])
 	assert.Equal(t, "L3", got["site.line"])
 	assert.NotContains(t, got, semconv.AttrSubjobsTotal)
+	// Absent means complete; the processor marks a job whose roll-ups lost subjobs.
+	assert.Equal(t, true, got["rollup_complete"])
+	a.PutBool(semconv.AttrJobRollupComplete, false)
+	reqs = sendTraces(t, traces, func(cfg *Config) { cfg.Format = FormatRecord })
+	require.NoError(t, json.Unmarshal(reqs[0].body, &got))
+	assert.Equal(t, false, got["rollup_complete"])
+	assert.NotContains(t, got, semconv.AttrJobRollupComplete)
+	// A record without roll-ups has no such field.
+	for _, k := range []string{semconv.AttrSubjobsTotal, semconv.AttrSubjobsFailed, semconv.AttrJobCPUUserSum, semconv.AttrJobOutcome, semconv.AttrJobRollupComplete} {
+		a.Remove(k)
+	}
+	reqs = sendTraces(t, traces, func(cfg *Config) { cfg.Format = FormatRecord })
+	got = nil
+	require.NoError(t, json.Unmarshal(reqs[0].body, &got))
+	assert.NotContains(t, got, "rollup_complete")
 }
 
 // TestSkipsOtherDataAndCounts: application logs and spans that share the

@@ -3,6 +3,7 @@ package webhookexporter // import "github.com/wafermonitor/wafermonitor/exporter
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -27,6 +28,10 @@ const (
 	defaultCloudEventsPrefix = "com.wafermonitor"
 	defaultDeadLetterSizeMB  = 100
 	defaultDeadLetterBackups = 5
+	// defaultLocalAPIMaxTimeSkew leaves half of the Local API's 10 minutes
+	// for the difference between the two hosts' clocks and for the time an
+	// attempt takes.
+	defaultLocalAPIMaxTimeSkew = 5 * time.Minute
 )
 
 // NewFactory returns the factory of the webhook exporter.
@@ -50,6 +55,7 @@ func createDefaultConfig() component.Config {
 		Mode:              ModeSingle,
 		BatchEnvelope:     EnvelopeArray,
 		MaxBatchEvents:    defaultMaxBatchEvents,
+		Method:            http.MethodPost,
 		IdempotencyHeader: defaultIdempotencyHeader,
 		Signing: SigningConfig{
 			SignatureHeader: defaultSignatureHeader,
@@ -59,6 +65,7 @@ func createDefaultConfig() component.Config {
 			Source:     defaultCloudEventsSource,
 			TypePrefix: defaultCloudEventsPrefix,
 		},
+		LocalAPI: LocalAPIConfig{MaxTimeSkew: defaultLocalAPIMaxTimeSkew},
 		DeadLetter: DeadLetterConfig{
 			MaxSizeMB:  defaultDeadLetterSizeMB,
 			MaxBackups: defaultDeadLetterBackups,
@@ -69,7 +76,7 @@ func createDefaultConfig() component.Config {
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
 	if c.Format == FormatRecord {
-		return nil, fmt.Errorf("format %q is made of finished entities: use it in a traces pipeline; a logs pipeline takes %q or %q", FormatRecord, FormatV1, FormatCloudEvents)
+		return nil, fmt.Errorf("format %q is made of finished entities: use it in a traces pipeline; a logs pipeline takes %q, %q or %q", FormatRecord, FormatV1, FormatLocalAPI, FormatCloudEvents)
 	}
 	e, err := newExporter(c, set)
 	if err != nil {
@@ -81,8 +88,8 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
-	if c.Format == FormatV1 {
-		return nil, fmt.Errorf("format %q is made of lifecycle events: use it in a logs pipeline; a traces pipeline takes %q or %q", FormatV1, FormatRecord, FormatCloudEvents)
+	if c.Format == FormatV1 || c.Format == FormatLocalAPI {
+		return nil, fmt.Errorf("format %q is made of lifecycle events: use it in a logs pipeline; a traces pipeline takes %q or %q", c.Format, FormatRecord, FormatCloudEvents)
 	}
 	e, err := newExporter(c, set)
 	if err != nil {

@@ -76,6 +76,7 @@ var mappedAttributes = map[string]bool{
 	semconv.AttrStatus: true, semconv.AttrOutcome: true, semconv.AttrErrorType: true,
 	semconv.AttrErrorMessage: true, semconv.AttrDurationS: true, semconv.AttrCPUUserS: true,
 	semconv.AttrCPUSystemS: true, semconv.AttrMemMaxMB: true, semconv.AttrMetadata: true,
+	semconv.AttrJobRollupComplete: true,
 }
 
 func str(attrs pcommon.Map, key string) string {
@@ -116,6 +117,34 @@ func rfc3339(ts pcommon.Timestamp) string {
 	return ts.AsTime().UTC().Format(time.RFC3339Nano)
 }
 
+// v1TimeLayout is how the old Python clients write event.at: UTC as
+// +00:00 and microseconds. Python 3.10's datetime.fromisoformat, which the
+// old Local API parses with, refuses a trailing Z and fractions of other
+// than 3 or 6 digits.
+const v1TimeLayout = "2006-01-02T15:04:05.000000+00:00"
+
+func v1Time(ts pcommon.Timestamp) string {
+	return ts.AsTime().UTC().Format(v1TimeLayout)
+}
+
+// eventTime is the time of a lifecycle event: the record's timestamp, or
+// the time it was observed when it has none.
+func eventTime(lr plog.LogRecord) time.Time {
+	if ts := lr.Timestamp(); ts != 0 {
+		return ts.AsTime()
+	}
+	return lr.ObservedTimestamp().AsTime()
+}
+
+// original is the id string a client sent, kept in attribute key when it
+// was not a UUID, or else id.
+func original(attrs pcommon.Map, key, id string) string {
+	if s := str(attrs, key); s != "" {
+		return s
+	}
+	return id
+}
+
 // derivedKey is the key the wafermonitor receiver derives for an event sent
 // without one, so that the same event gets the same key on every path.
 func derivedKey(entityID, kind string, at pcommon.Timestamp) string {
@@ -153,10 +182,7 @@ func eventOf(res pcommon.Resource, lr plog.LogRecord) (v1event.Event, facts) {
 	f.outcome = str(attrs, semconv.AttrOutcome)
 	f.entityType = str(attrs, semconv.AttrEntityType)
 
-	at := lr.Timestamp()
-	if at == 0 {
-		at = lr.ObservedTimestamp()
-	}
+	at := pcommon.NewTimestampFromTime(eventTime(lr))
 	entityID := str(attrs, semconv.AttrEntityID)
 	key := str(attrs, semconv.AttrIdempotencyKey)
 	if key == "" {
@@ -165,17 +191,17 @@ func eventOf(res pcommon.Resource, lr plog.LogRecord) (v1event.Event, facts) {
 	ev := v1event.Event{
 		IdempotencyKey: key,
 		SiteID:         f.site,
-		App:            v1event.App{AppID: f.appID, Name: f.appName, Version: str(ra, semconv.AttrServiceVersion)},
+		App:            v1event.App{AppID: original(ra, semconv.AttrAppIDOriginal, f.appID), Name: f.appName, Version: str(ra, semconv.AttrServiceVersion)},
 		Entity: v1event.Entity{
 			Type:        f.entityType,
-			ID:          entityID,
-			ParentID:    optStr(attrs, semconv.AttrParentID),
+			ID:          original(attrs, semconv.AttrEntityIDOriginal, entityID),
+			ParentID:    v1event.Optional(original(attrs, semconv.AttrParentIDOriginal, str(attrs, semconv.AttrParentID))),
 			BusinessKey: optStr(attrs, semconv.AttrBusinessKey),
 			SubKey:      optStr(attrs, semconv.AttrSubKey),
 		},
 		Event: v1event.Body{
 			Kind:     f.kind,
-			At:       rfc3339(at),
+			At:       v1Time(at),
 			Status:   f.status,
 			Metrics:  metricsOf(attrs),
 			Metadata: metadataOf(attrs),
@@ -315,10 +341,18 @@ func recordOf(res pcommon.Resource, span ptrace.Span) (map[string]any, facts, st
 	if v, ok := attrs.Get(semconv.AttrMetadata); ok {
 		r["metadata"] = jsonSafe(v.AsRaw())
 	}
+	rollups := false
 	for attr, name := range rollupFields {
 		if v, ok := attrs.Get(attr); ok {
 			r[name] = jsonSafe(v.AsRaw())
+			rollups = rollups || attr != semconv.AttrSubjobLate && attr != semconv.AttrExpectedSubjobs
 		}
+	}
+	// A job's roll-ups are complete unless the processor says otherwise.
+	if v, ok := attrs.Get(semconv.AttrJobRollupComplete); ok {
+		r["rollup_complete"] = v.Type() != pcommon.ValueTypeBool || v.Bool()
+	} else if rollups {
+		r["rollup_complete"] = true
 	}
 	// Any other attribute keeps its attribute name.
 	for k, v := range attrs.All() {

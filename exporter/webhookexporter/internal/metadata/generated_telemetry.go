@@ -23,12 +23,13 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                       metric.Meter
-	mu                          sync.Mutex
-	registrations               []metric.Registration
-	ExporterWebhookDeadLettered metric.Int64Counter
-	ExporterWebhookFiltered     metric.Int64Counter
-	ExporterWebhookRequests     metric.Int64Counter
+	meter                          metric.Meter
+	mu                             sync.Mutex
+	registrations                  []metric.Registration
+	ExporterWebhookDeadLettered    metric.Int64Counter
+	ExporterWebhookFiltered        metric.Int64Counter
+	ExporterWebhookPartiallyFailed metric.Int64Counter
+	ExporterWebhookRequests        metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -72,9 +73,15 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{item}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ExporterWebhookPartiallyFailed, err = builder.meter.Int64Counter(
+		"otelcol_exporter_webhook_partially_failed",
+		metric.WithDescription("Items that a 2xx answer to a batch reported as failed (the failed count of the Local API); they are resent one by one. [Development]"),
+		metric.WithUnit("{item}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ExporterWebhookRequests, err = builder.meter.Int64Counter(
 		"otelcol_exporter_webhook_requests",
-		metric.WithDescription("HTTP requests sent to the endpoint, by outcome (sent, retryable, rejected). [Development]"),
+		metric.WithDescription("HTTP requests sent to the endpoint, by outcome (sent, partial, retryable, rejected). [Development]"),
 		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)

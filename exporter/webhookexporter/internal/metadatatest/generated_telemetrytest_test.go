@@ -21,11 +21,15 @@ func TestSetupTelemetry(t *testing.T) {
 	defer tb.Shutdown()
 	tb.ExporterWebhookDeadLettered.Add(context.Background(), 1)
 	tb.ExporterWebhookFiltered.Add(context.Background(), 1)
+	tb.ExporterWebhookPartiallyFailed.Add(context.Background(), 1)
 	tb.ExporterWebhookRequests.Add(context.Background(), 1)
 	AssertEqualExporterWebhookDeadLettered(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterWebhookFiltered(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterWebhookPartiallyFailed(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterWebhookRequests(t, testTel,
