@@ -14,6 +14,7 @@ targets=(
 	"FuzzRetryAfter ./exporter/webhookexporter"
 	"FuzzPayloads ./exporter/webhookexporter"
 	"FuzzLocalAPI ./exporter/webhookexporter"
+	"FuzzTranslate ./confmap/provider/integrationsprovider"
 	"FuzzCSVRoundTrip ./exporter/csvexporter"
 	"FuzzRepair ./exporter/csvexporter"
 	"FuzzPathTemplate ./exporter/csvexporter"

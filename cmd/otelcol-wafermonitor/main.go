@@ -6,6 +6,8 @@ package main
 import (
 	"log"
 
+	integrationsconverter "github.com/wafermonitor/wafermonitor/confmap/converter/integrationsconverter"
+	integrationsprovider "github.com/wafermonitor/wafermonitor/confmap/provider/integrationsprovider"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	envprovider "go.opentelemetry.io/collector/confmap/provider/envprovider"
@@ -34,17 +36,24 @@ func main() {
 					yamlprovider.NewFactory(),
 					httpprovider.NewFactory(),
 					httpsprovider.NewFactory(),
+					integrationsprovider.NewFactory(),
+				},
+				ConverterFactories: []confmap.ConverterFactory{
+					integrationsconverter.NewFactory(),
 				},
 			},
 		},
 		ProviderModules: map[string]string{
-			envprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme():   "go.opentelemetry.io/collector/confmap/provider/envprovider v1.48.0",
-			fileprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme():  "go.opentelemetry.io/collector/confmap/provider/fileprovider v1.48.0",
-			yamlprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme():  "go.opentelemetry.io/collector/confmap/provider/yamlprovider v1.48.0",
-			httpprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme():  "go.opentelemetry.io/collector/confmap/provider/httpprovider v1.48.0",
-			httpsprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme(): "go.opentelemetry.io/collector/confmap/provider/httpsprovider v1.48.0",
+			envprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme():          "go.opentelemetry.io/collector/confmap/provider/envprovider v1.48.0",
+			fileprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme():         "go.opentelemetry.io/collector/confmap/provider/fileprovider v1.48.0",
+			yamlprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme():         "go.opentelemetry.io/collector/confmap/provider/yamlprovider v1.48.0",
+			httpprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme():         "go.opentelemetry.io/collector/confmap/provider/httpprovider v1.48.0",
+			httpsprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme():        "go.opentelemetry.io/collector/confmap/provider/httpsprovider v1.48.0",
+			integrationsprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme(): "github.com/wafermonitor/wafermonitor v0.0.0",
 		},
-		ConverterModules: []string{},
+		ConverterModules: []string{
+			"github.com/wafermonitor/wafermonitor v0.0.0",
+		},
 	}
 
 	if err := run(set); err != nil {
