@@ -1,11 +1,8 @@
 package webhookexporter
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,13 +108,7 @@ exporters:
 		"timestamp": float64(now.Unix()), "status": "success", "metrics": map[string]any{"duration_seconds": 12.5},
 	}
 	for _, ev := range append(events, flat) {
-		body, err := json.Marshal(ev)
-		require.NoError(t, err)
-		resp, err := http.Post(receiver+"/v1/ingest/events", "application/json", bytes.NewReader(body))
-		require.NoError(t, err)
-		msg, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode, string(msg))
+		postJSON(t, receiver+"/v1/ingest/events", ev)
 	}
 
 	testcollector.WaitFor(t, 60*time.Second, "every event stored by the Local API", func() bool { return len(api.Events()) == 4 })

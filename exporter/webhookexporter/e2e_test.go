@@ -128,9 +128,15 @@ func e2eEvents(n int) ([]v1event.Event, map[string]bool) {
 
 func postEvents(t *testing.T, receiverURL string, events []v1event.Event) {
 	t.Helper()
-	body, err := json.Marshal(events)
+	postJSON(t, receiverURL+"/v1/ingest/events:batch", events)
+}
+
+// postJSON posts body as JSON and requires a 200.
+func postJSON(t *testing.T, url string, body any) {
+	t.Helper()
+	b, err := json.Marshal(body)
 	require.NoError(t, err)
-	resp, err := http.Post(receiverURL+"/v1/ingest/events:batch", "application/json", bytes.NewReader(body))
+	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
 	require.NoError(t, err)
 	msg, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()

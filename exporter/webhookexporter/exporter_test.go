@@ -442,18 +442,13 @@ func TestPartialFailure(t *testing.T) {
 	cfg := configFor(rec.URL)
 	cfg.DeadLetter.Path = filepath.Join(t.TempDir(), "dead.jsonl")
 	e := startExporter(t, cfg)
-	err := e.pushLogs(t.Context(), logs)
-	require.Error(t, err)
-	assert.False(t, consumererror.IsPermanent(err))
-	var partial consumererror.Logs
-	require.ErrorAs(t, err, &partial)
-	assert.Equal(t, total-3, partial.Data().LogRecordCount())
+	left := requireRetryLater(t, e.pushLogs(t.Context(), logs), total-3)
 
 	reqs := rec.received()
 	require.Len(t, reqs, 4)
 	var firstLeft map[string]any
 	require.NoError(t, json.Unmarshal(reqs[3].body, &firstLeft))
-	ev, _ := eventOf(partial.Data().ResourceLogs().At(0).Resource(), partial.Data().ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0))
+	ev, _ := eventOf(left.ResourceLogs().At(0).Resource(), left.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0))
 	assert.Equal(t, firstLeft["idempotency_key"], ev.IdempotencyKey)
 
 	lines := readDeadLetters(t, cfg.DeadLetter.Path)

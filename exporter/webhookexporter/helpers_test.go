@@ -15,10 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
@@ -45,8 +47,15 @@ func newSettings() exporter.Settings {
 // with a fixed clock.
 func startExporter(t *testing.T, cfg *Config) *webhookExporter {
 	t.Helper()
+	return startExporterWith(t, cfg, newSettings())
+}
+
+// startExporterWith is startExporter with the given settings (e.g. of a
+// test telemetry).
+func startExporterWith(t *testing.T, cfg *Config, set exporter.Settings) *webhookExporter {
+	t.Helper()
 	require.NoError(t, cfg.Validate())
-	e, err := newExporter(cfg, newSettings())
+	e, err := newExporter(cfg, set)
 	require.NoError(t, err)
 	e.now = func() time.Time { return fixedNow }
 	require.NoError(t, e.start(t.Context(), componenttest.NewNopHost()))
@@ -213,4 +222,16 @@ func send(t *testing.T, configure func(*Config), push func(*webhookExporter) err
 	configure(cfg)
 	require.NoError(t, push(startExporter(t, cfg)))
 	return rec.received()
+}
+
+// requireRetryLater requires a retryable error that hands back n log
+// records, and returns them.
+func requireRetryLater(t *testing.T, err error, n int) plog.Logs {
+	t.Helper()
+	require.Error(t, err)
+	assert.False(t, consumererror.IsPermanent(err))
+	var partial consumererror.Logs
+	require.ErrorAs(t, err, &partial)
+	assert.Equal(t, n, partial.Data().LogRecordCount())
+	return partial.Data()
 }

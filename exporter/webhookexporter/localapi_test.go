@@ -126,7 +126,7 @@ func TestLocalAPIFailedInsideA200(t *testing.T) {
 	api.FailNextInBatches(2)
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	e := startTelemetryExporter(t, localAPIConfig(api, ModeBatch), tel)
+	e := startExporterWith(t, localAPIConfig(api, ModeBatch), metadatatest.NewSettings(tel))
 
 	require.NoError(t, e.pushLogs(t.Context(), logs))
 	assert.Len(t, api.Events(), total)
@@ -210,12 +210,7 @@ func TestLocalAPIRetryDuringResend(t *testing.T) {
 	cfg.Format = FormatLocalAPI
 	cfg.Mode = ModeBatch
 	e := startExporter(t, cfg)
-	err := e.pushLogs(t.Context(), logs)
-	require.Error(t, err)
-	assert.False(t, consumererror.IsPermanent(err))
-	var partial consumererror.Logs
-	require.ErrorAs(t, err, &partial)
-	assert.Equal(t, total-1, partial.Data().LogRecordCount())
+	left := requireRetryLater(t, e.pushLogs(t.Context(), logs), total-1)
 
 	reqs := rec.received()
 	require.Len(t, reqs, 3)
@@ -224,8 +219,8 @@ func TestLocalAPIRetryDuringResend(t *testing.T) {
 	assert.Len(t, batch, total)
 	var second v1event.Event
 	require.NoError(t, json.Unmarshal(reqs[2].body, &second))
-	left := partial.Data().ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
-	assert.Equal(t, second.IdempotencyKey, left.Attributes().AsRaw()[semconv.AttrIdempotencyKey])
+	first := left.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	assert.Equal(t, second.IdempotencyKey, first.Attributes().AsRaw()[semconv.AttrIdempotencyKey])
 }
 
 // TestLocalAPIPaths: the endpoint is the Local API's base URL; batches go
@@ -278,15 +273,4 @@ func TestMethod(t *testing.T) {
 	cfg.Method = http.MethodPut
 	require.NoError(t, startExporter(t, cfg).pushLogs(t.Context(), logs))
 	assert.Equal(t, http.MethodPut, got)
-}
-
-func startTelemetryExporter(t *testing.T, cfg *Config, tel *componenttest.Telemetry) *webhookExporter {
-	t.Helper()
-	require.NoError(t, cfg.Validate())
-	e, err := newExporter(cfg, metadatatest.NewSettings(tel))
-	require.NoError(t, err)
-	e.now = func() time.Time { return fixedNow }
-	require.NoError(t, e.start(t.Context(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, e.shutdown(context.Background())) })
-	return e
 }

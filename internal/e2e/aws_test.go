@@ -351,16 +351,7 @@ func TestAWSEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("EMF", func(t *testing.T) {
-		// Each connector sends on its own clock: wait for all of them.
-		testcollector.WaitFor(t, 60*time.Second, "EMF metrics of the lot", func() bool {
-			got := emfTotals(t, emf.allEvents())
-			for k, w := range emfWant(l) {
-				if got[k].count < w.count {
-					return false
-				}
-			}
-			return true
-		})
+		waitForEMF(t, l, emf)
 		checkEMF(t, l, emf)
 		emf.checkAuth(t)
 	})
@@ -613,6 +604,21 @@ func emfWant(l lot) map[string]emfTotal {
 		"Completed|subjob|failed":    {count: 1, sum: 1, unit: "Count", dimensions: `[["AppName","EntityType","SiteId","Status"]]`},
 		"Completed|subjob|succeeded": {count: 1, sum: 1, unit: "Count", dimensions: `[["AppName","EntityType","SiteId","Status"]]`},
 	}
+}
+
+// waitForEMF waits until every EMF metric of the lot has arrived: each
+// connector sends on its own clock.
+func waitForEMF(t *testing.T, l lot, emf *fakeAWS) {
+	t.Helper()
+	testcollector.WaitFor(t, 60*time.Second, "EMF metrics of the lot", func() bool {
+		got := emfTotals(t, emf.allEvents())
+		for k, w := range emfWant(l) {
+			if got[k].count < w.count {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func checkEMF(t *testing.T, l lot, emf *fakeAWS) {

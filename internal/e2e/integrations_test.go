@@ -56,15 +56,7 @@ func TestIntegrationsAWSAndElasticsearch(t *testing.T) {
 		cwl.checkAuth(t)
 	})
 	t.Run("EMF", func(t *testing.T) {
-		testcollector.WaitFor(t, 60*time.Second, "EMF metrics of the lot", func() bool {
-			got := emfTotals(t, emf.allEvents())
-			for k, w := range emfWant(l) {
-				if got[k].count < w.count {
-					return false
-				}
-			}
-			return true
-		})
+		waitForEMF(t, l, emf)
 		checkEMF(t, l, emf)
 		for _, e := range emf.allEvents() {
 			if strings.Contains(e.Message, "wafer.integration") {

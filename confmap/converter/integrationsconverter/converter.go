@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -62,7 +63,7 @@ func (converter) Convert(_ context.Context, conf *confmap.Conf) error {
 	pipelines, _ := conf.Get("service::pipelines").(map[string]any)
 	lists := map[string][]any{}
 	var errs []error
-	for _, id := range sortedKeys(wanted) {
+	for _, id := range slices.Sorted(maps.Keys(wanted)) {
 		for _, signal := range wanted[id] {
 			pipeline, err := pick(pipelines, signal)
 			if err != nil {
@@ -154,13 +155,4 @@ func exportersOf(pipeline any) []any {
 	p, _ := pipeline.(map[string]any)
 	list, _ := p["exporters"].([]any)
 	return slices.Clone(list)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -3,6 +3,7 @@ package integrationsprovider // import "github.com/wafermonitor/wafermonitor/con
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -156,7 +157,7 @@ func (t *translator) attach(id string, signals ...string) {
 func (t *translator) logAttached(conf output) {
 	top, _ := conf[integrationsconverter.Key].(map[string]any)
 	add, _ := top[integrationsconverter.AddToPipelines].(map[string]any)
-	for _, id := range sortedKeys(add) {
+	for _, id := range slices.Sorted(maps.Keys(add)) {
 		t.logger.Info("Integration added", zap.String("component", id), zap.Any("pipelines", add[id]), t.source)
 	}
 }
@@ -193,14 +194,4 @@ func mergeMaps(dst, src map[string]any) {
 		}
 		dst[k] = v
 	}
-}
-
-// sortedKeys returns the keys of m in order, for stable output and logs.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
