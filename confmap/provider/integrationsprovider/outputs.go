@@ -74,7 +74,7 @@ func mapLocalAPI(t *translator, _ *entry, name string, f *fields) {
 		return
 	}
 	id := "webhook/" + name
-	t.add("exporters", id, map[string]any{
+	t.addExporter(id, map[string]any{
 		"endpoint":         literal(strings.TrimSuffix(base, "/")),
 		"format":           "local_api",
 		"mode":             "batch",
@@ -110,7 +110,7 @@ func mapWebhook(t *translator, _ *entry, name string, f *fields) {
 	if len(headers) > 0 {
 		cfg["headers"] = headers
 	}
-	t.add("exporters", id, cfg)
+	t.addExporter(id, cfg)
 	t.attach(id, signalLogs)
 }
 
@@ -149,7 +149,7 @@ func mapFiles(t *translator, name string, f *fields, format, ext, compression st
 		rotation["compression"] = compression
 	}
 	id := "csv/" + name
-	t.add("exporters", id, map[string]any{
+	t.addExporter(id, map[string]any{
 		"format":           format,
 		"events":           map[string]any{"path": literal(dir) + "/wafer_events_" + pattern + "." + ext},
 		"entities":         map[string]any{"path": literal(dir) + "/wafer_entities_" + pattern + "." + ext},
@@ -188,7 +188,7 @@ func mapZabbix(t *translator, e *entry, name string, f *fields) {
 		return
 	}
 	id := "zabbix/" + name
-	t.add("exporters", id, map[string]any{
+	t.addExporter(id, map[string]any{
 		"endpoints":        []any{literal(endpoint)},
 		"host":             host,
 		"legacy":           map[string]any{"enabled": true, "host": host},

@@ -137,9 +137,9 @@ func (t *translator) uniqueName(e *entry) string {
 	return name
 }
 
-// add puts a component into a section of the configuration.
-func (t *translator) add(section, id string, cfg map[string]any) {
-	t.out.set(cfg, section, id)
+// addExporter puts an exporter into the configuration.
+func (t *translator) addExporter(id string, cfg map[string]any) {
+	t.out.set(cfg, "exporters", id)
 }
 
 // attach adds a component (an exporter or connector) to the default
