@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"go.opentelemetry.io/collector/confmap"
+	"go.uber.org/zap"
 )
 
 // Key is the top-level key under which the integrations provider lists
@@ -39,16 +41,24 @@ const storageExtension = "file_storage"
 // and this converter, which runs once every file is merged, appends them to
 // the pipelines' lists, whatever the order of the --config flags.
 func NewFactory() confmap.ConverterFactory {
-	return confmap.NewConverterFactory(func(confmap.ConverterSettings) confmap.Converter { return converter{} })
+	return confmap.NewConverterFactory(func(set confmap.ConverterSettings) confmap.Converter {
+		logger := set.Logger
+		if logger == nil {
+			logger = zap.NewNop()
+		}
+		return converter{logger: logger}
+	})
 }
 
-type converter struct{}
+type converter struct {
+	logger *zap.Logger
+}
 
 // Convert appends the listed components to the pipelines of their signals:
 // the pipeline named after the signal ("logs"), or else the only pipeline
 // of that signal. The file_storage extension that their queues use must be
 // configured; it is added to service::extensions when missing there.
-func (converter) Convert(_ context.Context, conf *confmap.Conf) error {
+func (c converter) Convert(_ context.Context, conf *confmap.Conf) error {
 	if !conf.IsSet(Key) {
 		return nil
 	}
@@ -73,6 +83,11 @@ func (converter) Convert(_ context.Context, conf *confmap.Conf) error {
 			list, ok := lists[pipeline]
 			if !ok {
 				list = exportersOf(pipelines[pipeline])
+			}
+			if other := sameFiles(conf, list, id); other != "" {
+				c.logger.Warn("Integration not added: it would write the same files as another exporter of the pipeline, which writes every row already",
+					zap.String("component", id), zap.String("pipeline", pipeline), zap.String("same_files_as", other))
+				continue
 			}
 			if !slices.Contains(list, any(id)) {
 				list = append(list, id)
@@ -149,6 +164,32 @@ func pick(pipelines map[string]any, signal string) (string, error) {
 		return "", fmt.Errorf("the configuration has no %s pipeline to add it to: load the default configuration first (--config otelcol-config.yaml --config integrations:...)", signal)
 	}
 	return "", fmt.Errorf("the configuration has several %s pipelines (%s) and none named %q: name the one the integrations join %q", signal, strings.Join(candidates, ", "), signal, signal)
+}
+
+// sameFiles names the csv exporter of list whose events file is the one
+// that csv exporter id writes (an old csv entry whose output_dir is the
+// data directory of the default configuration): two exporters would write
+// every row twice into it.
+func sameFiles(conf *confmap.Conf, list []any, id string) string {
+	path := func(id string) string {
+		p, _ := conf.Get("exporters::" + id + "::events::path").(string)
+		if p == "" {
+			return ""
+		}
+		return filepath.Clean(p)
+	}
+	isCSV := func(id string) bool { return id == "csv" || strings.HasPrefix(id, "csv/") }
+	mine := path(id)
+	if !isCSV(id) || mine == "" {
+		return ""
+	}
+	for _, item := range list {
+		other, _ := item.(string)
+		if other != id && isCSV(other) && path(other) == mine {
+			return other
+		}
+	}
+	return ""
 }
 
 func exportersOf(pipeline any) []any {

@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/confmap"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // base is the shape of otelcol-config.yaml.
@@ -110,4 +112,22 @@ func TestErrors(t *testing.T) {
 			assert.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// TestSameFilesNotTwice: an old csv entry whose directory is the data
+// directory of the default configuration would write every row a second
+// time into the same files: it is not added, and the log says why.
+func TestSameFilesNotTwice(t *testing.T) {
+	b := base()
+	b["exporters"].(map[string]any)["csv"] = map[string]any{"events": map[string]any{"path": "./data/wafer_events_%Y%m%d.csv"}}
+	b["exporters"].(map[string]any)["csv/old"] = map[string]any{"events": map[string]any{"path": "data//wafer_events_%Y%m%d.csv"}}
+	b["exporters"].(map[string]any)["csv/other"] = map[string]any{"events": map[string]any{"path": "/backup/wafer_events_%Y%m%d.csv"}}
+	core, logs := observer.New(zap.WarnLevel)
+	conf := confmap.New()
+	require.NoError(t, conf.Merge(confmap.NewFromStringMap(b)))
+	require.NoError(t, conf.Merge(confmap.NewFromStringMap(integrations(map[string]any{"csv/old": []any{"logs", "traces"}, "csv/other": []any{"logs"}}))))
+	require.NoError(t, NewFactory().Create(confmap.ConverterSettings{Logger: zap.New(core)}).Convert(context.Background(), conf))
+	assert.Equal(t, []any{"csv", "csv/other"}, conf.Get("service::pipelines::logs::exporters"))
+	assert.Equal(t, []any{"csv"}, conf.Get("service::pipelines::traces::exporters"))
+	assert.Equal(t, 2, logs.FilterField(zap.String("same_files_as", "csv")).Len())
 }

@@ -180,6 +180,12 @@ func TestEnvSource(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, got["exporters"], "zabbix/zabbix-fab1")
 
+	// A site without a Local API: an empty list adds nothing.
+	p, _ = newTestProvider(map[string]string{EnvConfig: "[]"})
+	got, err = retrieve(t, p, "integrations:env")
+	require.NoError(t, err)
+	assert.Empty(t, got)
+
 	for _, tc := range []struct {
 		name    string
 		env     map[string]string
