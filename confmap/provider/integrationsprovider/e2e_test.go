@@ -131,17 +131,9 @@ func TestIntegrationsDeliverEndToEnd(t *testing.T) {
 		{"type": "webhook", "name": "old-compliance", "enabled": false, "config": {}}
 	]`, hook.URL, dir, z.Trapper, zabbixHost))
 
-	v1Port := testcollector.FreePort(t)
-	env := []string{
-		"LOCAL_API_URL=" + api.URL, "COMPLIANCE_API_TOKEN=tok",
-		"WAFERMONITOR_DATA_DIR=" + filepath.Join(dir, "data"),
-		"WAFERMONITOR_V1_ENDPOINT=127.0.0.1:" + strconv.Itoa(v1Port),
-		"WAFERMONITOR_OTLP_GRPC_ENDPOINT=127.0.0.1:" + strconv.Itoa(testcollector.FreePort(t)),
-		"WAFERMONITOR_OTLP_HTTP_ENDPOINT=127.0.0.1:" + strconv.Itoa(testcollector.FreePort(t)),
-		"WAFERMONITOR_PROMETHEUS_ENDPOINT=127.0.0.1:" + strconv.Itoa(testcollector.FreePort(t)),
-		"WAFERMONITOR_HEALTH_ENDPOINT=127.0.0.1:" + strconv.Itoa(testcollector.FreePort(t)),
-		"WAFERMONITOR_TELEMETRY_PORT=" + strconv.Itoa(testcollector.FreePort(t)),
-	}
+	env, ports := testcollector.DefaultConfigEnv(t, testcollector.DefaultConfig(t), filepath.Join(dir, "data"))
+	env = append(env, "LOCAL_API_URL="+api.URL, "COMPLIANCE_API_TOKEN=tok")
+	v1Port := ports["WAFERMONITOR_V1_ENDPOINT"]
 	// What a site would add for a Zabbix server that loads its
 	// configuration every second (the harness's): items of new job types
 	// are ready after 3 s, not the default 75.
@@ -172,12 +164,13 @@ exporters:
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(msg))
 	n := len(events)
 
-	day := now.Format("20060102")
+	// The events of the last five minutes may fall on both sides of an hour
+	// or a day: every file of the pattern counts.
 	testcollector.WaitFor(t, 60*time.Second, "every event in the Local API, the webhook, the files and the default CSV", func() bool {
 		return len(api.Events()) == n && hook.count() == n &&
-			csvRows(filepath.Join(dir, "csv", "wafer_events_"+day+".csv")) == n &&
-			jsonLines(filepath.Join(dir, "json", "wafer_events_"+now.Format("2006010215")+".jsonl")) == n &&
-			csvRows(filepath.Join(dir, "data", "wafer_events_"+day+".csv")) == n
+			csvRows(filepath.Join(dir, "csv", "wafer_events_*.csv")) == n &&
+			jsonLines(filepath.Join(dir, "json", "wafer_events_*.jsonl")) == n &&
+			csvRows(filepath.Join(dir, "data", "wafer_events_*.csv")) == n
 	})
 	for key, raw := range api.Events() {
 		var ev v1event.Event
@@ -188,7 +181,9 @@ exporters:
 	for _, h := range hook.headers() {
 		assert.Equal(t, "Bearer tok", h.Get("Authorization"))
 	}
-	assert.Equal(t, 3, csvRows(filepath.Join(dir, "csv", "wafer_entities_"+day+".csv")), "the finished job, subjob and C job")
+	testcollector.WaitFor(t, 60*time.Second, "the finished job, subjob and C job in the entities file", func() bool {
+		return csvRows(filepath.Join(dir, "csv", "wafer_entities_*.csv")) == 3
+	})
 
 	// The old sidecar's item keys on the fixed host.
 	// The C client's job ends in wafer.job.finished too.
@@ -279,24 +274,32 @@ func (h *hookRecorder) headers() []http.Header {
 	return append([]http.Header(nil), h.hdrs...)
 }
 
-// csvRows counts the rows of a CSV file after its header (0 when missing).
-func csvRows(path string) int {
-	return max(lines(path)-1, 0)
+// csvRows counts the rows after the header of the CSV files that match
+// pattern.
+func csvRows(pattern string) int {
+	return lines(pattern, 1)
 }
 
-func jsonLines(path string) int { return lines(path) }
+// jsonLines counts the lines of the JSON Lines files that match pattern.
+func jsonLines(pattern string) int { return lines(pattern, 0) }
 
-func lines(path string) int {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0
-	}
-	defer func() { _ = f.Close() }()
+// lines counts the lines of the files that match pattern, but the first
+// skip of each.
+func lines(pattern string, skip int) int {
+	files, _ := filepath.Glob(pattern)
 	n := 0
-	for s := bufio.NewScanner(f); s.Scan(); {
-		if strings.TrimSpace(s.Text()) != "" {
-			n++
+	for _, path := range files {
+		b, err := os.ReadFile(path) //nolint:gosec // the test's own files
+		if err != nil {
+			continue
 		}
+		count := 0
+		for s := bufio.NewScanner(bytes.NewReader(b)); s.Scan(); {
+			if strings.TrimSpace(s.Text()) != "" {
+				count++
+			}
+		}
+		n += max(count-skip, 0)
 	}
 	return n
 }
