@@ -64,6 +64,7 @@ func BenchmarkDeliver(b *testing.B) {
 		{"v1/single/signed", FormatV1, ModeSingle, true},
 		{"v1/batch100", FormatV1, ModeBatch, false},
 		{"v1/batch100/signed", FormatV1, ModeBatch, true},
+		{"local_api/batch100", FormatLocalAPI, ModeBatch, false},
 		{"cloudevents/single", FormatCloudEvents, ModeSingle, false},
 		{"cloudevents/batch100", FormatCloudEvents, ModeBatch, false},
 	} {
