@@ -13,7 +13,7 @@ BIN       := $(CURDIR)/bin/otelcol-wafermonitor
 CONFIG    ?= otelcol-config.yaml
 
 # Components with an mdatagen metadata.yaml.
-COMPONENTS := $(patsubst %/metadata.yaml,%,$(wildcard receiver/*/metadata.yaml processor/*/metadata.yaml exporter/*/metadata.yaml confmap/*/*/metadata.yaml))
+COMPONENTS := $(patsubst %/metadata.yaml,%,$(wildcard receiver/*/metadata.yaml processor/*/metadata.yaml exporter/*/metadata.yaml extension/*/metadata.yaml confmap/*/*/metadata.yaml))
 
 # Modules and checksums come from go.sum; no checksum database is needed at build time.
 export CGO_ENABLED := 0

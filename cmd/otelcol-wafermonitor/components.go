@@ -16,7 +16,6 @@ import (
 	bearertokenauthextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	pprofextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension"
-	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	attributesprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/attributesprocessor"
 	filterprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/filterprocessor"
 	resourceprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor"
@@ -24,6 +23,7 @@ import (
 	csvexporter "github.com/wafermonitor/wafermonitor/exporter/csvexporter"
 	webhookexporter "github.com/wafermonitor/wafermonitor/exporter/webhookexporter"
 	zabbixexporter "github.com/wafermonitor/wafermonitor/exporter/zabbixexporter"
+	filestorageextension "github.com/wafermonitor/wafermonitor/extension/filestorageextension"
 	jobhierarchyprocessor "github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor"
 	wafermonitorreceiver "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
 	"go.opentelemetry.io/collector/component"
@@ -50,7 +50,7 @@ func components() (otelcol.Factories, error) {
 	}
 
 	factories.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](
-		filestorage.NewFactory(),
+		filestorageextension.NewFactory(),
 		healthcheckextension.NewFactory(),
 		bearertokenauthextension.NewFactory(),
 		basicauthextension.NewFactory(),
@@ -61,7 +61,7 @@ func components() (otelcol.Factories, error) {
 		return otelcol.Factories{}, err
 	}
 	factories.ExtensionModules = make(map[component.Type]string, len(factories.Extensions))
-	factories.ExtensionModules[filestorage.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage v0.142.0"
+	factories.ExtensionModules[filestorageextension.NewFactory().Type()] = "github.com/wafermonitor/wafermonitor v0.0.0"
 	factories.ExtensionModules[healthcheckextension.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension v0.142.0"
 	factories.ExtensionModules[bearertokenauthextension.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension v0.142.0"
 	factories.ExtensionModules[basicauthextension.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/extension/basicauthextension v0.142.0"

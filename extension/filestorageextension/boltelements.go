@@ -1,0 +1,92 @@
+package filestorageextension // import "github.com/wafermonitor/wafermonitor/extension/filestorageextension"
+
+// element is a branch or leaf page element with its key, and for a leaf
+// the value if it is a bucket's.
+type element struct {
+	flags uint32
+	key   []byte
+	value []byte // a bucket's header and inline page; nil for plain values
+	child uint64 // a branch element's page
+}
+
+// elementRef is an element as the page stores it: offsets relative to the
+// element itself.
+type elementRef struct {
+	flags, pos, ksize, vsize uint32
+	child                    uint64
+}
+
+// pageElements reads a tree page's elements, reading as much of the page
+// as its keys and bucket values need (plain values are not read: only
+// their bounds matter).
+func pageElements(p *boltPage) ([]element, error) {
+	head, err := p.bytes(pageHeaderSize + uint64(p.count)*elementSize)
+	if err != nil {
+		return nil, damagedf("page %d: its %d elements do not fit in it", p.id, p.count)
+	}
+	refs, need, err := elementRefs(head, p.flags, p.count, p.span, p.id)
+	if err != nil {
+		return nil, err
+	}
+	b, err := p.bytes(need)
+	if err != nil {
+		return nil, err
+	}
+	return resolve(b, refs), nil
+}
+
+// elementsIn reads the elements of a page held whole in b (an inline
+// bucket's page).
+func elementsIn(b []byte, flags, count uint16, span, id uint64) ([]element, error) {
+	if pageHeaderSize+uint64(count)*elementSize > uint64(len(b)) {
+		return nil, damagedf("page %d: an inline bucket's %d elements do not fit in it", id, count)
+	}
+	refs, _, err := elementRefs(b, flags, count, span, id)
+	if err != nil {
+		return nil, err
+	}
+	return resolve(b, refs), nil
+}
+
+// elementRefs decodes the element array at the start of page b and checks
+// that every key and value lies within the page's span bytes. need is how
+// many of the page's bytes hold the keys and bucket values.
+func elementRefs(b []byte, flags, count uint16, span, id uint64) (refs []elementRef, need uint64, err error) {
+	refs = make([]elementRef, count)
+	need = pageHeaderSize + uint64(count)*elementSize
+	for i := range refs {
+		at := pageHeaderSize + i*elementSize
+		e := b[at : at+elementSize]
+		r := &refs[i]
+		if flags == branchPage {
+			r.pos, r.ksize, r.child = native.Uint32(e), native.Uint32(e[4:]), native.Uint64(e[8:])
+		} else {
+			r.flags, r.pos, r.ksize, r.vsize = native.Uint32(e), native.Uint32(e[4:]), native.Uint32(e[8:]), native.Uint32(e[12:])
+		}
+		keyEnd := uint64(at) + uint64(r.pos) + uint64(r.ksize)
+		end := keyEnd + uint64(r.vsize)
+		if end > span {
+			return nil, 0, damagedf("page %d: element %d's key or value runs past the page's %d bytes", id, i, span)
+		}
+		need = max(need, keyEnd)
+		if r.flags&bucketLeafFlag != 0 {
+			need = max(need, end)
+		}
+	}
+	return refs, need, nil
+}
+
+func resolve(b []byte, refs []elementRef) []element {
+	elems := make([]element, len(refs))
+	for i, r := range refs {
+		at := uint64(pageHeaderSize + i*elementSize)
+		k := at + uint64(r.pos)
+		v := k + uint64(r.ksize)
+		elems[i] = element{flags: r.flags, key: b[k:v:v], child: r.child}
+		if r.flags&bucketLeafFlag != 0 {
+			end := v + uint64(r.vsize)
+			elems[i].value = b[v:end:end]
+		}
+	}
+	return elems
+}

@@ -1,0 +1,110 @@
+package filestorageextension
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.etcd.io/bbolt"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/extension/extensiontest"
+)
+
+// FuzzCheckFile gives the extension any bytes as a component's file. It
+// must never crash: either the file is found damaged and moved aside,
+// kept byte for byte, or it opens, and then bbolt can read, write and check
+// all of it. With fixMeta the input's meta pages get the bbolt magic
+// number, version and checksums, so that inputs reach the page tree.
+func FuzzCheckFile(f *testing.F) {
+	for _, seed := range fuzzSeeds(f) {
+		f.Add(seed, false)
+		f.Add(seed, true)
+		f.Add(seed[:len(seed)/2], false)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, fixMeta bool) {
+		if fixMeta {
+			fixMetaPages(data)
+		}
+		dir := t.TempDir()
+		path := filepath.Join(dir, fileName(component.KindExporter, csvID, "logs"))
+		require.NoError(t, os.WriteFile(path, data, 0o600))
+
+		cfg := NewFactory().CreateDefaultConfig().(*Config)
+		cfg.Directory = dir
+		ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(component.MustNewType("file_storage")), cfg)
+		require.NoError(t, err)
+		require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+		defer func() { require.NoError(t, ext.Shutdown(context.Background())) }()
+		e := ext.(*fileStorage)
+
+		client, err := e.GetClient(context.Background(), component.KindExporter, csvID, "logs")
+		require.NoError(t, err, "a file must open or be moved aside")
+		require.NoError(t, client.Set(context.Background(), "k", []byte("v")))
+		require.NoError(t, client.Close(context.Background()))
+
+		if damaged := e.DamagedFiles(); len(damaged) > 0 {
+			kept, err := os.ReadFile(damaged[0].MovedTo)
+			require.NoError(t, err)
+			require.True(t, bytes.Equal(data, kept), "the damaged file is kept as it was")
+			return
+		}
+		require.NoError(t, usable(path))
+	})
+}
+
+// fuzzSeeds are sound files of every shape the check walks, small: 1 KiB
+// pages where bbolt allows it.
+func fuzzSeeds(f *testing.F) [][]byte {
+	dir := f.TempDir()
+	small := &bbolt.Options{PageSize: 1024, NoSync: true, NoFreelistSync: true}
+	synced := &bbolt.Options{PageSize: 1024, NoSync: true}
+	paths := []string{
+		boltFile(f, filepath.Join(dir, "nested"), small, nestedBuckets),
+		boltFile(f, filepath.Join(dir, "synced"), synced, nestedBuckets),
+		boltFile(f, filepath.Join(dir, "overflow"), small, func(tx *bbolt.Tx) error {
+			b, err := tx.CreateBucket([]byte("default"))
+			if err != nil {
+				return err
+			}
+			return b.Put([]byte("big"), make([]byte, 3000))
+		}),
+	}
+	var seeds [][]byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p) //nolint:gosec // the test's own file
+		require.NoError(f, err)
+		seeds = append(seeds, b)
+	}
+	// A new contrib file (4 KiB pages).
+	b, err := os.ReadFile(contribFile(f, dir, queueLike(0, 0, 0))) //nolint:gosec // the test's own file
+	require.NoError(f, err)
+	return append(seeds, b)
+}
+
+// fixMetaPages makes the meta pages at 0 and at the page size the first
+// one names valid: magic number, version, checksum.
+func fixMetaPages(data []byte) {
+	fix := func(at int) {
+		if at < 0 || at+pageHeaderSize+metaSize > len(data) {
+			return
+		}
+		m := data[at+pageHeaderSize : at+pageHeaderSize+metaSize]
+		native.PutUint32(m, boltMagic)
+		native.PutUint32(m[4:], boltVersion)
+		h := fnv.New64a()
+		_, _ = h.Write(m[:metaChecksummed])
+		binary.NativeEndian.PutUint64(m[metaChecksummed:], h.Sum64())
+	}
+	fix(0)
+	if len(data) >= pageHeaderSize+metaSize {
+		if ps := int(native.Uint32(data[pageHeaderSize+8:])); ps >= minPageSize && ps <= maxPageSize {
+			fix(ps)
+		}
+	}
+}
