@@ -65,7 +65,7 @@ func verifyBolt(r io.ReaderAt, size int64) error {
 			return err
 		}
 	}
-	_, _, err = w.tree(meta.root, nil, nil, 0)
+	_, _, err = w.tree(meta.root, nil, nil, 0, true)
 	return err
 }
 
@@ -258,8 +258,8 @@ func (w *boltWalker) freelist(id uint64) error {
 
 // tree checks the pages of one bucket's tree below page id, whose keys must
 // lie in [minKey, maxKey) (nil: unbounded), and returns its first and last
-// keys.
-func (w *boltWalker) tree(id uint64, minKey, maxKey []byte, depth int) (first, last []byte, err error) {
+// keys. onlyBuckets is for the root bucket's tree (see leaf).
+func (w *boltWalker) tree(id uint64, minKey, maxKey []byte, depth int, onlyBuckets bool) (first, last []byte, err error) {
 	if depth > maxDepth {
 		return nil, nil, damagedf("page %d: pages and buckets nest more than %d deep", id, maxDepth)
 	}
@@ -278,7 +278,7 @@ func (w *boltWalker) tree(id uint64, minKey, maxKey []byte, depth int) (first, l
 		return nil, nil, err
 	}
 	if p.flags == leafPage {
-		return w.leaf(id, elems, minKey, maxKey, depth)
+		return w.leaf(id, elems, minKey, maxKey, depth, onlyBuckets)
 	}
 	running := minKey
 	for i, e := range elems {
@@ -289,7 +289,7 @@ func (w *boltWalker) tree(id uint64, minKey, maxKey []byte, depth int) (first, l
 		if i+1 < len(elems) {
 			next = elems[i+1].key
 		}
-		childFirst, childLast, err := w.tree(e.child, e.key, next, depth+1)
+		childFirst, childLast, err := w.tree(e.child, e.key, next, depth+1, onlyBuckets)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -308,14 +308,19 @@ func (w *boltWalker) tree(id uint64, minKey, maxKey []byte, depth int) (first, l
 	return first, last, nil
 }
 
-// leaf checks a leaf's key order and the buckets it holds.
-func (w *boltWalker) leaf(id uint64, elems []element, minKey, maxKey []byte, depth int) (first, last []byte, err error) {
+// leaf checks a leaf's key order and the buckets it holds; onlyBuckets
+// for the root bucket's leaves (a value there is where contrib's client
+// wants its bucket, and bbolt cannot write one).
+func (w *boltWalker) leaf(id uint64, elems []element, minKey, maxKey []byte, depth int, onlyBuckets bool) (first, last []byte, err error) {
 	running := minKey
 	for i, e := range elems {
 		if err := checkKeyOrder(id, i, e.key, running, maxKey); err != nil {
 			return nil, nil, err
 		}
 		running = e.key
+		if onlyBuckets && e.flags&bucketLeafFlag == 0 {
+			return nil, nil, damagedf("page %d: the root bucket holds a value under %q, not a bucket", id, e.key)
+		}
 		if e.flags&bucketLeafFlag != 0 {
 			if err := w.bucket(id, e, depth+1); err != nil {
 				return nil, nil, err
@@ -335,7 +340,7 @@ func (w *boltWalker) bucket(leafID uint64, e element, depth int) error {
 		return damagedf("page %d: bucket %q has a value of %d bytes, less than a bucket header", leafID, e.key, len(e.value))
 	}
 	if root := native.Uint64(e.value); root != 0 {
-		_, _, err := w.tree(root, nil, nil, depth)
+		_, _, err := w.tree(root, nil, nil, depth, false)
 		return err
 	}
 	inline := e.value[bucketHeaderSize:]
@@ -349,7 +354,7 @@ func (w *boltWalker) bucket(leafID uint64, e element, depth int) error {
 	if err != nil {
 		return err
 	}
-	_, _, err = w.leaf(leafID, elems, nil, nil, depth)
+	_, _, err = w.leaf(leafID, elems, nil, nil, depth, false)
 	return err
 }
 

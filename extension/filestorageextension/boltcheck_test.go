@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -82,8 +84,32 @@ func damageBase(t *testing.T) (file []byte, hwm int, types []string) {
 func TestCheckFindsDamage(t *testing.T) {
 	base, hwm, types := damageBase(t)
 	const ps = 4096
-	t.Logf("base file: %d bytes, %d pages in use or free", len(base), hwm)
 	file := newScratch(t)
+	// variants and damaged ones, by kind of damage
+	tally := map[string]*[2]int{}
+	check := func(t *testing.T, b []byte) bool {
+		t.Helper()
+		damaged := checkedOrUsable(t, file.write(b))
+		name := filepath.Base(t.Name())
+		n := tally[name]
+		if n == nil {
+			n = &[2]int{}
+			tally[name] = n
+		}
+		n[0]++
+		if damaged {
+			n[1]++
+		}
+		return damaged
+	}
+	defer func() {
+		var figures []string
+		for name, n := range tally {
+			figures = append(figures, fmt.Sprintf("%s: %d of %d damaged", name, n[1], n[0]))
+		}
+		sort.Strings(figures)
+		t.Logf("FIGURES a contrib queue file of %d bytes, %d pages below the high-water mark; found damaged (the others opened, read, written and checked by bbolt): %s", len(base), hwm, strings.Join(figures, "; "))
+	}()
 
 	t.Run("truncated", func(t *testing.T) {
 		offsets := []int{1, 100, 4095, 4096, 4097, 8191, 8192, 8193, 12000}
@@ -91,7 +117,7 @@ func TestCheckFindsDamage(t *testing.T) {
 			offsets = append(offsets, o)
 		}
 		for _, o := range offsets {
-			damaged := checkedOrUsable(t, file.write(base[:o]))
+			damaged := check(t, base[:o])
 			assert.Equal(t, o < hwm*ps, damaged, "cut at %d bytes of %d (%d pages in the file)", o, len(base), hwm)
 		}
 	})
@@ -99,7 +125,7 @@ func TestCheckFindsDamage(t *testing.T) {
 		for i := range hwm {
 			b := append([]byte(nil), base...)
 			clear(b[i*ps : (i+1)*ps])
-			damaged := checkedOrUsable(t, file.write(b))
+			damaged := check(t, b)
 			if i >= 2 && types[i] != "free" {
 				assert.True(t, damaged, "page %d (%s) zeroed", i, types[i])
 			}
@@ -116,7 +142,7 @@ func TestCheckFindsDamage(t *testing.T) {
 				for j := i * ps; j < (i+1)*ps; j++ {
 					b[j] = byte(rnd.Uint32())
 				}
-				damaged := checkedOrUsable(t, file.write(b))
+				damaged := check(t, b)
 				if i >= 2 && types[i] != "free" {
 					assert.True(t, damaged, "page %d (%s) garbled", i, types[i])
 				}
@@ -130,7 +156,7 @@ func TestCheckFindsDamage(t *testing.T) {
 				for _, v := range []byte{0x00, 0x01, 0x7f, 0xff} {
 					b := append([]byte(nil), base...)
 					b[i*ps+off] ^= v | 1
-					checkedOrUsable(t, file.write(b))
+					check(t, b)
 				}
 			}
 		}
@@ -138,7 +164,7 @@ func TestCheckFindsDamage(t *testing.T) {
 	t.Run("both meta pages zeroed", func(t *testing.T) {
 		b := append([]byte(nil), base...)
 		clear(b[:2*ps])
-		assert.True(t, checkedOrUsable(t, file.write(b)))
+		assert.True(t, check(t, b))
 	})
 	t.Run("garbage", func(t *testing.T) {
 		rnd := rand.New(rand.NewPCG(3, 4))
@@ -147,8 +173,8 @@ func TestCheckFindsDamage(t *testing.T) {
 			for j := range b {
 				b[j] = byte(rnd.Uint32())
 			}
-			assert.True(t, checkedOrUsable(t, file.write(b)), "%d random bytes", n)
-			assert.True(t, checkedOrUsable(t, file.write(make([]byte, n))), "%d zero bytes", n)
+			assert.True(t, check(t, b), "%d random bytes", n)
+			assert.True(t, check(t, make([]byte, n)), "%d zero bytes", n)
 		}
 	})
 }

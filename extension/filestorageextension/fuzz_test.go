@@ -1,26 +1,24 @@
 package filestorageextension
 
 import (
-	"bytes"
-	"context"
 	"encoding/binary"
+	"errors"
 	"hash/fnv"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/bbolt"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/extension/extensiontest"
 )
 
-// FuzzCheckFile gives the extension any bytes as a component's file. It
-// must never crash: either the file is found damaged and moved aside,
-// kept byte for byte, or it opens, and then bbolt can read, write and check
-// all of it. With fixMeta the input's meta pages get the bbolt magic
-// number, version and checksums, so that inputs reach the page tree.
+// FuzzCheckFile gives the check any bytes as a file. It must never crash,
+// and a file it does not find damaged must be one bbolt opens, reads,
+// writes and checks without error (GetClient moves the others aside,
+// TestGetClientMovesDamagedFileAside). With fixMeta the input's meta pages
+// get the bbolt magic number, version and checksums, so that inputs reach
+// the page tree.
 func FuzzCheckFile(f *testing.F) {
 	for _, seed := range fuzzSeeds(f) {
 		f.Add(seed, false)
@@ -31,30 +29,15 @@ func FuzzCheckFile(f *testing.F) {
 		if fixMeta {
 			fixMetaPages(data)
 		}
-		dir := t.TempDir()
-		path := filepath.Join(dir, fileName(component.KindExporter, csvID, "logs"))
+		path := filepath.Join(t.TempDir(), "file")
 		require.NoError(t, os.WriteFile(path, data, 0o600))
-
-		cfg := NewFactory().CreateDefaultConfig().(*Config)
-		cfg.Directory = dir
-		ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(component.MustNewType("file_storage")), cfg)
-		require.NoError(t, err)
-		require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
-		defer func() { require.NoError(t, ext.Shutdown(context.Background())) }()
-		e := ext.(*fileStorage)
-
-		client, err := e.GetClient(context.Background(), component.KindExporter, csvID, "logs")
-		require.NoError(t, err, "a file must open or be moved aside")
-		require.NoError(t, client.Set(context.Background(), "k", []byte("v")))
-		require.NoError(t, client.Close(context.Background()))
-
-		if damaged := e.DamagedFiles(); len(damaged) > 0 {
-			kept, err := os.ReadFile(damaged[0].MovedTo)
-			require.NoError(t, err)
-			require.True(t, bytes.Equal(data, kept), "the damaged file is kept as it was")
+		err := checkFile(path, time.Second)
+		var damaged *damagedError
+		if errors.As(err, &damaged) {
 			return
 		}
-		require.NoError(t, usable(path))
+		require.NoError(t, err, "the check could not tell")
+		require.NoError(t, usable(path), "found sound but bbolt cannot use it")
 	})
 }
 
