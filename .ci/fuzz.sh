@@ -22,6 +22,7 @@ targets=(
 	"FuzzNameTemplate ./exporter/zabbixexporter"
 	"FuzzReadResponse ./exporter/zabbixexporter/internal/zabbixsender"
 	"FuzzParseInfo ./exporter/zabbixexporter/internal/zabbixsender"
+	"FuzzCheckFile ./extension/filestorageextension"
 )
 for t in "${targets[@]}"; do
 	set -- $t
