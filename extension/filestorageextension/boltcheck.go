@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 )
 
 // verifyBolt reads a bbolt file (format version 2, go.etcd.io/bbolt v1.4)
@@ -21,10 +20,11 @@ import (
 // the end of the file, and neither can be recovered. bbolt's tx.Check has
 // the same hazards.
 //
-// It returns a *damagedError for a file bbolt must not open, nil for a
-// sound one.
-func verifyBolt(r io.ReaderAt, size int64) error {
-	pageSize, err := boltPageSize(r, size)
+// data is the whole file. It returns a *damagedError for a file bbolt
+// must not open, nil for a sound one.
+func verifyBolt(data []byte) error {
+	size := int64(len(data))
+	pageSize, err := boltPageSize(data)
 	if err != nil {
 		return err
 	}
@@ -33,11 +33,7 @@ func verifyBolt(r io.ReaderAt, size int64) error {
 	}
 	var m [2]boltMeta
 	for i := range m {
-		buf := make([]byte, pageHeaderSize+metaSize)
-		if err := readFull(r, buf, int64(i)*pageSize); err != nil {
-			return err
-		}
-		m[i] = parseMeta(buf[pageHeaderSize:])
+		m[i] = parseMeta(data[int64(i)*pageSize+pageHeaderSize:])
 	}
 	if m[0].problem != nil && m[1].problem != nil {
 		return damagedf("both meta pages are invalid: %v; %v", m[0].problem, m[1].problem)
@@ -59,7 +55,7 @@ func verifyBolt(r io.ReaderAt, size int64) error {
 	if meta.freelist != noFreelist && (meta.freelist < 2 || meta.freelist >= hwm) {
 		return damagedf("the freelist page %d is outside the file's pages 2 to %d", meta.freelist, hwm-1)
 	}
-	w := &boltWalker{r: r, pageSize: pageSize, hwm: hwm, used: newBitset(hwm), free: newBitset(hwm)}
+	w := &boltWalker{data: data, pageSize: pageSize, hwm: hwm, used: newBitset(hwm), free: newBitset(hwm)}
 	if meta.freelist != noFreelist {
 		if err := w.freelist(meta.freelist); err != nil {
 			return err
@@ -123,8 +119,8 @@ func parseMeta(b []byte) boltMeta {
 
 // boltPageSize finds the page size the way bbolt does (DB.getPageSize):
 // from the first meta page, else from a second one at 1 KiB, 2 KiB, … 16 MiB.
-func boltPageSize(r io.ReaderAt, size int64) (int64, error) {
-	buf := make([]byte, 4096)
+func boltPageSize(data []byte) (int64, error) {
+	size := int64(len(data))
 	candidates := []int64{0}
 	for i := 0; i <= 14; i++ {
 		if pos := int64(minPageSize) << i; pos < size-minPageSize {
@@ -132,14 +128,12 @@ func boltPageSize(r io.ReaderAt, size int64) (int64, error) {
 		}
 	}
 	for _, pos := range candidates {
-		n, err := r.ReadAt(buf, pos)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return 0, damagedf("cannot be read: %v", err)
-		}
-		if n < pageHeaderSize+metaSize || pos == 0 && n < len(buf) {
+		// bbolt reads 4 KiB, and wants them whole for the first page.
+		end := min(pos+4096, size)
+		if end-pos < pageHeaderSize+metaSize || pos == 0 && end-pos < 4096 {
 			continue
 		}
-		if m := parseMeta(buf[pageHeaderSize:]); m.problem == nil {
+		if m := parseMeta(data[pos+pageHeaderSize : end]); m.problem == nil {
 			ps := int64(m.pageSize)
 			if ps < minPageSize || ps > maxPageSize {
 				return 0, damagedf("its meta page gives a page size of %d bytes", ps)
@@ -152,43 +146,39 @@ func boltPageSize(r io.ReaderAt, size int64) (int64, error) {
 
 // boltWalker visits every page bbolt can reach.
 type boltWalker struct {
-	r          io.ReaderAt
+	data       []byte
 	pageSize   int64
 	hwm        uint64
 	used, free bitset
 }
 
-// boltPage is a page read from the file: its header, and its bytes from
-// the start as far as they were needed.
+// boltPage is a page of the file: its header, and its bytes, overflow
+// pages included.
 type boltPage struct {
 	id           uint64
 	flags, count uint16
-	span         uint64 // bytes, overflow pages included
+	span         uint64
 	buf          []byte
-	r            io.ReaderAt
-	offset       int64
 }
 
-// page reads page id's header and first page, after checking that bbolt
-// may read it: inside the pages in use, named id in its header, not
-// reached before.
+// page returns page id after checking that bbolt may read it: inside the
+// pages in use, named id in its header, not reached before.
 func (w *boltWalker) page(id uint64) (*boltPage, error) {
 	if id < 2 || id >= w.hwm {
 		return nil, damagedf("page %d is referenced but lies outside the file's pages 2 to %d", id, w.hwm-1)
 	}
-	p := &boltPage{id: id, r: w.r, offset: int64(id) * w.pageSize, buf: make([]byte, w.pageSize)}
-	if err := readFull(w.r, p.buf, p.offset); err != nil {
-		return nil, err
-	}
-	if self := native.Uint64(p.buf); self != id {
+	ps := uint64(w.pageSize)
+	hdr := w.data[id*ps:]
+	if self := native.Uint64(hdr); self != id {
 		return nil, damagedf("page %d identifies itself as page %d", id, self)
 	}
-	p.flags, p.count = native.Uint16(p.buf[8:]), native.Uint16(p.buf[10:])
-	overflow := uint64(native.Uint32(p.buf[12:]))
+	p := &boltPage{id: id, flags: native.Uint16(hdr[8:]), count: native.Uint16(hdr[10:])}
+	overflow := uint64(native.Uint32(hdr[12:]))
 	if id+overflow >= w.hwm {
 		return nil, damagedf("page %d and its %d overflow pages run past the file's %d pages", id, overflow, w.hwm)
 	}
-	p.span = (overflow + 1) * uint64(w.pageSize)
+	p.span = (overflow + 1) * ps
+	p.buf = w.data[id*ps : id*ps+p.span]
 	for i := id; i <= id+overflow; i++ {
 		switch {
 		case w.used.has(i):
@@ -201,18 +191,10 @@ func (w *boltWalker) page(id uint64) (*boltPage, error) {
 	return p, nil
 }
 
-// bytes returns the page's first n bytes, reading more of it if needed.
+// bytes returns the page's first n bytes.
 func (p *boltPage) bytes(n uint64) ([]byte, error) {
 	if n > p.span {
 		return nil, damagedf("page %d: %d bytes needed of its %d", p.id, n, p.span)
-	}
-	if have := uint64(len(p.buf)); n > have {
-		buf := make([]byte, n)
-		copy(buf, p.buf)
-		if err := readFull(p.r, buf[have:], p.offset+int64(have)); err != nil {
-			return nil, err
-		}
-		p.buf = buf
 	}
 	return p.buf[:n], nil
 }
@@ -350,7 +332,7 @@ func (w *boltWalker) bucket(leafID uint64, e element, depth int) error {
 	if flags := native.Uint16(inline[8:]); flags != leafPage {
 		return damagedf("page %d: inline bucket %q is a %s page", leafID, e.key, pageType(flags))
 	}
-	elems, err := elementsIn(inline, leafPage, native.Uint16(inline[10:]), uint64(len(inline)), leafID)
+	elems, err := elementsIn(inline, leafPage, native.Uint16(inline[10:]), leafID)
 	if err != nil {
 		return err
 	}
@@ -386,13 +368,6 @@ func pageType(flags uint16) string {
 		return "freelist"
 	}
 	return fmt.Sprintf("unknown (flags %#x)", flags)
-}
-
-func readFull(r io.ReaderAt, buf []byte, off int64) error {
-	if _, err := r.ReadAt(buf, off); err != nil {
-		return damagedf("cannot be read at offset %d: %v", off, err)
-	}
-	return nil
 }
 
 type bitset []uint64

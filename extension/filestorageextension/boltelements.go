@@ -16,32 +16,24 @@ type elementRef struct {
 	child                    uint64
 }
 
-// pageElements reads a tree page's elements, reading as much of the page
-// as its keys and bucket values need (plain values are not read: only
-// their bounds matter).
+// pageElements reads a tree page's elements.
 func pageElements(p *boltPage) ([]element, error) {
-	head, err := p.bytes(pageHeaderSize + uint64(p.count)*elementSize)
-	if err != nil {
+	if pageHeaderSize+uint64(p.count)*elementSize > p.span {
 		return nil, damagedf("page %d: its %d elements do not fit in it", p.id, p.count)
 	}
-	refs, need, err := elementRefs(head, p.flags, p.count, p.span, p.id)
+	refs, err := elementRefs(p.buf, p.flags, p.count, p.span, p.id)
 	if err != nil {
 		return nil, err
 	}
-	b, err := p.bytes(need)
-	if err != nil {
-		return nil, err
-	}
-	return resolve(b, refs), nil
+	return resolve(p.buf, refs), nil
 }
 
-// elementsIn reads the elements of a page held whole in b (an inline
-// bucket's page).
-func elementsIn(b []byte, flags, count uint16, span, id uint64) ([]element, error) {
+// elementsIn reads the elements of an inline bucket's page, b.
+func elementsIn(b []byte, flags, count uint16, id uint64) ([]element, error) {
 	if pageHeaderSize+uint64(count)*elementSize > uint64(len(b)) {
 		return nil, damagedf("page %d: an inline bucket's %d elements do not fit in it", id, count)
 	}
-	refs, _, err := elementRefs(b, flags, count, span, id)
+	refs, err := elementRefs(b, flags, count, uint64(len(b)), id)
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +41,9 @@ func elementsIn(b []byte, flags, count uint16, span, id uint64) ([]element, erro
 }
 
 // elementRefs decodes the element array at the start of page b and checks
-// that every key and value lies within the page's span bytes. need is how
-// many of the page's bytes hold the keys and bucket values.
-func elementRefs(b []byte, flags, count uint16, span, id uint64) (refs []elementRef, need uint64, err error) {
-	refs = make([]elementRef, count)
-	need = pageHeaderSize + uint64(count)*elementSize
+// that every key and value lies within the page's span bytes.
+func elementRefs(b []byte, flags, count uint16, span, id uint64) ([]elementRef, error) {
+	refs := make([]elementRef, count)
 	for i := range refs {
 		at := pageHeaderSize + i*elementSize
 		e := b[at : at+elementSize]
@@ -63,17 +53,11 @@ func elementRefs(b []byte, flags, count uint16, span, id uint64) (refs []element
 		} else {
 			r.flags, r.pos, r.ksize, r.vsize = native.Uint32(e), native.Uint32(e[4:]), native.Uint32(e[8:]), native.Uint32(e[12:])
 		}
-		keyEnd := uint64(at) + uint64(r.pos) + uint64(r.ksize)
-		end := keyEnd + uint64(r.vsize)
-		if end > span {
-			return nil, 0, damagedf("page %d: element %d's key or value runs past the page's %d bytes", id, i, span)
-		}
-		need = max(need, keyEnd)
-		if r.flags&bucketLeafFlag != 0 {
-			need = max(need, end)
+		if end := uint64(at) + uint64(r.pos) + uint64(r.ksize) + uint64(r.vsize); end > span {
+			return nil, damagedf("page %d: element %d's key or value runs past the page's %d bytes", id, i, span)
 		}
 	}
-	return refs, need, nil
+	return refs, nil
 }
 
 func resolve(b []byte, refs []elementRef) []element {

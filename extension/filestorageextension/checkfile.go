@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime/debug"
 	"time"
 )
 
@@ -54,5 +55,23 @@ func checkFile(path string, timeout time.Duration) error {
 	if info.Size() == 0 {
 		return nil
 	}
-	return verifyBolt(f, info.Size())
+	data, unmap, err := mapFile(f, info.Size())
+	if err != nil {
+		return fmt.Errorf("mapping %s: %w", path, err)
+	}
+	defer unmap()
+	return verifyMapped(data)
+}
+
+// verifyMapped runs verifyBolt on a mapped file. Reading a page the disk
+// cannot deliver faults; that, or any panic of the check, means the file
+// cannot be used.
+func verifyMapped(data []byte) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = damagedf("cannot be read: %v", r)
+		}
+	}()
+	return verifyBolt(data)
 }

@@ -3,6 +3,7 @@ package filestorageextension // import "github.com/wafermonitor/wafermonitor/ext
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
@@ -41,9 +42,15 @@ func createExtension(ctx context.Context, set extension.Settings, cfg component.
 	if err != nil {
 		return nil, err
 	}
+	// Absolute, for the health answer's spool_dir: a reader of it does not
+	// know the collector's working directory.
+	dir, err := filepath.Abs(c.Directory)
+	if err != nil {
+		dir = c.Directory
+	}
 	return &fileStorage{
 		inner:     se,
-		directory: c.Directory,
+		directory: dir,
 		timeout:   c.Timeout,
 		logger:    set.Logger,
 		telemetry: tel,

@@ -58,16 +58,21 @@ func fuzzSeeds(f *testing.F) [][]byte {
 			return b.Put([]byte("big"), make([]byte, 3000))
 		}),
 	}
+	// A new contrib file (4 KiB pages).
+	paths = append(paths, contribFile(f, dir, queueLike(0, 0, 0)))
 	var seeds [][]byte
 	for _, p := range paths {
 		b, err := os.ReadFile(p) //nolint:gosec // the test's own file
 		require.NoError(f, err)
-		seeds = append(seeds, b)
+		// Without the room bbolt grows its files by: the pages in use.
+		ps := int(native.Uint32(b[pageHeaderSize+8:]))
+		m := parseMeta(b[pageHeaderSize:])
+		if n := parseMeta(b[ps+pageHeaderSize:]); n.txid > m.txid {
+			m = n
+		}
+		seeds = append(seeds, b[:int(m.pgid)*ps])
 	}
-	// A new contrib file (4 KiB pages).
-	b, err := os.ReadFile(contribFile(f, dir, queueLike(0, 0, 0))) //nolint:gosec // the test's own file
-	require.NoError(f, err)
-	return append(seeds, b)
+	return seeds
 }
 
 // fixMetaPages makes the meta pages at 0 and at the page size the first

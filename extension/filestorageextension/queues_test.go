@@ -3,6 +3,8 @@ package filestorageextension
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -98,7 +100,7 @@ func TestQueuesFollowTheExporterHelper(t *testing.T) {
 			}
 			q := waitQueue(t, ext, "40 items", func(q spool.Queue) bool { return q.Items == 40 })
 			assert.Equal(t, spool.Queue{Owner: csvID, Kind: component.KindExporter, Name: "logs", Items: 40}, q)
-			assert.Equal(t, ext.fileStorage.directory, ext.Directory())
+			assert.True(t, filepath.IsAbs(ext.Directory()), ext.Directory())
 
 			b.up.Store(true)
 			waitQueue(t, ext, "an empty queue", func(q spool.Queue) bool { return q.Items == 0 })
@@ -161,4 +163,16 @@ func TestQueueItems(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 		})
 	}
+}
+
+func TestDirectoryIsAbsolute(t *testing.T) {
+	t.Chdir(t.TempDir())
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.Directory = "./data/queue"
+	ext, err := NewFactory().Create(context.Background(), newBenchSettings(), cfg)
+	require.NoError(t, err)
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(wd, "data", "queue"), ext.(spool.Source).Directory())
+	require.NoError(t, ext.Shutdown(context.Background()))
 }

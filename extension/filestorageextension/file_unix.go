@@ -26,3 +26,14 @@ func lockShared(f *os.File, timeout time.Duration) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// mapFile maps f's size bytes read-only, as bbolt reads it; the check reads
+// only what lies inside the file, and a read fault (an I/O error of the
+// disk) is recovered as a panic (see verifyMapped).
+func mapFile(f *os.File, size int64) (data []byte, unmap func(), err error) {
+	data, err = syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED) //nolint:gosec // a file descriptor fits an int
+	if err != nil {
+		return nil, nil, err
+	}
+	return data, func() { _ = syscall.Munmap(data) }, nil
+}
