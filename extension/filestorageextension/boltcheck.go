@@ -23,7 +23,7 @@ import (
 // data is the whole file. It returns a *damagedError for a file bbolt
 // must not open, nil for a sound one.
 func verifyBolt(data []byte) error {
-	size := int64(len(data))
+	size := uint64(len(data))
 	pageSize, err := boltPageSize(data)
 	if err != nil {
 		return err
@@ -32,8 +32,8 @@ func verifyBolt(data []byte) error {
 		return damagedf("the file is %d bytes, less than its two meta pages of %d bytes", size, pageSize)
 	}
 	var m [2]boltMeta
-	for i := range m {
-		m[i] = parseMeta(data[int64(i)*pageSize+pageHeaderSize:])
+	for i, at := range [2]uint64{0, pageSize} {
+		m[i] = parseMeta(data[at+pageHeaderSize:])
 	}
 	if m[0].problem != nil && m[1].problem != nil {
 		return damagedf("both meta pages are invalid: %v; %v", m[0].problem, m[1].problem)
@@ -45,7 +45,7 @@ func verifyBolt(data []byte) error {
 		meta = m[1]
 	}
 	hwm := meta.pgid
-	if hwm > uint64(size/pageSize) {
+	if hwm > size/pageSize {
 		return damagedf("the file is %d bytes but its meta page (transaction %d) counts %d pages of %d bytes: it was cut short",
 			size, meta.txid, hwm, pageSize)
 	}
@@ -119,11 +119,11 @@ func parseMeta(b []byte) boltMeta {
 
 // boltPageSize finds the page size the way bbolt does (DB.getPageSize):
 // from the first meta page, else from a second one at 1 KiB, 2 KiB, … 16 MiB.
-func boltPageSize(data []byte) (int64, error) {
-	size := int64(len(data))
-	candidates := []int64{0}
+func boltPageSize(data []byte) (uint64, error) {
+	size := uint64(len(data))
+	candidates := []uint64{0}
 	for i := 0; i <= 14; i++ {
-		if pos := int64(minPageSize) << i; pos < size-minPageSize {
+		if pos := uint64(minPageSize) << i; pos+minPageSize < size {
 			candidates = append(candidates, pos)
 		}
 	}
@@ -134,7 +134,7 @@ func boltPageSize(data []byte) (int64, error) {
 			continue
 		}
 		if m := parseMeta(data[pos+pageHeaderSize : end]); m.problem == nil {
-			ps := int64(m.pageSize)
+			ps := uint64(m.pageSize)
 			if ps < minPageSize || ps > maxPageSize {
 				return 0, damagedf("its meta page gives a page size of %d bytes", ps)
 			}
@@ -147,7 +147,7 @@ func boltPageSize(data []byte) (int64, error) {
 // boltWalker visits every page bbolt can reach.
 type boltWalker struct {
 	data       []byte
-	pageSize   int64
+	pageSize   uint64
 	hwm        uint64
 	used, free bitset
 }
@@ -167,7 +167,7 @@ func (w *boltWalker) page(id uint64) (*boltPage, error) {
 	if id < 2 || id >= w.hwm {
 		return nil, damagedf("page %d is referenced but lies outside the file's pages 2 to %d", id, w.hwm-1)
 	}
-	ps := uint64(w.pageSize)
+	ps := w.pageSize
 	hdr := w.data[id*ps:]
 	if self := native.Uint64(hdr); self != id {
 		return nil, damagedf("page %d identifies itself as page %d", id, self)

@@ -44,7 +44,7 @@ func elementsIn(b []byte, flags, count uint16, id uint64) ([]element, error) {
 // that every key and value lies within the page's span bytes.
 func elementRefs(b []byte, flags, count uint16, span, id uint64) ([]elementRef, error) {
 	refs := make([]elementRef, count)
-	for i := range refs {
+	for i := uint64(0); i < uint64(count); i++ {
 		at := pageHeaderSize + i*elementSize
 		e := b[at : at+elementSize]
 		r := &refs[i]
@@ -53,7 +53,7 @@ func elementRefs(b []byte, flags, count uint16, span, id uint64) ([]elementRef, 
 		} else {
 			r.flags, r.pos, r.ksize, r.vsize = native.Uint32(e), native.Uint32(e[4:]), native.Uint32(e[8:]), native.Uint32(e[12:])
 		}
-		if end := uint64(at) + uint64(r.pos) + uint64(r.ksize) + uint64(r.vsize); end > span {
+		if end := at + uint64(r.pos) + uint64(r.ksize) + uint64(r.vsize); end > span {
 			return nil, damagedf("page %d: element %d's key or value runs past the page's %d bytes", id, i, span)
 		}
 	}
@@ -62,8 +62,8 @@ func elementRefs(b []byte, flags, count uint16, span, id uint64) ([]elementRef, 
 
 func resolve(b []byte, refs []elementRef) []element {
 	elems := make([]element, len(refs))
+	at := uint64(pageHeaderSize)
 	for i, r := range refs {
-		at := uint64(pageHeaderSize + i*elementSize)
 		k := at + uint64(r.pos)
 		v := k + uint64(r.ksize)
 		elems[i] = element{flags: r.flags, key: b[k:v:v], child: r.child}
@@ -71,6 +71,7 @@ func resolve(b []byte, refs []elementRef) []element {
 			end := v + uint64(r.vsize)
 			elems[i].value = b[v:end:end]
 		}
+		at += elementSize
 	}
 	return elems
 }

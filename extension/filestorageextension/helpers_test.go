@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -136,7 +137,7 @@ func usable(path string) error {
 		}
 		c := b.Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if err := c.Delete(); err != nil && !errors.Is(err, bbolt.ErrIncompatibleValue) {
+			if err := c.Delete(); err != nil && !errors.Is(err, berrors.ErrIncompatibleValue) {
 				return err
 			}
 		}
