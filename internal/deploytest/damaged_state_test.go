@@ -1,13 +1,11 @@
 package deploytest
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,20 +25,9 @@ func TestDefaultConfigStartsOnDamagedFiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a collector")
 	}
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "otelcol-config.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	config := string(b)
-	checkListenersFromEnv(t, config)
-	dataDir, runDir := t.TempDir(), t.TempDir()
-	env, ports := localEnv(t, config)
-	env = append(env, "WAFERMONITOR_DATA_DIR="+dataDir)
-	health := fmt.Sprintf("http://127.0.0.1:%d/", ports["WAFERMONITOR_HEALTH_ENDPOINT"])
-	v1 := fmt.Sprintf("http://127.0.0.1:%d", ports["WAFERMONITOR_V1_ENDPOINT"])
-	start := func() *testcollector.Collector {
-		return testcollector.Start(t, config, testcollector.Options{Dir: runDir, Env: env, HealthURL: health})
-	}
+	dc := newDefaultConfig(t)
+	dataDir, start := dc.dataDir, dc.start
+	v1 := fmt.Sprintf("http://127.0.0.1:%d", dc.ports["WAFERMONITOR_V1_ENDPOINT"])
 	queueDir := filepath.Join(dataDir, "queue")
 	state := filepath.Join(queueDir, "processor_jobhierarchy_")
 
@@ -99,9 +86,12 @@ func TestDefaultConfigStartsOnDamagedFiles(t *testing.T) {
 	if n := strings.Count(c.Output(), "Storage file damaged"); n != len(damaged) {
 		t.Errorf("%d damaged files logged, want %d", n, len(damaged))
 	}
-	metrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", ports["WAFERMONITOR_TELEMETRY_PORT"])
-	if got := counterSum(t, metrics, "otelcol_extension_file_storage_damaged_files_total"); got != float64(len(damaged)) {
-		t.Errorf("otelcol_extension_file_storage_damaged_files_total = %v, want %d", got, len(damaged))
+	metrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", dc.ports["WAFERMONITOR_TELEMETRY_PORT"])
+	for f := range damaged {
+		label := fmt.Sprintf("file=%q", filepath.Base(f))
+		if got := scrapeGauge(t, metrics, "otelcol_extension_file_storage_damaged_files_total{", label); got != 1 {
+			t.Errorf("otelcol_extension_file_storage_damaged_files_total{%s} = %v, want 1", label, got)
+		}
 	}
 
 	after := postKeyedJobs(t, v1, 5, false)
@@ -148,29 +138,4 @@ func waitForKeys(t *testing.T, dataDir string, keys []string) {
 		events, _ := readCSVOutput(t, dataDir, csvEvents)
 		return len(absent(want, countColumn(events.rows, "idempotency_key"))) == 0
 	})
-}
-
-// counterSum adds up a counter's series in a Prometheus text exposition.
-func counterSum(t *testing.T, url, name string) float64 {
-	t.Helper()
-	resp, err := http.Get(url) //nolint:gosec // test URL on loopback
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			t.Fatalf("%s: %v", line, err)
-		}
-		sum += v
-	}
-	return sum
 }

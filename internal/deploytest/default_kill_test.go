@@ -29,8 +29,33 @@ func TestDefaultConfigSurvivesKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a collector under load")
 	}
-	path := filepath.Join(repoRoot(t), "otelcol-config.yaml")
-	b, err := os.ReadFile(path) //nolint:gosec // the repository's own file
+	dc := newDefaultConfig(t)
+	killRun{
+		start:         dc.start,
+		v1Port:        dc.ports["WAFERMONITOR_V1_ENDPOINT"],
+		csvDir:        dc.dataDir,
+		batchClients:  2,
+		singleClients: 2,
+		killAfter:     5000,
+		wait:          30 * time.Second,
+	}.run(t)
+}
+
+// defaultConfig is otelcol-config.yaml, the file as it is, run as a real
+// collector with its listeners on free loopback ports and its data
+// directory in a temporary directory, through its environment variables.
+type defaultConfig struct {
+	// ports by environment variable name
+	ports   map[string]int
+	dataDir string
+	// start runs the collector (again, on the same data directory) and
+	// waits until it is healthy.
+	start func() *testcollector.Collector
+}
+
+func newDefaultConfig(t *testing.T) defaultConfig {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "otelcol-config.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,17 +65,9 @@ func TestDefaultConfigSurvivesKill(t *testing.T) {
 	env, ports := localEnv(t, config)
 	env = append(env, "WAFERMONITOR_DATA_DIR="+dataDir)
 	health := fmt.Sprintf("http://127.0.0.1:%d/", ports["WAFERMONITOR_HEALTH_ENDPOINT"])
-	killRun{
-		start: func() *testcollector.Collector {
-			return testcollector.Start(t, config, testcollector.Options{Dir: runDir, Env: env, HealthURL: health})
-		},
-		v1Port:        ports["WAFERMONITOR_V1_ENDPOINT"],
-		csvDir:        dataDir,
-		batchClients:  2,
-		singleClients: 2,
-		killAfter:     5000,
-		wait:          30 * time.Second,
-	}.run(t)
+	return defaultConfig{ports: ports, dataDir: dataDir, start: func() *testcollector.Collector {
+		return testcollector.Start(t, config, testcollector.Options{Dir: runDir, Env: env, HealthURL: health})
+	}}
 }
 
 // localEnv sets every listener of otelcol-config.yaml to a free loopback
