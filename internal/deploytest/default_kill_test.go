@@ -3,7 +3,6 @@ package deploytest
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -55,11 +54,7 @@ type defaultConfig struct {
 
 func newDefaultConfig(t *testing.T) defaultConfig {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "otelcol-config.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	config := string(b)
+	config := testcollector.DefaultConfig(t)
 	checkListenersFromEnv(t, config)
 	dataDir, runDir := t.TempDir(), t.TempDir()
 	env, ports := localEnv(t, config)
