@@ -2,11 +2,13 @@ package wafermonitorreceiver // import "github.com/wafermonitor/wafermonitor/rec
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -726,4 +728,59 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// decode parses and validates a body. A batch is all or nothing: every bad
+// item is reported, and none is accepted.
+func (r *wafermonitorReceiver) decode(raw []byte, now time.Time, batch bool) ([]event, int, any) {
+	if len(raw) > precountBytes {
+		if n, ok := countBatchItems(raw, r.cfg.MaxBatchEvents); ok && n > r.cfg.MaxBatchEvents {
+			r.reject(context.Background(), "too_large", n)
+			return nil, http.StatusRequestEntityTooLarge, problems{Detail: []problem{{Type: "too_large", Loc: []any{"body"},
+				Msg: fmt.Sprintf("more than %d events in one batch (max_batch_events)", r.cfg.MaxBatchEvents)}}}
+		}
+	}
+	v, perr := parseJSON(raw)
+	if perr != nil {
+		r.reject(context.Background(), "invalid", 1)
+		return nil, http.StatusUnprocessableEntity, problems{Detail: []problem{*perr}}
+	}
+	d := decoder{now: now}
+	_, isArray := v.([]any)
+	obj, isObject := v.(map[string]any)
+	_, hasEvents := obj["events"]
+	wrapped := isObject && hasEvents
+	if !batch && !isArray && !wrapped {
+		e, probs := d.decodeEvent(v, []any{"body"})
+		if probs != nil {
+			r.reject(context.Background(), "invalid", 1)
+			return nil, http.StatusUnprocessableEntity, problems{Detail: probs}
+		}
+		return []event{e}, 0, nil
+	}
+	items, perr := batchItems(v)
+	if perr != nil {
+		r.reject(context.Background(), "invalid", 1)
+		return nil, http.StatusUnprocessableEntity, problems{Detail: []problem{*perr}}
+	}
+	if len(items) > r.cfg.MaxBatchEvents {
+		r.reject(context.Background(), "too_large", len(items))
+		return nil, http.StatusRequestEntityTooLarge, problems{Detail: []problem{{Type: "too_large", Loc: []any{"body"},
+			Msg: fmt.Sprintf("%d events in one batch; at most %d are allowed (max_batch_events)", len(items), r.cfg.MaxBatchEvents)}}}
+	}
+	events := make([]event, 0, len(items))
+	var all []problem
+	for i, item := range items {
+		e, probs := d.decodeEvent(item, []any{"body", i})
+		if probs != nil {
+			all = append(all, probs...)
+			continue
+		}
+		events = append(events, e)
+	}
+	if len(all) > 0 {
+		r.reject(context.Background(), "invalid", len(items))
+		return nil, http.StatusUnprocessableEntity, problems{Detail: all}
+	}
+	return events, 0, nil
 }
