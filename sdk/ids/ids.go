@@ -10,6 +10,9 @@
 //   - every entity's span ID is the first 8 bytes of SHA-256 over "wafermonitor/span/"
 //     followed by its UUID's 16 bytes;
 //   - a subjob's parent span ID is its parent job's span ID.
+//
+// An id a client sent that is not a UUID ("job-123") is mapped to a UUID by
+// FromName first.
 package ids
 
 import "crypto/sha256"
