@@ -59,6 +59,10 @@ const (
 	// AttrEventKindOriginal keeps a kind name the v1 contract does not know
 	// ("heartbeat"), which is taken as a non-terminal event.
 	AttrEventKindOriginal = "wafer.event.kind.original"
+	// AttrEventAtOriginal keeps the time a client sent when it could not be
+	// read or lay outside the window the receiver takes as plausible
+	// ("9999-12-31", "yesterday", 0); the event's time is then the receive time.
+	AttrEventAtOriginal = "wafer.event.at.original"
 	// AttrIdempotencyKey identifies one event across retries and paths.
 	AttrIdempotencyKey = "wafer.event.idempotency_key"
 	// AttrProgressDone and AttrProgressTotal count work units of a progress event.
@@ -83,6 +87,10 @@ const (
 	MetricKeyCPUUserS   = "cpu_user_s"
 	MetricKeyCPUSystemS = "cpu_system_s"
 	MetricKeyMemMaxMB   = "mem_max_mb"
+	// AttrMetricsUnparsed keeps the metrics a client sent whose values are not
+	// numbers ("abc", an object, true), as a map of metric key to the value as
+	// sent; when the metrics field itself was not an object, the value as sent.
+	AttrMetricsUnparsed = "wafer.metrics.unparsed"
 )
 
 // Entity types.
@@ -103,6 +111,10 @@ const (
 	KindStalled   = "stalled"
 	KindTimeout   = "timeout"
 	KindRecovered = "recovered"
+	// KindOther is an event whose kind the v1 contract does not know
+	// ("heartbeat", or none): not terminal; AttrEventKindOriginal keeps the
+	// client's name.
+	KindOther = "other"
 )
 
 // IsTerminal reports whether an event of this kind ends its entity.
