@@ -20,6 +20,9 @@ type Resource struct {
 	ServiceVersion string `json:"ver,omitempty"`
 	SiteID         string `json:"site,omitempty"`
 	AppID          string `json:"app,omitempty"`
+	// AppIDOriginal is the app id a client sent when it was not a UUID;
+	// AppID is then the UUID derived from it.
+	AppIDOriginal string `json:"app_orig,omitempty"`
 }
 
 // ResourceFrom reads a Resource from resource attributes.
@@ -30,6 +33,7 @@ func ResourceFrom(res pcommon.Resource) Resource {
 		ServiceVersion: str(attrs, semconv.AttrServiceVersion),
 		SiteID:         str(attrs, semconv.AttrSiteID),
 		AppID:          str(attrs, semconv.AttrAppID),
+		AppIDOriginal:  str(attrs, semconv.AttrAppIDOriginal),
 	}
 }
 
@@ -55,6 +59,9 @@ func (r Resource) Fill(res pcommon.Resource) {
 	attrs.PutStr(semconv.AttrSiteID, r.SiteID)
 	if r.AppID != "" {
 		attrs.PutStr(semconv.AttrAppID, r.AppID)
+	}
+	if r.AppIDOriginal != "" {
+		attrs.PutStr(semconv.AttrAppIDOriginal, r.AppIDOriginal)
 	}
 }
 

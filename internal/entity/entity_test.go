@@ -11,7 +11,7 @@ import (
 
 func TestResourceRoundTrip(t *testing.T) {
 	res := pcommon.NewResource()
-	r := Resource{ServiceName: "litho", ServiceVersion: "1.2", SiteID: "fab1", AppID: "a"}
+	r := Resource{ServiceName: "litho", ServiceVersion: "1.2", SiteID: "fab1", AppID: "a", AppIDOriginal: "my-app"}
 	r.Fill(res)
 	assert.Equal(t, r, ResourceFrom(res))
 
