@@ -116,7 +116,19 @@ var measurementColumns = []ColumnConfig{
 	{Name: "mem_max_mb", Attribute: semconv.AttrMemMaxMB},
 }
 
-// defaultEventColumns are the old sidecar's event columns, in its order.
+// originalIDColumns show the ids a client sent that were not UUIDs
+// ("job-123"), as the old sidecar's entity_id did; entity_id, parent_id and
+// app_id hold the UUIDs the receiver derived from them, so that every row of
+// an entity shares one id whatever the client sent. Empty for UUIDs. They
+// come last, so that the columns before them keep their places.
+var originalIDColumns = []ColumnConfig{
+	{Name: "entity_id_original", Attribute: semconv.AttrEntityIDOriginal},
+	{Name: "parent_id_original", Attribute: semconv.AttrParentIDOriginal},
+	{Name: "app_id_original", Attribute: semconv.AttrAppIDOriginal},
+}
+
+// defaultEventColumns are the old sidecar's event columns, in its order,
+// then the original ids.
 var defaultEventColumns = slices.Concat(
 	[]ColumnConfig{
 		{Name: "timestamp", Field: "timestamp"},
@@ -129,10 +141,12 @@ var defaultEventColumns = slices.Concat(
 	},
 	measurementColumns,
 	[]ColumnConfig{{Name: "metadata_json", Attribute: semconv.AttrMetadata}},
+	originalIDColumns,
 )
 
 // defaultEntityColumns describe a finished job or subjob, then the roll-ups
-// the jobhierarchy processor adds to a job (empty on subjobs).
+// the jobhierarchy processor adds to a job (empty on subjobs), then the
+// original ids.
 var defaultEntityColumns = slices.Concat(
 	[]ColumnConfig{
 		{Name: "end_time", Field: "end_time"},
@@ -168,6 +182,7 @@ var defaultEntityColumns = slices.Concat(
 		{Name: "span_id", Field: "span_id"},
 		{Name: "metadata_json", Attribute: semconv.AttrMetadata},
 	},
+	originalIDColumns,
 )
 
 // column reads one cell of a row.
