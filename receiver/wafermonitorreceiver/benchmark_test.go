@@ -37,7 +37,7 @@ func BenchmarkDecodeConvert(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			r := &wafermonitorReceiver{cfg: createDefaultConfig().(*Config), counters: newCounters(), telemetry: nopTelemetry(b)}
 			c := converter{version: "bench"}
-			cm := newCumulativeMetrics(maxMetricSeries, nil)
+			cm := newCumulativeMetrics(defaultSeriesLimits, nil)
 			b.SetBytes(int64(len(bc.body)))
 			b.ReportAllocs()
 			b.ResetTimer()

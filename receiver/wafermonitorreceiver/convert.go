@@ -16,11 +16,17 @@ import (
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
+const scopeName = "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
+
+// The metadata fields the receiver interprets.
 const (
-	scopeName        = "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
 	metadataError    = "error"
 	metadataErrType  = "error_type"
 	metadataExpected = "expected_subjobs"
+	metadataDone     = "done"
+	metadataTotal    = "total"
+	metadataFraction = "fraction"
+	metadataMessage  = "message"
 )
 
 // converter turns events into the three signals. version is the scope version.
@@ -29,7 +35,7 @@ type converter struct {
 }
 
 func resourceOf(e *event) entity.Resource {
-	return entity.Resource{ServiceName: e.AppName, ServiceVersion: e.AppVersion, SiteID: e.SiteID, AppID: e.AppID}
+	return entity.Resource{ServiceName: e.AppName, ServiceVersion: e.AppVersion, SiteID: e.SiteID, AppID: e.AppID, AppIDOriginal: e.AppIDOriginal}
 }
 
 func refOf(e *event) entity.Ref {
@@ -79,6 +85,12 @@ func (c *converter) toLogs(events []event, received time.Time) plog.Logs {
 		attrs.EnsureCapacity(12 + len(e.Metrics))
 		putEntityAttributes(e, attrs)
 		attrs.PutStr(semconv.AttrEventKind, e.Kind)
+		if e.KindOriginal != "" {
+			attrs.PutStr(semconv.AttrEventKindOriginal, e.KindOriginal)
+		}
+		if e.AtOriginal != "" {
+			attrs.PutStr(semconv.AttrEventAtOriginal, e.AtOriginal)
+		}
 		attrs.PutStr(semconv.AttrIdempotencyKey, e.IdempotencyKey)
 		if semconv.IsTerminal(e.Kind) {
 			if outcome := semconv.OutcomeOf(e.Status); outcome != "" {
@@ -106,8 +118,17 @@ func putEntityAttributes(e *event, attrs pcommon.Map) {
 	if e.EntityTypeOriginal != "" {
 		attrs.PutStr(semconv.AttrEntityTypeOriginal, e.EntityTypeOriginal)
 	}
+	if e.EntityIDOriginal != "" {
+		attrs.PutStr(semconv.AttrEntityIDOriginal, e.EntityIDOriginal)
+	}
+	if e.ParentIDOriginal != "" {
+		attrs.PutStr(semconv.AttrParentIDOriginal, e.ParentIDOriginal)
+	}
 	for _, m := range e.Metrics {
 		attrs.PutDouble(semconv.MetricPrefix+m.Name, m.Value)
+	}
+	if e.MetricsUnparsed != nil {
+		setRaw(attrs.PutEmpty(semconv.AttrMetricsUnparsed), e.MetricsUnparsed)
 	}
 	if msg, ok := e.Metadata[metadataError].(string); ok && msg != "" {
 		attrs.PutStr(semconv.AttrErrorMessage, msg)
@@ -120,27 +141,30 @@ func putEntityAttributes(e *event, attrs pcommon.Map) {
 			attrs.PutInt(semconv.AttrExpectedSubjobs, v)
 		}
 	}
-	if len(e.Metadata) > 0 {
+	switch {
+	case len(e.Metadata) > 0:
 		putRaw(attrs.PutEmptyMap(semconv.AttrMetadata), e.Metadata)
+	case e.MetadataOther != nil:
+		setRaw(attrs.PutEmpty(semconv.AttrMetadata), e.MetadataOther)
 	}
 }
 
 // putProgress maps the progress fields the clients put in metadata.
 func putProgress(e *event, attrs pcommon.Map) {
-	done, hasDone := number(e.Metadata["done"])
-	total, hasTotal := number(e.Metadata["total"])
+	done, hasDone := number(e.Metadata[metadataDone])
+	total, hasTotal := number(e.Metadata[metadataTotal])
 	if hasDone {
 		attrs.PutDouble(semconv.AttrProgressDone, done)
 	}
 	if hasTotal {
 		attrs.PutDouble(semconv.AttrProgressTotal, total)
 	}
-	if f, ok := number(e.Metadata["fraction"]); ok {
+	if f, ok := number(e.Metadata[metadataFraction]); ok {
 		attrs.PutDouble(semconv.AttrProgressFraction, f)
 	} else if hasDone && hasTotal && total > 0 {
 		attrs.PutDouble(semconv.AttrProgressFraction, done/total)
 	}
-	if msg, ok := e.Metadata["message"].(string); ok && e.Kind == semconv.KindProgress {
+	if msg, ok := e.Metadata[metadataMessage].(string); ok && e.Kind == semconv.KindProgress {
 		attrs.PutStr(semconv.AttrProgressMessage, msg)
 	}
 }
@@ -224,13 +248,8 @@ func (c *converter) toTraces(events []event) (ptrace.Traces, int) {
 		} else {
 			span.SetKind(ptrace.SpanKindInternal)
 		}
-		end := e.At
-		start := end
-		if d, ok := e.metric(semconv.MetricKeyDurationS); ok && d > 0 {
-			start = end.Add(-time.Duration(d * float64(time.Second)))
-		}
-		span.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
-		span.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
+		span.SetStartTimestamp(pcommon.NewTimestampFromTime(e.Start))
+		span.SetEndTimestamp(pcommon.NewTimestampFromTime(e.At))
 		attrs := span.Attributes()
 		putEntityAttributes(e, attrs)
 		if outcome := semconv.OutcomeOf(e.Status); outcome != "" {

@@ -47,7 +47,7 @@ func TestConvertGolden(t *testing.T) {
 
 			logs := c.toLogs(events, receiveTime)
 			traces, spans := c.toTraces(events)
-			metrics := newCumulativeMetrics(100, nil).record(&c, events, receiveTime)
+			metrics := newCumulativeMetrics(defaultSeriesLimits, nil).record(&c, events, receiveTime)
 			if *update {
 				require.NoError(t, golden.WriteLogs(t, base+"-logs.yaml", logs))
 				require.NoError(t, golden.WriteTraces(t, base+"-traces.yaml", traces))
@@ -110,7 +110,7 @@ func TestSubjobSpanIsChildOfJobSpan(t *testing.T) {
 // and keep their start time.
 func TestCumulativeMetricsAccumulate(t *testing.T) {
 	c := converter{}
-	cm := newCumulativeMetrics(100, nil)
+	cm := newCumulativeMetrics(defaultSeriesLimits, nil)
 	events, prob := decodeBody(t, readSample(t, "python-job-failed.json"), false)
 	require.Nil(t, prob)
 	first := cm.record(&c, events, receiveTime)
@@ -130,14 +130,4 @@ func TestCumulativeMetricsAccumulate(t *testing.T) {
 		return
 	}
 	t.Fatal("no completed metric")
-}
-
-func TestMetricSeriesCap(t *testing.T) {
-	dropped := 0
-	cm := newCumulativeMetrics(1, func() { dropped++ })
-	events, prob := decodeBody(t, readSample(t, "python-job-failed.json"), false)
-	require.Nil(t, prob)
-	md := cm.record(&converter{}, events, receiveTime)
-	assert.Equal(t, 1, md.DataPointCount())
-	assert.Positive(t, dropped)
 }

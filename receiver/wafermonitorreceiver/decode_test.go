@@ -165,6 +165,9 @@ func TestDecodeInvalidCases(t *testing.T) {
 	}
 }
 
+// TestDecodeProblems lists what is still refused: what the old sidecar
+// refused too (a body that is not JSON, a missing or wrongly typed site_id,
+// app, entity or event, an idempotency_key that is not a string).
 func TestDecodeProblems(t *testing.T) {
 	valid := func(mut func(m map[string]any)) []byte {
 		m := map[string]any{
@@ -178,42 +181,39 @@ func TestDecodeProblems(t *testing.T) {
 		b, _ := json.Marshal(m)
 		return b
 	}
-	event := func(m map[string]any) map[string]any { return m["event"].(map[string]any) }
-	entity := func(m map[string]any) map[string]any { return m["entity"].(map[string]any) }
 	tests := []struct {
-		name string
-		body []byte
-		typ  string
-		loc  []any
+		name  string
+		body  []byte
+		batch bool
+		typ   string
+		loc   []any
 	}{
-		{"empty body", []byte(""), typeJSONInvalid, []any{"body"}},
-		{"trailing data", []byte(`{} {}`), typeJSONInvalid, []any{"body"}},
-		{"not an object", []byte(`"hello"`), typeDictType, []any{"body"}},
-		{"app not object", valid(func(m map[string]any) { m["app"] = "x" }), typeDictType, []any{"body", "app"}},
-		{"empty site", valid(func(m map[string]any) { m["site_id"] = " " }), typeStringTooShort, []any{"body", "site_id"}},
-		{"entity type unknown", valid(func(m map[string]any) { entity(m)["type"] = "jbo" }), typeEnum, []any{"body", "entity", "type"}},
-		{"entity type number out of range", valid(func(m map[string]any) { entity(m)["type"] = 7 }), typeEnum, []any{"body", "entity", "type"}},
-		{"parent not uuid", valid(func(m map[string]any) { entity(m)["parent_id"] = "x" }), typeUUIDParsing, []any{"body", "entity", "parent_id"}},
-		{"business key number", valid(func(m map[string]any) { entity(m)["business_key"] = 4 }), typeStringType, []any{"body", "entity", "business_key"}},
-		{"kind missing", valid(func(m map[string]any) { delete(event(m), "kind") }), typeMissing, []any{"body", "event", "kind"}},
-		{"kind number out of range", valid(func(m map[string]any) { event(m)["kind"] = 9 }), typeEnum, []any{"body", "event", "kind"}},
-		{"metrics not object", valid(func(m map[string]any) { event(m)["metrics"] = []int{1} }), typeDictType, []any{"body", "event", "metrics"}},
-		{"metric bool", valid(func(m map[string]any) { event(m)["metrics"] = map[string]any{"x": true} }), typeFloatType, []any{"body", "event", "metrics", "x"}},
-		{"metadata not object", valid(func(m map[string]any) { event(m)["metadata"] = "x" }), typeDictType, []any{"body", "event", "metadata"}},
-		{"metadata parent not uuid", valid(func(m map[string]any) { event(m)["metadata"] = map[string]any{"parent_job_id": "nope"} }), typeUUIDParsing, []any{"body", "event", "metadata", "parent_job_id"}},
-		{"timestamp in milliseconds", valid(func(m map[string]any) { event(m)["at"] = 1729420000000 }), typeDatetimeParsing, []any{"body", "event", "at"}},
-		{"timestamp negative", valid(func(m map[string]any) { event(m)["at"] = -1 }), typeDatetimeParsing, []any{"body", "event", "at"}},
-		{"timestamp bool", valid(func(m map[string]any) { event(m)["at"] = true }), typeDatetimeParsing, []any{"body", "event", "at"}},
-		{"flat kind missing", []byte(`{"site_id":"fab1","entity_type":0,"entity_id":"a1b2c3d4-e5f6-4789-8abc-def012345678"}`), typeMissing, []any{"body", "event_kind"}},
-		{"flat camel id bad", []byte(`{"siteId":"fab1","entityType":"JOB","entityId":"zz","eventKind":"STARTED"}`), typeUUIDParsing, []any{"body", "entityId"}},
-		{"batch events not list", []byte(`{"events": 3}`), typeListType, []any{"body", "events"}},
+		{"empty body", []byte(""), false, typeJSONInvalid, []any{"body"}},
+		{"trailing data", []byte(`{} {}`), false, typeJSONInvalid, []any{"body"}},
+		{"not an object", []byte(`"hello"`), false, typeDictType, []any{"body"}},
+		{"site_id missing", valid(func(m map[string]any) { delete(m, "site_id") }), false, typeMissing, []any{"body", "site_id"}},
+		{"site_id null", valid(func(m map[string]any) { m["site_id"] = nil }), false, typeMissing, []any{"body", "site_id"}},
+		{"site_id number", valid(func(m map[string]any) { m["site_id"] = 17 }), false, typeStringType, []any{"body", "site_id"}},
+		{"app missing", valid(func(m map[string]any) { delete(m, "app") }), false, typeMissing, []any{"body", "app"}},
+		{"app not object", valid(func(m map[string]any) { m["app"] = "x" }), false, typeDictType, []any{"body", "app"}},
+		{"entity list", valid(func(m map[string]any) { m["entity"] = []int{1} }), false, typeDictType, []any{"body", "entity"}},
+		{"event missing", valid(func(m map[string]any) { delete(m, "event") }), false, typeMissing, []any{"body", "event"}},
+		{"event number", valid(func(m map[string]any) { m["event"] = 3 }), false, typeDictType, []any{"body", "event"}},
+		{"idempotency_key number", valid(func(m map[string]any) { m["idempotency_key"] = 4 }), false, typeStringType, []any{"body", "idempotency_key"}},
+		{"flat site missing", []byte(`{"entity_type":0,"entity_id":"a1b2c3d4-e5f6-4789-8abc-def012345678","event_kind":0}`), false, typeMissing, []any{"body", "site_id"}},
+		{"flat camel site number", []byte(`{"siteId":5,"entityType":"JOB","entityId":"zz","eventKind":"STARTED"}`), false, typeStringType, []any{"body", "siteId"}},
+		{"flat camel key number", []byte(`{"siteId":"s","idempotencyKey":5,"entityId":"zz"}`), false, typeStringType, []any{"body", "idempotencyKey"}},
+		{"batch events not list", []byte(`{"events": 3}`), true, typeListType, []any{"body", "events"}},
+		{"batch scalar", []byte(`3`), true, typeListType, []any{"body"}},
+		{"batch item not object", []byte(`[` + string(valid(func(map[string]any) {})) + `, 5]`), true, typeDictType, []any{"body", 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, prob := decodeBody(t, tt.body, false)
+			_, prob := decodeBody(t, tt.body, tt.batch)
 			require.NotNil(t, prob)
 			for _, p := range prob.Detail {
 				if p.Type == tt.typ && assert.ObjectsAreEqual(tt.loc, p.Loc) {
+					assert.NotEmpty(t, p.Msg)
 					return
 				}
 			}
@@ -273,11 +273,4 @@ func TestDecodeLenientVariants(t *testing.T) {
 			tt.check(t, events[0])
 		})
 	}
-}
-
-func TestBatchTooLarge(t *testing.T) {
-	r := &wafermonitorReceiver{cfg: createDefaultConfig().(*Config), counters: newCounters(), telemetry: nopTelemetry(t)}
-	r.cfg.MaxBatchEvents = 2
-	_, code, _ := r.decode([]byte(`[{},{},{}]`), receiveTime, true)
-	assert.Equal(t, 413, code)
 }

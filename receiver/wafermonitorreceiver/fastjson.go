@@ -2,58 +2,67 @@ package wafermonitorreceiver // import "github.com/wafermonitor/wafermonitor/rec
 
 import (
 	"encoding/json"
-	"unicode/utf8"
+	"slices"
+
+	"github.com/wafermonitor/wafermonitor/sdk/semconv"
+	"github.com/wafermonitor/wafermonitor/sdk/v1event"
 )
 
-// fastParse decodes the bodies clients send in practice into exactly what
-// encoding/json's Decoder with UseNumber makes of them (map[string]any,
-// []any, string, json.Number, bool, nil; a repeated key keeps its last
-// value), in about a third of its time. It gives up (ok false) on
-// everything it does not handle, the same way as encoding/json or not: \u
-// escapes, invalid UTF-8 (which encoding/json replaces), deep nesting and
-// every syntax error. parseJSON then decodes with encoding/json, which
-// keeps its answers and its error messages.
-func fastParse(body []byte) (v any, ok bool) {
-	p := fastParser{b: body}
-	p.skipSpace()
-	v, ok = p.value(0)
-	if !ok {
-		return nil, false
-	}
-	p.skipSpace()
-	return v, p.i == len(p.b)
+// jsonParser decodes a body into exactly what encoding/json's Decoder with
+// UseNumber makes of it (map[string]any, []any, string, json.Number, bool,
+// nil; a repeated key keeps its last value; invalid UTF-8 and lone
+// surrogates become U+FFFD; at most 10,000 nested levels), in about a third
+// of its time, and refuses every body that encoding/json refuses
+// (FuzzFastParse checks both against encoding/json).
+//
+// It is written here rather than taken from a JSON library because it also
+// enforces max_batch_events while it decodes: the array that a batch's
+// events are taken from (the top-level array, or the value of every
+// top-level "events" key however it is escaped) stops at limit items, so a
+// small body of many tiny items ("[{},{},…]" decodes to about 100 bytes an
+// item) is refused before it is built, whatever duplicate keys precede it.
+type jsonParser struct {
+	b     []byte
+	i     int
+	limit int // most items in a batch's array
+	// tooMany is set when a batch's array had more than limit items.
+	tooMany bool
 }
+
+// maxJSONDepth is encoding/json's limit on nesting.
+const maxJSONDepth = 10000
 
 // internedStrings are the keys and values every event repeats: the parser
 // returns these instead of allocating a copy of each.
 var internedStrings = func() map[string]string {
-	m := map[string]string{}
-	for _, s := range []string{
-		"idempotency_key", "site_id", "app", "app_id", "name", "version", "entity", "type", "id", "parent_id",
-		"business_key", "sub_key", "event", "kind", "at", "status", "metrics", "metadata", "events",
-		"cpu_user_s", "cpu_system_s", "mem_max_mb", "duration_s", "duration_seconds",
-		"app_name", "app_version", "entity_type", "entity_id", "event_kind", "timestamp", "parent_job_id",
-		"idempotencyKey", "siteId", "appId", "appName", "appVersion", "entityType", "entityId", "parentId",
-		"parentJobId", "businessKey", "subKey", "eventKind",
-		"job", "subjob", "started", "progress", "metric", "finished", "error", "canceled",
-		"running", "succeeded", "failed", "success", "in_progress",
-		"done", "total", "fraction", "message", "expected_subjobs", "error_type",
-	} {
+	names := slices.Concat(v1event.FieldNames(), []string{
+		semconv.EntityTypeJob, semconv.EntityTypeSubjob,
+		semconv.KindStarted, semconv.KindProgress, semconv.KindMetric, semconv.KindFinished, semconv.KindError, semconv.KindCanceled,
+		semconv.StatusRunning, semconv.StatusSucceeded, semconv.StatusFailed, semconv.StatusCanceled, "success", "in_progress",
+		semconv.MetricKeyCPUUserS, semconv.MetricKeyCPUSystemS, semconv.MetricKeyMemMaxMB, semconv.MetricKeyDurationS,
+		metadataError, metadataErrType, metadataExpected, metadataDone, metadataTotal, metadataFraction, metadataMessage,
+	})
+	m := make(map[string]string, len(names))
+	for _, s := range names {
 		m[s] = s
 	}
 	return m
 }()
 
-// maxFastDepth bounds the parser's recursion; deeper documents go to
-// encoding/json.
-const maxFastDepth = 64
-
-type fastParser struct {
-	b []byte
-	i int
+// fastParse decodes body; ok is false when encoding/json would refuse it or
+// when a batch's array has more than limit items (tooMany).
+func fastParse(body []byte, limit int) (v any, ok, tooMany bool) {
+	p := jsonParser{b: body, limit: limit}
+	p.skipSpace()
+	v, ok = p.value(0, true)
+	if !ok {
+		return nil, false, p.tooMany
+	}
+	p.skipSpace()
+	return v, p.i == len(p.b), false
 }
 
-func (p *fastParser) skipSpace() {
+func (p *jsonParser) skipSpace() {
 	for p.i < len(p.b) {
 		switch p.b[p.i] {
 		case ' ', '\t', '\n', '\r':
@@ -64,15 +73,17 @@ func (p *fastParser) skipSpace() {
 	}
 }
 
-func (p *fastParser) value(depth int) (any, bool) {
-	if p.i >= len(p.b) || depth > maxFastDepth {
+// value reads one value at nesting depth; batch tells that an array here
+// holds a batch's events.
+func (p *jsonParser) value(depth int, batch bool) (any, bool) {
+	if p.i >= len(p.b) {
 		return nil, false
 	}
 	switch c := p.b[p.i]; {
 	case c == '{':
-		return p.object(depth)
+		return p.object(depth + 1)
 	case c == '[':
-		return p.array(depth)
+		return p.array(depth+1, batch)
 	case c == '"':
 		return p.string()
 	case c == '-' || (c >= '0' && c <= '9'):
@@ -87,7 +98,7 @@ func (p *fastParser) value(depth int) (any, bool) {
 	return nil, false
 }
 
-func (p *fastParser) literal(word string) bool {
+func (p *jsonParser) literal(word string) bool {
 	if len(p.b)-p.i < len(word) || string(p.b[p.i:p.i+len(word)]) != word {
 		return false
 	}
@@ -95,7 +106,10 @@ func (p *fastParser) literal(word string) bool {
 	return true
 }
 
-func (p *fastParser) object(depth int) (any, bool) {
+func (p *jsonParser) object(depth int) (any, bool) {
+	if depth > maxJSONDepth {
+		return nil, false
+	}
 	p.i++ // {
 	m := map[string]any{}
 	p.skipSpace()
@@ -117,18 +131,22 @@ func (p *fastParser) object(depth int) (any, bool) {
 		}
 		p.i++
 		p.skipSpace()
-		v, ok := p.value(depth + 1)
+		key := k.(string)
+		v, ok := p.value(depth, depth == 1 && key == v1event.FieldEvents)
 		if !ok {
 			return nil, false
 		}
-		m[k.(string)] = v
+		m[key] = v
 		if end, ok := p.separator('}'); !ok || end {
 			return m, ok
 		}
 	}
 }
 
-func (p *fastParser) array(depth int) (any, bool) {
+func (p *jsonParser) array(depth int, batch bool) (any, bool) {
+	if depth > maxJSONDepth {
+		return nil, false
+	}
 	p.i++ // [
 	a := []any{}
 	p.skipSpace()
@@ -137,7 +155,11 @@ func (p *fastParser) array(depth int) (any, bool) {
 		return a, true
 	}
 	for {
-		v, ok := p.value(depth + 1)
+		if batch && len(a) == p.limit {
+			p.tooMany = true
+			return nil, false
+		}
+		v, ok := p.value(depth, false)
 		if !ok {
 			return nil, false
 		}
@@ -150,7 +172,7 @@ func (p *fastParser) array(depth int) (any, bool) {
 
 // separator reads what follows a member: a comma (end false) or the
 // closing bracket (end true).
-func (p *fastParser) separator(closing byte) (end, ok bool) {
+func (p *jsonParser) separator(closing byte) (end, ok bool) {
 	p.skipSpace()
 	if p.i >= len(p.b) {
 		return false, false
@@ -167,63 +189,8 @@ func (p *fastParser) separator(closing byte) (end, ok bool) {
 	return false, false
 }
 
-// string reads a string whose escapes are all of one character; \u escapes
-// and invalid UTF-8 are left to encoding/json.
-func (p *fastParser) string() (any, bool) {
-	p.i++ // opening quote
-	start := p.i
-	var buf []byte // only when there are escapes
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		switch {
-		case c == '"':
-			s := p.b[start:p.i]
-			p.i++
-			if buf != nil {
-				s = append(buf, s...)
-			}
-			if known, ok := internedStrings[string(s)]; ok {
-				return known, true
-			}
-			if !utf8.Valid(s) {
-				return nil, false
-			}
-			return string(s), true
-		case c == '\\':
-			if p.i+1 >= len(p.b) {
-				return nil, false
-			}
-			var r byte
-			switch p.b[p.i+1] {
-			case '"', '\\', '/':
-				r = p.b[p.i+1]
-			case 'b':
-				r = '\b'
-			case 'f':
-				r = '\f'
-			case 'n':
-				r = '\n'
-			case 'r':
-				r = '\r'
-			case 't':
-				r = '\t'
-			default:
-				return nil, false
-			}
-			buf = append(append(buf, p.b[start:p.i]...), r)
-			p.i += 2
-			start = p.i
-		case c < 0x20:
-			return nil, false
-		default:
-			p.i++
-		}
-	}
-	return nil, false
-}
-
 // number checks the JSON number grammar and keeps the literal, as UseNumber does.
-func (p *fastParser) number() (any, bool) {
+func (p *jsonParser) number() (any, bool) {
 	start := p.i
 	if p.b[p.i] == '-' {
 		p.i++
@@ -255,7 +222,7 @@ func (p *fastParser) number() (any, bool) {
 }
 
 // digits reads one or more digits.
-func (p *fastParser) digits() bool {
+func (p *jsonParser) digits() bool {
 	start := p.i
 	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
 		p.i++

@@ -42,6 +42,6 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("%d log records for %d events", logs.LogRecordCount(), len(events))
 		}
 		c.toTraces(events)
-		newCumulativeMetrics(100, nil).record(&c, events, receiveTime)
+		newCumulativeMetrics(defaultSeriesLimits, nil).record(&c, events, receiveTime)
 	})
 }

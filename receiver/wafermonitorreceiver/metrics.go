@@ -1,13 +1,18 @@
 package wafermonitorreceiver // import "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
 
 import (
+	"context"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
 
 	"github.com/wafermonitor/wafermonitor/internal/entity"
+	"github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver/internal/metadata"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
@@ -52,29 +57,35 @@ type seriesKey struct {
 	label      string
 }
 
-type series struct {
-	start  pcommon.Timestamp
-	count  uint64 // sums: the total; histograms: the number of values
-	sum    float64
-	min    float64
-	max    float64
-	counts []uint64
-}
-
 // cumulativeMetrics keeps running totals per series and emits, for each
 // request, the series it touched with their totals. Cumulative points stay
 // right when batches arrive out of order or twice downstream (a backend keeps
-// the newest), which per-request deltas would not. Series are few (site ×
-// app × entity type × status or kind) and capped by maxSeries.
+// the newest), which per-request deltas would not. Every attribute of a
+// series is bounded: site, app and status by length (bound), the entity type
+// and the kind by their value sets (an unknown kind is semconv.KindOther);
+// the series themselves by seriesStore.
 type cumulativeMetrics struct {
-	mu        sync.Mutex
-	series    map[seriesKey]*series
-	maxSeries int
-	dropped   func() // called when a new series is refused at the cap
+	mu     sync.Mutex
+	series *seriesStore
 }
 
-func newCumulativeMetrics(maxSeries int, dropped func()) *cumulativeMetrics {
-	return &cumulativeMetrics{series: map[seriesKey]*series{}, maxSeries: maxSeries, dropped: dropped}
+func newCumulativeMetrics(limits seriesLimits, evicted func(reason string, n int)) *cumulativeMetrics {
+	return &cumulativeMetrics{series: newSeriesStore(limits, evicted)}
+}
+
+// newJobMetrics is the receiver's cumulativeMetrics: removed series are
+// counted in its telemetry, and the first removal to make room is logged.
+func newJobMetrics(logger *zap.Logger, tb *metadata.TelemetryBuilder) *cumulativeMetrics {
+	var warnOnce sync.Once
+	return newCumulativeMetrics(defaultSeriesLimits, func(reason string, n int) {
+		tb.ReceiverWafermonitorMetricSeriesEvicted.Add(context.Background(), int64(n), metric.WithAttributes(attribute.String("reason", reason)))
+		if reason == evictedLimit {
+			warnOnce.Do(func() {
+				logger.Warn("Metric series limit reached: the least recently updated site/app/type/status series are removed to count new ones (they start again from zero when they come back)",
+					zap.Int("max_series", defaultSeriesLimits.count), zap.Int("max_bytes", defaultSeriesLimits.bytes))
+			})
+		}
+	})
 }
 
 // record adds the events to the totals and returns the touched series.
@@ -82,26 +93,20 @@ func (cm *cumulativeMetrics) record(c *converter, events []event, now time.Time)
 	ts := pcommon.NewTimestampFromTime(now)
 	cm.mu.Lock()
 	defer cm.mu.Unlock()
+	cm.series.expire(now)
 	touched := map[seriesKey]*series{}
 	var order []seriesKey
 	touch := func(k seriesKey) *series {
 		if s, ok := touched[k]; ok {
 			return s
 		}
-		s, ok := cm.series[k]
-		if !ok {
-			if len(cm.series) >= cm.maxSeries {
-				if cm.dropped != nil {
-					cm.dropped()
-				}
-				return nil
-			}
-			s = &series{start: ts}
+		s := cm.series.get(k, now, func() *series {
+			s := &series{start: ts}
 			if b := metricDefs[k.metric].bounds; b != nil {
 				s.counts = make([]uint64, len(b)+1)
 			}
-			cm.series[k] = s
-		}
+			return s
+		})
 		touched[k] = s
 		order = append(order, k)
 		return s
@@ -109,24 +114,17 @@ func (cm *cumulativeMetrics) record(c *converter, events []event, now time.Time)
 	for i := range events {
 		e := &events[i]
 		res := resourceOf(e)
-		if s := touch(seriesKey{res, metricEvents, e.EntityType, e.Kind}); s != nil {
-			s.count++
-		}
+		touch(seriesKey{res, metricEvents, e.EntityType, e.Kind}).count++
 		if !semconv.IsTerminal(e.Kind) {
 			continue
 		}
-		if s := touch(seriesKey{res, metricCompleted, e.EntityType, e.Status}); s != nil {
-			s.count++
-		}
+		touch(seriesKey{res, metricCompleted, e.EntityType, e.Status}).count++
 		for m := metricDuration; m < metricKinds; m++ {
 			v, ok := e.metric(metricDefs[m].key)
 			if !ok {
 				continue
 			}
 			s := touch(seriesKey{res, m, e.EntityType, e.Status})
-			if s == nil {
-				continue
-			}
 			if s.count == 0 || v < s.min {
 				s.min = v
 			}

@@ -21,14 +21,6 @@ import (
 	"github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver/internal/metadata"
 )
 
-// maxMetricSeries caps the receiver's cumulative metric series (site × app ×
-// entity type × status or kind): far above any real fab, low enough to bound memory.
-const maxMetricSeries = 20000
-
-// precountBytes is the body size above which a batch's events are counted
-// before they are decoded.
-const precountBytes = 256 << 10
-
 // defaultMaxRequestBodySize is confighttp's, which applies when
 // max_request_body_size is not set.
 const defaultMaxRequestBodySize = 20 << 20
@@ -89,13 +81,7 @@ func newReceiver(cfg *Config, set receiver.Settings) (*wafermonitorReceiver, err
 	if cfg.Deduplication.Enabled {
 		r.dedup = newDeduplicator(cfg.Deduplication.MaxKeys, cfg.Deduplication.Window)
 	}
-	var warnOnce sync.Once
-	r.metrics = newCumulativeMetrics(maxMetricSeries, func() {
-		warnOnce.Do(func() {
-			set.Logger.Warn("Metric series limit reached: events of new site/app/type/status combinations are not counted in metrics (logs and traces still carry them)",
-				zap.Int("max_series", maxMetricSeries))
-		})
-	})
+	r.metrics = newJobMetrics(set.Logger, tb)
 	r.routes = r.newRoutes()
 	return r, nil
 }

@@ -25,14 +25,15 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                               metric.Meter
-	mu                                  sync.Mutex
-	registrations                       []metric.Registration
-	ReceiverWafermonitorAdmissionWaits  metric.Int64ObservableCounter
-	ReceiverWafermonitorEvents          metric.Int64ObservableCounter
-	ReceiverWafermonitorEventsDuplicate metric.Int64ObservableCounter
-	ReceiverWafermonitorEventsRejected  metric.Int64ObservableCounter
-	ReceiverWafermonitorRequests        metric.Int64ObservableCounter
+	meter                                   metric.Meter
+	mu                                      sync.Mutex
+	registrations                           []metric.Registration
+	ReceiverWafermonitorAdmissionWaits      metric.Int64ObservableCounter
+	ReceiverWafermonitorEvents              metric.Int64ObservableCounter
+	ReceiverWafermonitorEventsDuplicate     metric.Int64ObservableCounter
+	ReceiverWafermonitorEventsRejected      metric.Int64ObservableCounter
+	ReceiverWafermonitorMetricSeriesEvicted metric.Int64Counter
+	ReceiverWafermonitorRequests            metric.Int64ObservableCounter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -171,6 +172,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_receiver_wafermonitor_events_rejected",
 		metric.WithDescription("Events refused, by reason (invalid, too_large, timeout, busy, client_gone, pipeline). [Development]"),
 		metric.WithUnit("{event}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverWafermonitorMetricSeriesEvicted, err = builder.meter.Int64Counter(
+		"otelcol_receiver_wafermonitor_metric_series_evicted",
+		metric.WithDescription("Cumulative metric series the receiver stopped keeping, by reason (idle, not updated for an hour; limit, the least recently updated, to make room for a new one). A series that comes back starts again from zero with a new start time. [Development]"),
+		metric.WithUnit("{series}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ReceiverWafermonitorRequests, err = builder.meter.Int64ObservableCounter(

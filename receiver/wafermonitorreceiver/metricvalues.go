@@ -1,0 +1,86 @@
+package wafermonitorreceiver // import "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
+
+import (
+	"encoding/json"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/wafermonitor/wafermonitor/sdk/semconv"
+	"github.com/wafermonitor/wafermonitor/sdk/v1event"
+)
+
+// metricValues reads an event's metrics: numbers, and numeric strings
+// ("1.5"), as values; anything else (a string that is not a number, an
+// object, a boolean, a number beyond float64) is kept as sent in unparsed,
+// and so is a metrics field that is not an object. null values are left
+// out. duration_seconds (older clients) is taken as duration_s.
+func metricValues(v any) (values []metricValue, unparsed any) {
+	if v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, v
+	}
+	values = make([]metricValue, 0, len(m))
+	var other map[string]any
+	_, hasDurationS := m[semconv.MetricKeyDurationS]
+	for name, raw := range m {
+		if raw == nil {
+			continue
+		}
+		f, ok := metricNumber(raw)
+		if !ok {
+			if other == nil {
+				other = map[string]any{}
+			}
+			other[name] = raw
+			continue
+		}
+		if name == v1event.MetricDurationSeconds {
+			if hasDurationS {
+				continue
+			}
+			name = semconv.MetricKeyDurationS
+		}
+		values = append(values, metricValue{Name: name, Value: f})
+	}
+	sort.Slice(values, func(i, j int) bool { return values[i].Name < values[j].Name })
+	if other != nil {
+		return values, other
+	}
+	return values, nil
+}
+
+// metricNumber is a JSON number, or a string holding a decimal number, that
+// is finite.
+func metricNumber(v any) (float64, bool) {
+	var s string
+	switch t := v.(type) {
+	case json.Number:
+		s = string(t)
+	case string:
+		s = strings.TrimSpace(t)
+		if strings.ContainsAny(s, "xXpP_") { // hexadecimal floats and digit separators are Go's, not numbers a client means
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
+
+// metadataOf splits an event's metadata: an object, read for the fields
+// the receiver interprets, or any other JSON value, kept as sent.
+func metadataOf(v any) (obj map[string]any, other any) {
+	if m, ok := v.(map[string]any); ok {
+		return m, nil
+	}
+	return nil, v
+}
