@@ -9,7 +9,8 @@ fuzztime=${FUZZTIME:-50000x}
 targets=(
 	"FuzzDecode ./receiver/wafermonitorreceiver"
 	"FuzzFastParse ./receiver/wafermonitorreceiver"
-	"FuzzCountBatchItems ./receiver/wafermonitorreceiver"
+	"FuzzBatchLimit ./receiver/wafermonitorreceiver"
+	"FuzzHTTP ./receiver/wafermonitorreceiver"
 	"FuzzRestore ./processor/jobhierarchyprocessor"
 	"FuzzRetryAfter ./exporter/webhookexporter"
 	"FuzzPayloads ./exporter/webhookexporter"
