@@ -62,7 +62,7 @@ func fromName(s string) string { return uuid.UUID(ids.FromName(s)).String() }
 
 // TestLoosePayloads: every payload the old sidecar stored with 200 is
 // accepted, and what it carries is interpreted where it can be and kept
-// where not (issue 15, point 2).
+// where not.
 func TestLoosePayloads(t *testing.T) {
 	tests := []struct {
 		name string

@@ -73,9 +73,9 @@ func TestSeriesCountLimit(t *testing.T) {
 	assert.Equal(t, evictions{evictedLimit: 2}, ev)
 }
 
-// TestSeriesBytesLimit: 15 requests with a 1 MB status used to keep 15 MB
-// of series keys; the status is now cut to maxValueBytes, and the series
-// are bounded by bytes besides (here a small limit, to see it hold).
+// TestSeriesBytesLimit: a status of 1 MB must not keep 1 MB of series key:
+// it is cut to maxValueBytes, and the series are bounded by bytes besides
+// (here a small limit, to see it hold).
 func TestSeriesBytesLimit(t *testing.T) {
 	ev := evictions{}
 	limit := 20 * (seriesCost + 2*maxValueBytes)

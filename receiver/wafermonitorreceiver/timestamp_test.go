@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// TestEventTimeWindow: times pdata cannot hold (outside 1678–2262) used to
-// wrap (9999-12-31 was written as 1816-03-30); now every time outside the
+// TestEventTimeWindow: times pdata cannot hold (outside 1678–2262) would
+// wrap (9999-12-31 would be written as 1816-03-30): every time outside the
 // window around the receive time is the receive time, with the client's
 // value kept as original.
 func TestEventTimeWindow(t *testing.T) {
@@ -56,7 +56,7 @@ func TestEventTimeWindow(t *testing.T) {
 }
 
 // TestSpanStartBounded: a start computed from a huge duration is clamped
-// to the earliest time of the window (duration_s 1e300 used to start the
+// to the earliest time of the window (duration_s 1e300 would start the
 // span in 1733).
 func TestSpanStartBounded(t *testing.T) {
 	end := receiveTime
