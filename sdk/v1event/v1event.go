@@ -1,7 +1,11 @@
 // Package v1event is the wire form of the v1 event API that the old
-// monitoring sidecar's clients speak (docs: shared/v1-api.md): the canonical
-// five-key event. The wafermonitor receiver accepts it, the webhook exporter
-// sends it to the old Local API, and the SDK's sidecar mode speaks it.
+// monitoring sidecar's clients speak: the canonical five-key event, and the
+// names of its fields and of the older clients' flat variants (fields.go),
+// defined here once. The wafermonitor receiver reads events by these names,
+// the webhook exporter sends Event to the old Local API, and the SDK's
+// sidecar mode speaks it. The receiver accepts more than Event can hold
+// (any JSON type below the top level, as the old sidecar did); Event is
+// what well-behaved clients send.
 package v1event // import "github.com/wafermonitor/wafermonitor/sdk/v1event"
 
 // Event is the canonical (nested) v1 event.
