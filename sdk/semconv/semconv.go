@@ -48,7 +48,8 @@ const (
 	AttrErrorMessage = "wafer.error.message"
 	// AttrExpectedSubjobs is how many subjobs a job declares it will run.
 	AttrExpectedSubjobs = "wafer.job.expected_subjobs"
-	// AttrMetadata is the event's free-form metadata object, as a map.
+	// AttrMetadata is the event's free-form metadata object, as a map (a
+	// client's metadata of another JSON type is kept as that value).
 	AttrMetadata = "wafer.metadata"
 )
 
