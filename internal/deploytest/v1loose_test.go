@@ -241,12 +241,3 @@ func rowsByFile(t *testing.T, dir, output, key string) map[string]csvRow {
 	}
 	return out
 }
-
-func matches(cols, want map[string]string) bool {
-	for k, v := range want {
-		if cols[k] != v {
-			return false
-		}
-	}
-	return true
-}

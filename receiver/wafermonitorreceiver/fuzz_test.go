@@ -18,7 +18,7 @@ import (
 // a list, an item that is not an object, a missing or wrongly typed site_id,
 // app, entity or event (the flat shapes have only site_id), an
 // idempotency_key that is not a string.
-func sidecarRefuses(v any, batch bool) bool {
+func sidecarRefuses(v any) bool {
 	var items []any
 	switch t := v.(type) {
 	case []any:
@@ -99,12 +99,12 @@ func FuzzDecode(f *testing.F) {
 					t.Fatalf("incomplete problem %+v", d)
 				}
 			}
-			if valid && code == http.StatusUnprocessableEntity && !sidecarRefuses(std, batch) {
+			if valid && code == http.StatusUnprocessableEntity && !sidecarRefuses(std) {
 				t.Fatalf("refused what the old sidecar took: %+v", prob.(problems).Detail)
 			}
 			return
 		}
-		if !valid || sidecarRefuses(std, batch) {
+		if !valid || sidecarRefuses(std) {
 			t.Fatalf("accepted what the old sidecar refused (valid JSON: %v)", valid)
 		}
 		for _, e := range events {
