@@ -150,11 +150,7 @@ func TestLoosePayloadsInCSV(t *testing.T) {
 			t.Errorf("%s: no event row", c.name)
 			continue
 		}
-		for col, want := range c.row {
-			if row.cols[col] != want {
-				t.Errorf("%s: event column %s = %q, want %q", c.name, col, row.cols[col], want)
-			}
-		}
+		checkColumns(t, c.name+": event", row, c.row)
 		day := fileDay(row.file)
 		if !c.clamped {
 			if day != "20251019" {
@@ -179,11 +175,7 @@ func TestLoosePayloadsInCSV(t *testing.T) {
 			t.Errorf("%s: no entity row", c.name)
 			continue
 		}
-		for col, want := range c.entity {
-			if e.cols[col] != want {
-				t.Errorf("%s: entity column %s = %q, want %q", c.name, col, e.cols[col], want)
-			}
-		}
+		checkColumns(t, c.name+": entity", e, c.entity)
 		if c.clamped && !today[fileDay(e.file)] {
 			t.Errorf("%s: entity in file %s, want the receive day's", c.name, e.file)
 		}
@@ -240,4 +232,14 @@ func rowsByFile(t *testing.T, dir, output, key string) map[string]csvRow {
 		}
 	}
 	return out
+}
+
+// checkColumns reports every column of row that does not hold its wanted value.
+func checkColumns(t *testing.T, what string, row csvRow, want map[string]string) {
+	t.Helper()
+	for col, v := range want {
+		if row.cols[col] != v {
+			t.Errorf("%s column %s = %q, want %q", what, col, row.cols[col], v)
+		}
+	}
 }

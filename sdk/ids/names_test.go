@@ -1,19 +1,14 @@
 package ids
 
 import (
-	"encoding/hex"
+	"strings"
 	"testing"
 )
 
+// uuidOf parses the canonical form.
 func uuidOf(t *testing.T, s string) UUID {
 	t.Helper()
-	b, err := hex.DecodeString(s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:])
-	if err != nil || len(b) != 16 {
-		t.Fatalf("bad test uuid %q", s)
-	}
-	var u UUID
-	copy(u[:], b)
-	return u
+	return mustUUID(t, strings.ReplaceAll(s, "-", ""))
 }
 
 // The reference values are Python's uuid.uuid5, an independent implementation.
