@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,8 +32,12 @@ type looseCase struct {
 
 func fromName(s string) string { return uuid.UUID(ids.FromName(s)).String() }
 
-func looseCases() []looseCase {
+// looseCases are sent with a time of an hour ago unless they say otherwise:
+// recent, their rows go to their day's file.
+func looseCases(recent time.Time) []looseCase {
 	const jobID = "a1b2c3d4-e5f6-4789-8abc-def012345678"
+	at := recent.Format(time.RFC3339)
+	start := recent.Add(-10 * time.Second).Format(time.RFC3339)
 	return []looseCase{
 		{name: "AWS batch-job", mut: func(_, ent, _ map[string]any) { ent["type"], ent["id"] = "batch-job", jobID },
 			row: map[string]string{"entity_type": "job", "entity_id": jobID, "entity_id_original": ""}, entity: map[string]string{"entity_type": "job", "entity_id": jobID}},
@@ -69,8 +72,10 @@ func looseCases() []looseCase {
 		{name: "year 1", mut: func(_, _, ev map[string]any) { ev["at"] = "0001-01-01T00:00:00Z" }, clamped: true, row: map[string]string{}},
 		{name: "epoch 99999999999", mut: func(_, _, ev map[string]any) { ev["at"] = 99999999999 }, clamped: true, row: map[string]string{}},
 		{name: "1970-01-01", mut: func(_, _, ev map[string]any) { ev["at"] = "1970-01-01T00:00:00Z" }, clamped: true, row: map[string]string{}},
-		{name: "a time in range", mut: func(_, _, ev map[string]any) { ev["at"] = "2025-10-19T12:00:00Z" },
-			row: map[string]string{"timestamp": "2025-10-19T12:00:00Z"}, entity: map[string]string{"end_time": "2025-10-19T12:00:00Z", "start_time": "2025-10-19T11:59:50Z"}},
+		{name: "a time an hour ago", mut: func(_, _, _ map[string]any) {},
+			row: map[string]string{"timestamp": at}, entity: map[string]string{"end_time": at, "start_time": start}},
+		{name: "1970-01-01T00:00:01Z is a time", mut: func(_, _, ev map[string]any) { ev["at"] = "1970-01-01T00:00:01Z" },
+			row: map[string]string{"timestamp": "1970-01-01T00:00:01Z"}, entity: map[string]string{"end_time": "1970-01-01T00:00:01Z", "start_time": "1970-01-01T00:00:00.000000001Z"}},
 	}
 }
 
@@ -86,23 +91,20 @@ func TestLoosePayloadsInCSV(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the collector binary")
 	}
-	config, err := os.ReadFile(filepath.Join(repoRoot(t), "otelcol-config.yaml")) //nolint:gosec // the repository's own file
-	if err != nil {
-		t.Fatal(err)
-	}
+	config := testcollector.DefaultConfig(t)
 	dataDir := t.TempDir()
-	env, ports := localEnv(t, string(config))
-	env = append(env, "WAFERMONITOR_DATA_DIR="+dataDir)
-	testcollector.Start(t, string(config), testcollector.Options{Env: env,
+	env, ports := testcollector.DefaultConfigEnv(t, config, dataDir)
+	testcollector.Start(t, config, testcollector.Options{Env: env,
 		HealthURL: fmt.Sprintf("http://127.0.0.1:%d/", ports["WAFERMONITOR_HEALTH_ENDPOINT"])})
 	url := fmt.Sprintf("http://127.0.0.1:%d/v1/event", ports["WAFERMONITOR_V1_ENDPOINT"])
 
-	cases := looseCases()
 	before := time.Now().UTC()
+	recent := before.Add(-time.Hour).Truncate(time.Second)
+	cases := looseCases(recent)
 	for i, c := range cases {
 		app := map[string]any{"app_id": "5f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", "name": "litho", "version": "1.0"}
 		ent := map[string]any{"type": "job", "id": uuid.NewString(), "parent_id": nil, "business_key": fmt.Sprintf("lot-%d", i)}
-		ev := map[string]any{"kind": "finished", "at": "2025-10-19T12:00:00Z", "status": "succeeded", "metrics": map[string]any{"duration_s": 10}, "metadata": map[string]any{}}
+		ev := map[string]any{"kind": "finished", "at": recent.Format(time.RFC3339), "status": "succeeded", "metrics": map[string]any{"duration_s": 10}, "metadata": map[string]any{}}
 		c.mut(app, ent, ev)
 		body, _ := json.Marshal(map[string]any{"idempotency_key": fmt.Sprintf("loose-%d", i), "site_id": "fab1", "app": app, "entity": ent, "event": ev})
 		resp, err := http.Post(url, "application/json", bytes.NewReader(body)) //nolint:gosec // a loopback test URL
@@ -153,8 +155,8 @@ func TestLoosePayloadsInCSV(t *testing.T) {
 		checkColumns(t, c.name+": event", row, c.row)
 		day := fileDay(row.file)
 		if !c.clamped {
-			if day != "20251019" {
-				t.Errorf("%s: in file %s, want the event's day's", c.name, row.file)
+			if row.cols["timestamp"] == recent.Format(time.RFC3339) && day != recent.Format("20060102") {
+				t.Errorf("%s: in file %s, want its day's", c.name, row.file)
 			}
 			continue
 		}
@@ -187,7 +189,7 @@ func TestLoosePayloadsInCSV(t *testing.T) {
 		if err1 != nil || err2 != nil || start.Year() < 1970 || end.Year() > after.Year()+1 || start.After(end) {
 			t.Errorf("entity row with times %s to %s", e.cols["start_time"], e.cols["end_time"])
 		}
-		// duration_s 1e300: the start is clamped to ten years (3650 days) before the receive time.
+		// duration_s 1e300 of an event at the receive time: the span lasts 3,650 days.
 		if earliest := 3650 * 24 * time.Hour; !start.Before(before.Add(-earliest).Truncate(time.Second)) && !start.After(after.Add(-earliest)) {
 			clampedStart++
 		}
@@ -198,7 +200,7 @@ func TestLoosePayloadsInCSV(t *testing.T) {
 	t.Logf("%d loose events posted, %d event rows and %d entity rows checked", len(cases), len(events), len(entities))
 }
 
-// fileDay is the YYYYMMDD of a CSV file's name.
+// fileDay is the YYYYMMDD of a CSV file's name (wafer_events_20251019.csv).
 func fileDay(name string) string {
 	name = strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".csv")
 	return name[strings.LastIndexByte(name, '_')+1:]

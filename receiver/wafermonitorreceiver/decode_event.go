@@ -138,7 +138,7 @@ func (d *decoder) normalize(f *sentFields) event {
 	e.Status = status(f.status, e.Kind)
 	e.Metrics, e.MetricsUnparsed = metricValues(f.metrics)
 	duration, _ := e.metric(semconv.MetricKeyDurationS)
-	e.Start = spanStart(e.At, duration, d.now)
+	e.Start = spanStart(e.At, duration)
 	return e
 }
 

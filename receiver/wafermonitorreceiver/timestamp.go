@@ -8,22 +8,27 @@ import (
 	"time"
 )
 
-// The window of event times taken as sent, around the receive time: a
-// spool replayed years later is still in it, and so is a client whose
-// clock or time zone is a day off; 9999-12-31, 0001-01-01, 0 (1970) and an
-// epoch in milliseconds are not. pdata holds nanoseconds since 1970 in an
-// int64 (the years 1678 to 2262): a time outside the window would wrap
-// or be taken for "no time" (0). An event whose time is outside the window
-// gets the receive time, and keeps what the client sent as original.
-const (
-	maxEventAge    = 10 * 365 * 24 * time.Hour
-	maxEventFuture = 24 * time.Hour
-)
+// The window of event times taken as sent: after 1970-01-01T00:00:00Z and
+// at most a day after the receive time. pdata holds times as nanoseconds
+// since 1970 (0 meaning "no time") and Go's time.UnixNano as an int64 (up to
+// 2262): a time before 1970 or far in the future would wrap (9999-12-31
+// would be written as 1816-03-30) or be taken for "no time". A spool
+// replayed years later is in the window; a client whose clock or time zone
+// is a day off too. An event whose time is outside it gets the receive
+// time, and keeps what the client sent as original.
+const maxEventFuture = 24 * time.Hour
+
+// earliestEventTime is the first time after "no time".
+var earliestEventTime = time.Unix(0, 1).UTC()
+
+// maxSpanDuration bounds the duration a span's start is computed from (a
+// duration_s of 1e300 would overflow): no job runs for ten years.
+const maxSpanDuration = 3650 * 24 * time.Hour
 
 type timeWindow struct{ earliest, latest time.Time }
 
 func windowAround(now time.Time) timeWindow {
-	return timeWindow{earliest: now.Add(-maxEventAge), latest: now.Add(maxEventFuture)}
+	return timeWindow{earliest: earliestEventTime, latest: now.Add(maxEventFuture)}
 }
 
 func (w timeWindow) contains(t time.Time) bool {
@@ -90,22 +95,25 @@ func parseTime(v any, w timeWindow) (time.Time, bool) {
 // window (checked before the conversion to nanoseconds can overflow).
 func epochSeconds(s string, w timeWindow) (time.Time, bool) {
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || f < float64(w.earliest.Unix()) || f > float64(w.latest.Unix()) {
+	if err != nil || math.IsNaN(f) || f <= 0 || f > float64(w.latest.Unix()) {
 		return time.Time{}, false
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC(), true
 }
 
-// spanStart is end minus the duration a client reported, no earlier than
-// the window around the receive time (a duration_s of 1e300 would wrap).
-func spanStart(end time.Time, durationS float64, received time.Time) time.Time {
+// spanStart is end minus the duration a client reported, the duration at
+// most maxSpanDuration and the start no earlier than earliestEventTime.
+func spanStart(end time.Time, durationS float64) time.Time {
 	if !(durationS > 0) {
 		return end
 	}
-	earliest := windowAround(received).earliest
-	if end.Before(earliest) || durationS >= end.Sub(earliest).Seconds() {
-		return earliest
+	d := maxSpanDuration
+	if durationS < maxSpanDuration.Seconds() {
+		d = time.Duration(durationS * float64(time.Second))
 	}
-	return end.Add(-time.Duration(durationS * float64(time.Second)))
+	if start := end.Add(-d); start.After(earliestEventTime) {
+		return start
+	}
+	return earliestEventTime
 }
