@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/wafermonitor/wafermonitor/sdk/v1event"
 )
 
 // decode parses and validates a body. A batch is all or nothing: every bad
@@ -26,7 +28,7 @@ func (r *wafermonitorReceiver) decode(raw []byte, now time.Time, batch bool) ([]
 	d := decoder{now: now}
 	_, isArray := v.([]any)
 	obj, isObject := v.(map[string]any)
-	_, hasEvents := obj["events"]
+	_, hasEvents := obj[v1event.FieldEvents]
 	wrapped := isObject && hasEvents
 	if !batch && !isArray && !wrapped {
 		e, probs := d.decodeEvent(v, []any{"body"})
@@ -112,11 +114,11 @@ func batchItems(v any) ([]any, *problem) {
 	case []any:
 		return t, nil
 	case map[string]any:
-		if evs, ok := t["events"]; ok {
+		if evs, ok := t[v1event.FieldEvents]; ok {
 			if list, ok := evs.([]any); ok {
 				return list, nil
 			}
-			return nil, &problem{Type: typeListType, Loc: []any{"body", "events"}, Msg: "events must be a JSON array of events"}
+			return nil, &problem{Type: typeListType, Loc: []any{"body", v1event.FieldEvents}, Msg: "events must be a JSON array of events"}
 		}
 		return []any{t}, nil
 	}
