@@ -1,6 +1,7 @@
 package zabbixexporter // import "github.com/wafermonitor/wafermonitor/exporter/zabbixexporter"
 
 import (
+	"encoding/hex"
 	"math"
 	"strconv"
 	"time"
@@ -38,12 +39,14 @@ const statusStalled = "stalled"
 
 // value is one value for Zabbix before it is sent. row is the job type the
 // item belongs to; src names the event it comes from, so that two events
-// of one item at the same time stay two values.
+// of one item at the same time stay two values, and id is src's hash, from
+// which its ns is derived (stamp.go).
 type value struct {
 	host, key, text string
 	at              time.Time
 	row             *jobType
 	src             string
+	id              uint64
 }
 
 // converter turns records, spans and data points into values.
@@ -130,11 +133,16 @@ type rowValues struct {
 	row *jobType
 	at  time.Time
 	src string
+	id  uint64
 	out []value
 }
 
+func newRowValues(row *jobType, at time.Time, src string) *rowValues {
+	return &rowValues{row: row, at: at, src: src, id: eventHash(src)}
+}
+
 func (rv *rowValues) add(item, text string) {
-	rv.out = append(rv.out, value{host: rv.row.host, key: itemKey(item, rv.row), text: text, at: rv.at, row: rv.row, src: rv.src})
+	rv.out = append(rv.out, value{host: rv.row.host, key: itemKey(item, rv.row), text: text, at: rv.at, row: rv.row, src: rv.src, id: rv.id})
 }
 
 func (rv *rowValues) addFloat(item string, f float64) { rv.add(item, formatFloat(f)) }
@@ -197,7 +205,7 @@ func (c *converter) fromLog(res pcommon.Map, lr plog.LogRecord) []value {
 	}
 	row := c.rowOf(attrs, res, c.job.render(attrs, res))
 	id := str(attrs, semconv.AttrEntityID)
-	rv := &rowValues{row: &row, at: at, src: id + "\x00" + kind}
+	rv := newRowValues(&row, at, eventSource(attrs, id, kind, at))
 	rv.addFloat(itemEvents, 1)
 
 	status := str(attrs, semconv.AttrStatus)
@@ -239,6 +247,7 @@ func (c *converter) fromLog(res pcommon.Map, lr plog.LogRecord) []value {
 			at:   at,
 			row:  &jobType{host: host, legacy: true},
 			src:  rv.src,
+			id:   rv.id,
 		})
 	}
 	return out
@@ -252,7 +261,7 @@ func (c *converter) fromSpan(res pcommon.Map, span ptrace.Span) []value {
 		return nil
 	}
 	row := c.rowOf(attrs, res, c.job.render(attrs, res))
-	rv := &rowValues{row: &row, at: span.EndTimestamp().AsTime(), src: str(attrs, semconv.AttrEntityID) + "\x00span"}
+	rv := newRowValues(&row, span.EndTimestamp().AsTime(), spanSource(span, attrs))
 	rv.addFloat(itemEvents, 1)
 	status := str(attrs, semconv.AttrStatus)
 	if status != "" {
@@ -268,6 +277,27 @@ func (c *converter) fromSpan(res pcommon.Map, span ptrace.Span) []value {
 	rv.measurements(attrs, outcome, false)
 	rv.addFloat(itemRunning, float64(c.running.remove(row, str(attrs, semconv.AttrEntityID))))
 	return rv.out
+}
+
+// eventSource identifies a lifecycle event: its idempotency key, which the
+// wafermonitor receiver, the SDK and the jobhierarchy processor always set
+// and keep across retries and paths; else its entity, kind and time (as
+// the receiver derives a missing key).
+func eventSource(attrs pcommon.Map, entityID, kind string, at time.Time) string {
+	if key := str(attrs, semconv.AttrIdempotencyKey); key != "" {
+		return "key\x00" + key
+	}
+	return "event\x00" + entityID + "\x00" + kind + "\x00" + strconv.FormatInt(at.UnixNano(), 10)
+}
+
+// spanSource identifies a finished entity's span: its trace and span IDs
+// (derived from the entity's UUID), entity, end time and status, so that
+// the same span sent again is the same, and two spans of one entity (an
+// error, then the finish) are not.
+func spanSource(span ptrace.Span, attrs pcommon.Map) string {
+	tid, sid := span.TraceID(), span.SpanID()
+	return "span\x00" + hex.EncodeToString(tid[:]) + hex.EncodeToString(sid[:]) + "\x00" + str(attrs, semconv.AttrEntityID) +
+		"\x00" + strconv.FormatUint(uint64(span.EndTimestamp()), 10) + "\x00" + str(attrs, semconv.AttrStatus)
 }
 
 func copyWith(attrs pcommon.Map, key string, f float64) pcommon.Map {

@@ -170,7 +170,7 @@ func (e *zabbixExporter) sendShared(ctx context.Context, a *attempt) error {
 		return nil
 	}
 	byTime(a.shared, a.sharedUnit)
-	res, err := e.send(ctx, e.stamp(a.shared, a.now))
+	res, err := e.send(ctx, stamp(a.shared, a.now))
 	for i := res.Answered; i < len(a.shared); i++ {
 		a.pending[a.sharedUnit[i]] = true
 	}
@@ -247,7 +247,7 @@ func (e *zabbixExporter) flush(ctx context.Context, r jobType, extra []heldValue
 	for i, v := range vals {
 		plain[i] = v.value
 	}
-	res, err := e.send(ctx, e.stamp(plain, now))
+	res, err := e.send(ctx, stamp(plain, now))
 
 	inRefused := make([]bool, len(vals))
 	failed := 0
@@ -315,16 +315,6 @@ func byTime(values []value, units []int) {
 	}
 	copy(values, v2)
 	copy(units, u2)
-}
-
-// stamp gives values their Zabbix timestamps.
-func (e *zabbixExporter) stamp(values []value, now time.Time) []zabbixsender.Value {
-	ns := nsAllocator{}
-	out := make([]zabbixsender.Value, len(values))
-	for i, v := range values {
-		out[i] = ns.assign(v, now)
-	}
-	return out
 }
 
 func describe(r jobType) string {

@@ -468,7 +468,9 @@ func TestEndToEndRealZabbix(t *testing.T) {
 	require.Len(t, h, 1)
 	assert.Equal(t, "failure", h[0].Value)
 	assert.Equal(t, strconv.FormatInt(failedAt.Unix(), 10), h[0].Clock, "the event's time")
-	assert.Equal(t, "250000000", h[0].NS)
+	failedNS, err := strconv.Atoi(h[0].NS)
+	require.NoError(t, err)
+	assert.Equal(t, 250, failedNS/int(time.Millisecond), "the event's milliseconds")
 
 	for key, want := range map[string]string{
 		"wafer.duration" + sub:   "29.25",
@@ -548,12 +550,26 @@ func TestEndToEndRealZabbix(t *testing.T) {
 	assert.Positive(t, failed, "values refused while discovery created the items")
 	assert.Zero(t, rejected)
 	it, _ := z.item(hostID, "wafer.duration"+sub2)
-	for i, v := range z.history(it) {
-		assert.Equal(t, strconv.Itoa(1000+i), v.Value)
+	byValue := map[string]zbxValue{}
+	for _, v := range z.history(it) {
+		byValue[v.Value] = v
+	}
+	for i := 0; i < n; i++ {
+		v, ok := byValue[strconv.Itoa(1000+i)]
+		if !assert.True(t, ok, "duration %d", 1000+i) {
+			continue
+		}
 		at := outageBase.Add(time.Duration(i) * 100 * time.Millisecond)
 		assert.Equal(t, strconv.FormatInt(at.Unix(), 10), v.Clock)
-		assert.Equal(t, strconv.Itoa(at.Nanosecond()), v.NS)
+		if at.Nanosecond() != 0 {
+			ns, err := strconv.Atoi(v.NS)
+			require.NoError(t, err)
+			assert.Equal(t, at.Nanosecond()/int(time.Millisecond), ns/int(time.Millisecond), "the event's milliseconds")
+		}
 	}
+
+	testSameSecondAcrossRequests(t, z, hostID, port, job2, "lot-4712")
+	t.Logf("%s: values of subjobs ending in the same second, sent apart, arrived", time.Since(testStart).Round(time.Millisecond))
 
 	testTLS(t, z)
 	t.Logf("%s: values over TLS with certificates arrived", time.Since(testStart).Round(time.Millisecond))

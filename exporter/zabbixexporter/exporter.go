@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -20,10 +19,6 @@ import (
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadata"
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/zabbixsender"
 )
-
-// earliestClock: values whose time is unknown or absurd are stamped with the
-// send time instead.
-var earliestClock = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // errItemsPending is returned, with the records concerned, while Zabbix
 // creates the items of newly announced job types, or refuses values of job
@@ -200,32 +195,4 @@ func (e *zabbixExporter) send(ctx context.Context, out []zabbixsender.Value) (za
 		e.telemetry.ExporterZabbixValuesFailed.Add(ctx, int64(res.Failed))
 	}
 	return res, err
-}
-
-// nsAllocator gives values of the same item and second distinct
-// nanoseconds: Zabbix keeps only one value per item, clock and ns. The
-// assignment depends only on the batch, so a retried batch gets the same
-// timestamps and Zabbix drops what it already stored.
-type nsAllocator map[string]map[int]struct{}
-
-func (a nsAllocator) assign(v value, now time.Time) zabbixsender.Value {
-	at := v.at
-	if at.Before(earliestClock) {
-		at = now
-	}
-	clock, ns := at.Unix(), at.Nanosecond()
-	k := v.host + "\x00" + v.key + "\x00" + strconv.FormatInt(clock, 10)
-	used := a[k]
-	if used == nil {
-		used = map[int]struct{}{}
-		a[k] = used
-	}
-	for {
-		if _, taken := used[ns]; !taken {
-			break
-		}
-		ns = (ns + 1) % int(time.Second)
-	}
-	used[ns] = struct{}{}
-	return zabbixsender.Value{Host: v.host, Key: v.key, Value: v.text, Clock: clock, NS: ns}
 }

@@ -61,7 +61,7 @@ func TestLogsLifecycleValues(t *testing.T) {
 	assert.Equal(t, "1", got[h+"wafer.completed"+sub].Value)
 	assert.Equal(t, "1", got[h+"wafer.running"+sub].Value, "w1 ended, w2 still open")
 	assert.Equal(t, at.Unix(), got[h+"wafer.outcome"+sub].Clock)
-	assert.Equal(t, 500000000, got[h+"wafer.outcome"+sub].NS)
+	assert.Equal(t, 500, got[h+"wafer.outcome"+sub].NS/int(time.Millisecond), "the event's milliseconds")
 
 	// Values of one item at the same time get distinct ns.
 	seen := map[string]bool{}
