@@ -49,6 +49,9 @@ type zabbixExporter struct {
 	startOnce sync.Once
 	startErr  error
 	client    *zabbixsender.Client
+
+	signalsMu sync.Mutex
+	signals   map[string]bool
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*zabbixExporter, error) {
@@ -70,7 +73,22 @@ func newExporter(cfg *Config, set exporter.Settings) (*zabbixExporter, error) {
 		jobs:      newJobTypes(cfg.Discovery),
 		gather:    newGather(cfg.Discovery.MaxHeldValues, settledTTL(cfg)),
 		deltas:    newMetricDeltas(),
+		signals:   map[string]bool{},
 	}, nil
+}
+
+// usedBy records that a pipeline of signal sends through the core, and
+// warns once when a logs and a traces pipeline both do: a finished entity
+// is then a terminal event and a span, two events whose values Zabbix
+// stores both.
+func (e *zabbixExporter) usedBy(signal string, logger *zap.Logger) {
+	e.signalsMu.Lock()
+	defer e.signalsMu.Unlock()
+	first := !e.signals[signal]
+	e.signals[signal] = true
+	if first && e.signals["logs"] && e.signals["traces"] {
+		logger.Warn("The zabbix exporter is in a logs and a traces pipeline: Zabbix stores the values of every finished job and subjob twice, from its terminal event and from its span, and counts it twice. Remove it from the traces pipeline: the logs pipeline sends everything the traces pipeline does.")
+	}
 }
 
 // settledTTL is how long settled values are remembered: longer than any

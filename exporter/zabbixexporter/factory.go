@@ -110,6 +110,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		return nil, err
 	}
 	e := core.Unwrap()
+	e.usedBy("logs", set.Logger)
 	health := exporterhealth.NewTracker(set.ID, "logs")
 	exp, err := exporterhelper.NewLogs(ctx, set, cfg, observed(e, health, e.pushLogs), helperOptions(c, core, health)...)
 	if err != nil {
@@ -126,6 +127,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 		return nil, err
 	}
 	e := core.Unwrap()
+	e.usedBy("traces", set.Logger)
 	health := exporterhealth.NewTracker(set.ID, "traces")
 	exp, err := exporterhelper.NewTraces(ctx, set, cfg, observed(e, health, e.pushTraces), helperOptions(c, core, health)...)
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadata"
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/trappertest"
@@ -191,4 +193,50 @@ func TestSharedCoreHandle(t *testing.T) {
 	_, err = m.LoadOrStore(cfg, func() (*zabbixExporter, error) { return nil, errors.New("bad") })
 	require.Error(t, err)
 	assert.Empty(t, m.items)
+}
+
+// One zabbix exporter in a logs and a traces pipeline stores every finished
+// entity twice: the collector's log says so, once.
+func TestLogsAndTracesPipelinesWarn(t *testing.T) {
+	f := NewFactory()
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		signals []string
+		warns   int
+	}{
+		{"logs", []string{"logs"}, 0},
+		{"logs and metrics", []string{"logs", "metrics"}, 0},
+		{"logs and traces", []string{"logs", "traces"}, 1},
+		{"traces, logs and a second logs pipeline", []string{"traces", "logs", "logs"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := f.CreateDefaultConfig().(*Config)
+			cfg.Endpoints = []string{"127.0.0.1:10051"}
+			core, logs := observer.New(zap.WarnLevel)
+			set := exportertest.NewNopSettings(metadata.Type)
+			set.Logger = zap.New(core)
+			var created []component.Component
+			for _, s := range tt.signals {
+				var c component.Component
+				var err error
+				switch s {
+				case "logs":
+					c, err = f.CreateLogs(ctx, set, cfg)
+				case "traces":
+					c, err = f.CreateTraces(ctx, set, cfg)
+				case "metrics":
+					c, err = f.CreateMetrics(ctx, set, cfg)
+				}
+				require.NoError(t, err)
+				created = append(created, c)
+			}
+			warnings := logs.FilterMessageSnippet("a logs and a traces pipeline").All()
+			assert.Len(t, warnings, tt.warns)
+			for _, c := range created {
+				require.NoError(t, c.Shutdown(ctx))
+			}
+		})
+	}
 }
