@@ -178,7 +178,8 @@ service:
 
 // TestShippedConfigsBatchInQueue: no configuration we ship puts a batch
 // processor in front of a persistent queue, and every exporter with a
-// persistent queue retries until delivered (max_elapsed_time 0): the default
+// persistent queue retries until delivered (max_elapsed_time 0), and no
+// zabbix exporter is in both a logs and a traces pipeline: the default
 // configuration, the docs' configurations, and every YAML example in the
 // docs and component READMEs (Helm values examples by their config
 // sections). The chart's rendered configurations are checked in
@@ -194,6 +195,9 @@ func TestShippedConfigsBatchInQueue(t *testing.T) {
 					t.Errorf("%s: %s", what, p)
 				}
 				for _, p := range droppedAfterRetries(m) {
+					t.Errorf("%s: %s", what, p)
+				}
+				for _, p := range zabbixInLogsAndTraces(m) {
 					t.Errorf("%s: %s", what, p)
 				}
 			}

@@ -158,7 +158,8 @@ func TestHelmTemplate(t *testing.T) {
 // persistent queue, and none in the logs and traces pipelines at all (a
 // batch processor would hold what the receiver accepted in memory, and an
 // exporter without a persistent queue would lose it too); every exporter
-// with a persistent queue retries until delivered.
+// with a persistent queue retries until delivered; no zabbix exporter gets
+// finished jobs from both a logs and a traces pipeline.
 func checkDurablePipelines(t testing.TB, r *rendered, w workload) {
 	t.Helper()
 	text, ok := configOf(t, r, w)
@@ -170,6 +171,9 @@ func checkDurablePipelines(t testing.TB, r *rendered, w workload) {
 		t.Errorf("%s %s: %s", w.kind, w.name, p)
 	}
 	for _, p := range droppedAfterRetries(cfg) {
+		t.Errorf("%s %s: %s", w.kind, w.name, p)
+	}
+	for _, p := range zabbixInLogsAndTraces(cfg) {
 		t.Errorf("%s %s: %s", w.kind, w.name, p)
 	}
 	pipelines, _ := dig(cfg, "service", "pipelines").(map[string]any)
