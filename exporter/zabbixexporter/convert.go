@@ -1,7 +1,6 @@
 package zabbixexporter // import "github.com/wafermonitor/wafermonitor/exporter/zabbixexporter"
 
 import (
-	"encoding/hex"
 	"math"
 	"strconv"
 	"time"
@@ -38,14 +37,13 @@ const (
 const statusStalled = "stalled"
 
 // value is one value for Zabbix before it is sent. row is the job type the
-// item belongs to; src names the event it comes from, so that two events
-// of one item at the same time stay two values, and id is src's hash, from
-// which its ns is derived (stamp.go).
+// item belongs to; id is the hash of the event it comes from (eventHash),
+// so that two events of one item at the same time stay two values: their
+// ns derive from it (stamp.go).
 type value struct {
 	host, key, text string
 	at              time.Time
 	row             *jobType
-	src             string
 	id              uint64
 }
 
@@ -132,17 +130,27 @@ func itemKey(item string, r *jobType) string {
 type rowValues struct {
 	row *jobType
 	at  time.Time
-	src string
 	id  uint64
 	out []value
 }
 
-func newRowValues(row *jobType, at time.Time, src string) *rowValues {
-	return &rowValues{row: row, at: at, src: src, id: eventHash(src)}
+// Most values an event gives: a terminal one (events, status, outcome,
+// roll-up, completed, failures, timeouts, four measurements, running) and
+// its legacy key; another (events, status, stalls, running) and its legacy
+// key. Sized once, the values take one allocation.
+const (
+	maxTerminalValues = 13
+	maxOtherValues    = 5
+)
+
+// newRowValues collects the values, at most n, of the event whose identity
+// hashes to id.
+func newRowValues(row *jobType, at time.Time, id uint64, n int) *rowValues {
+	return &rowValues{row: row, at: at, id: id, out: make([]value, 0, n)}
 }
 
 func (rv *rowValues) add(item, text string) {
-	rv.out = append(rv.out, value{host: rv.row.host, key: itemKey(item, rv.row), text: text, at: rv.at, row: rv.row, src: rv.src, id: rv.id})
+	rv.out = append(rv.out, value{host: rv.row.host, key: itemKey(item, rv.row), text: text, at: rv.at, row: rv.row, id: rv.id})
 }
 
 func (rv *rowValues) addFloat(item string, f float64) { rv.add(item, formatFloat(f)) }
@@ -205,7 +213,11 @@ func (c *converter) fromLog(res pcommon.Map, lr plog.LogRecord) []value {
 	}
 	row := c.rowOf(attrs, res, c.job.render(attrs, res))
 	id := str(attrs, semconv.AttrEntityID)
-	rv := newRowValues(&row, at, eventSource(attrs, id, kind, at))
+	n := maxOtherValues
+	if semconv.IsTerminal(kind) {
+		n = maxTerminalValues
+	}
+	rv := newRowValues(&row, at, eventID(attrs, id, kind, at), n)
 	rv.addFloat(itemEvents, 1)
 
 	status := str(attrs, semconv.AttrStatus)
@@ -246,7 +258,6 @@ func (c *converter) fromLog(res pcommon.Map, lr plog.LogRecord) []value {
 			text: v,
 			at:   at,
 			row:  &jobType{host: host, legacy: true},
-			src:  rv.src,
 			id:   rv.id,
 		})
 	}
@@ -261,7 +272,7 @@ func (c *converter) fromSpan(res pcommon.Map, span ptrace.Span) []value {
 		return nil
 	}
 	row := c.rowOf(attrs, res, c.job.render(attrs, res))
-	rv := newRowValues(&row, span.EndTimestamp().AsTime(), spanSource(span, attrs))
+	rv := newRowValues(&row, span.EndTimestamp().AsTime(), spanEventID(span, attrs), maxTerminalValues)
 	rv.addFloat(itemEvents, 1)
 	status := str(attrs, semconv.AttrStatus)
 	if status != "" {
@@ -279,25 +290,25 @@ func (c *converter) fromSpan(res pcommon.Map, span ptrace.Span) []value {
 	return rv.out
 }
 
-// eventSource identifies a lifecycle event: its idempotency key, which the
-// wafermonitor receiver, the SDK and the jobhierarchy processor always set
-// and keep across retries and paths; else its entity, kind and time (as
+// eventID hashes a lifecycle event's identity: its idempotency key, which
+// the wafermonitor receiver, the SDK and the jobhierarchy processor always
+// set and keep across retries and paths; else its entity, kind and time (as
 // the receiver derives a missing key).
-func eventSource(attrs pcommon.Map, entityID, kind string, at time.Time) string {
+func eventID(attrs pcommon.Map, entityID, kind string, at time.Time) uint64 {
 	if key := str(attrs, semconv.AttrIdempotencyKey); key != "" {
-		return "key\x00" + key
+		return eventHash("key", key)
 	}
-	return "event\x00" + entityID + "\x00" + kind + "\x00" + strconv.FormatInt(at.UnixNano(), 10)
+	return eventHash("event", entityID, kind, strconv.FormatInt(at.UnixNano(), 10))
 }
 
-// spanSource identifies a finished entity's span: its trace and span IDs
+// spanEventID hashes a finished entity's span: its trace and span IDs
 // (derived from the entity's UUID), entity, end time and status, so that
 // the same span sent again is the same, and two spans of one entity (an
 // error, then the finish) are not.
-func spanSource(span ptrace.Span, attrs pcommon.Map) string {
+func spanEventID(span ptrace.Span, attrs pcommon.Map) uint64 {
 	tid, sid := span.TraceID(), span.SpanID()
-	return "span\x00" + hex.EncodeToString(tid[:]) + hex.EncodeToString(sid[:]) + "\x00" + str(attrs, semconv.AttrEntityID) +
-		"\x00" + strconv.FormatUint(uint64(span.EndTimestamp()), 10) + "\x00" + str(attrs, semconv.AttrStatus)
+	return newIDHash().addString("span").addBytes(tid[:]).addBytes(sid[:]).addString(str(attrs, semconv.AttrEntityID)).
+		addString(strconv.FormatUint(uint64(span.EndTimestamp()), 10)).addString(str(attrs, semconv.AttrStatus)).sum()
 }
 
 func copyWith(attrs pcommon.Map, key string, f float64) pcommon.Map {

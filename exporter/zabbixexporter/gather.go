@@ -64,9 +64,10 @@ func newGather(maxValues int, ttl time.Duration) *gather {
 
 // fingerprint identifies a value across batches and retries: the same
 // event gives the same fingerprint, two events of one item at one time
-// (two subjobs ending together) different ones.
+// (two subjobs ending together) different ones (but for a 64-bit hash
+// collision).
 func fingerprint(v value) string {
-	return v.host + "\x00" + v.key + "\x00" + strconv.FormatInt(v.at.UnixNano(), 10) + "\x00" + v.src
+	return v.host + "\x00" + v.key + "\x00" + strconv.FormatInt(v.at.UnixNano(), 10) + "\x00" + strconv.FormatUint(v.id, 16)
 }
 
 // state reports whether r has values held (to be sent with r's next

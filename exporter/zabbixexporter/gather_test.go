@@ -9,7 +9,7 @@ import (
 )
 
 func heldOf(r jobType, item string, at time.Time, src string) heldValue {
-	v := value{host: r.host, key: itemKey(item, &r), text: "1", at: at, row: &r, src: src}
+	v := value{host: r.host, key: itemKey(item, &r), text: "1", at: at, row: &r, id: eventHash(src)}
 	return heldValue{value: v, fp: fingerprint(v)}
 }
 

@@ -150,8 +150,7 @@ func (c *converter) fromMetrics(md pmetric.Metrics, state *metricDeltas) (values
 			v = a.sum / a.count
 		}
 		text := formatFloat(v)
-		src := "metrics\x00" + text
-		values = append(values, value{host: row.host, key: itemKey(a.item, &row), text: text, at: a.at, row: &row, src: src, id: eventHash(src)})
+		values = append(values, value{host: row.host, key: itemKey(a.item, &row), text: text, at: a.at, row: &row, id: eventHash("metrics", text)})
 	}
 	sort.SliceStable(values, func(i, j int) bool { return values[i].key < values[j].key })
 	commit = func() int {

@@ -43,31 +43,58 @@ const (
 func stampNS(at time.Time, id uint64) int {
 	ns := at.Nanosecond()
 	if ns == 0 {
-		return int(id % uint64(nsPerSecond))
+		return int(id % uint64(nsPerSecond)) //nolint:gosec // below 1e9
 	}
-	return ns - ns%nsPerMilli + int(id%uint64(nsPerMilli))
+	return ns - ns%nsPerMilli + int(id%uint64(nsPerMilli)) //nolint:gosec // below 1e6
 }
 
-// eventHash hashes an event's identity: FNV-1a, then the splitmix64
-// finaliser so that its low decimal digits are evenly spread. A stable
-// function of the bytes (unlike hash/maphash), so that a batch read back
-// from the persistent queue after a restart is stamped as before.
-func eventHash(s string) uint64 {
-	const (
-		offset64 = 14695981039346656037
-		prime64  = 1099511628211
-	)
-	h := uint64(offset64)
+// idHash hashes the parts of an event's identity: FNV-1a over each part
+// and a zero byte after it, then the splitmix64 finaliser so that the low
+// decimal digits of the sum are evenly spread. A stable function of the
+// bytes (unlike hash/maphash), so that a batch read back from the
+// persistent queue after a restart is stamped as before.
+type idHash uint64
+
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+func newIDHash() idHash { return fnvOffset64 }
+
+func (h idHash) addString(s string) idHash {
 	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= prime64
+		h ^= idHash(s[i])
+		h *= fnvPrime64
 	}
-	h ^= h >> 30
-	h *= 0xbf58476d1ce4e5b9
-	h ^= h >> 27
-	h *= 0x94d049bb133111eb
-	h ^= h >> 31
-	return h
+	return h * fnvPrime64 // the zero byte
+}
+
+func (h idHash) addBytes(b []byte) idHash {
+	for _, c := range b {
+		h ^= idHash(c)
+		h *= fnvPrime64
+	}
+	return h * fnvPrime64
+}
+
+func (h idHash) sum() uint64 {
+	x := uint64(h)
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// eventHash hashes an identity made of parts.
+func eventHash(parts ...string) uint64 {
+	h := newIDHash()
+	for _, p := range parts {
+		h = h.addString(p)
+	}
+	return h.sum()
 }
 
 // nsAllocator stamps the values of one batch, and moves apart the values of

@@ -17,7 +17,7 @@ import (
 )
 
 func TestStampNS(t *testing.T) {
-	a, b := eventHash("key\x00a"), eventHash("key\x00b")
+	a, b := eventHash("key", "a"), eventHash("key", "b")
 	tests := []struct {
 		name string
 		at   time.Time
@@ -52,7 +52,7 @@ func TestStampSpread(t *testing.T) {
 		seen := map[int]int{}
 		pairs := 0
 		for i := 0; i < n; i++ {
-			ns := stampNS(at, eventHash(fmt.Sprintf("key\x00%08x-0000-4000-8000-%012d", i, i)))
+			ns := stampNS(at, eventHash("key", fmt.Sprintf("%08x-0000-4000-8000-%012d", i, i)))
 			pairs += seen[ns]
 			seen[ns]++
 		}
@@ -95,24 +95,30 @@ func TestNSAllocatorWithinABatch(t *testing.T) {
 	assert.Equal(t, t0.Add(time.Minute).Unix(), stamp([]value{v1}, t0.Add(time.Minute))[0].Clock)
 }
 
-func TestEventSources(t *testing.T) {
-	lr := plog.NewLogRecord()
-	lr.Attributes().PutStr(semconv.AttrIdempotencyKey, "7b0c6b8e")
-	assert.Equal(t, "key\x007b0c6b8e", eventSource(lr.Attributes(), sub1ID, "finished", t0))
+func TestEventIDs(t *testing.T) {
+	keyed := pcommon.NewMap()
+	keyed.PutStr(semconv.AttrIdempotencyKey, "7b0c6b8e")
+	assert.Equal(t, eventID(keyed, sub1ID, "finished", t0), eventID(keyed, sub2ID, "progress", t0.Add(time.Hour)), "the key alone")
+	other := pcommon.NewMap()
+	other.PutStr(semconv.AttrIdempotencyKey, "7b0c6b8f")
+	assert.NotEqual(t, eventID(keyed, sub1ID, "finished", t0), eventID(other, sub1ID, "finished", t0))
 	// Without a key: the entity, kind and time, as the receiver derives one.
 	none := pcommon.NewMap()
-	assert.NotEqual(t, eventSource(none, sub1ID, "progress", t0), eventSource(none, sub1ID, "progress", t0.Add(time.Nanosecond)))
-	assert.NotEqual(t, eventSource(none, sub1ID, "progress", t0), eventSource(none, sub2ID, "progress", t0))
-	assert.Equal(t, eventSource(none, sub1ID, "progress", t0), eventSource(none, sub1ID, "progress", t0))
+	assert.NotEqual(t, eventID(none, sub1ID, "progress", t0), eventID(none, sub1ID, "progress", t0.Add(time.Nanosecond)))
+	assert.NotEqual(t, eventID(none, sub1ID, "progress", t0), eventID(none, sub2ID, "progress", t0))
+	assert.NotEqual(t, eventID(none, sub1ID, "progress", t0), eventID(none, sub1ID, "metric", t0))
+	assert.Equal(t, eventID(none, sub1ID, "progress", t0), eventID(none, sub1ID, "progress", t0))
+	// Parts are kept apart: "ab"+"c" is not "a"+"bc".
+	assert.NotEqual(t, eventHash("ab", "c"), eventHash("a", "bc"))
 
-	span := func(status string, end time.Time) string {
+	span := func(status string, end time.Time) uint64 {
 		s := ptrace.NewSpan()
 		s.SetTraceID([16]byte{1})
 		s.SetSpanID([8]byte{2})
 		s.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
 		s.Attributes().PutStr(semconv.AttrEntityID, sub1ID)
 		s.Attributes().PutStr(semconv.AttrStatus, status)
-		return spanSource(s, s.Attributes())
+		return spanEventID(s, s.Attributes())
 	}
 	assert.Equal(t, span("failed", t0), span("failed", t0), "the same span sent again")
 	assert.NotEqual(t, span("failed", t0), span("succeeded", t0), "an error, then the finish, of one entity")
