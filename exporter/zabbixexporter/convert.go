@@ -207,8 +207,11 @@ func (c *converter) fromLog(res pcommon.Map, lr plog.LogRecord) []value {
 	if kind == "" || etype == "" {
 		return nil
 	}
+	// An event without a plausible time is stamped with the time the
+	// collector received it, which stays the same when the record is sent
+	// again.
 	at := lr.Timestamp().AsTime()
-	if lr.Timestamp() == 0 {
+	if at.Before(earliestClock) && lr.ObservedTimestamp() != 0 {
 		at = lr.ObservedTimestamp().AsTime()
 	}
 	row := c.rowOf(attrs, res, c.job.render(attrs, res))

@@ -8,7 +8,8 @@ import (
 )
 
 // earliestClock: values whose time is unknown or absurd are stamped with the
-// send time instead.
+// time the collector received their record, or the send time when it has
+// none.
 var earliestClock = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Zabbix keeps one value per item, clock and ns: a second value with the

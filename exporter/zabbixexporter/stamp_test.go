@@ -125,6 +125,32 @@ func TestEventIDs(t *testing.T) {
 	assert.NotEqual(t, span("failed", t0), span("failed", t0.Add(time.Second)))
 }
 
+// An event without a plausible time takes the time its record was received,
+// whenever it is sent.
+func TestImplausibleTimeTakesTheReceiveTime(t *testing.T) {
+	srv := trappertest.Start(t, nil)
+	e, env := newTestExporter(t, srv, func(c *Config) { c.Discovery.ItemDelay = 0 })
+	ctx := context.Background()
+	received := t0.Add(-time.Hour + 1500*time.Millisecond)
+	ld := logsOf(lotEvent("lot-1", jobID, "finished", "succeeded", time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)))
+	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetObservedTimestamp(pcommon.NewTimestampFromTime(received))
+	status := `fab1-litho wafer.status["litho","lot-1","job"]`
+	require.NoError(t, e.pushLogs(ctx, ld))
+	// Later than the exporter remembers values it sent (settledTTL).
+	env.clock.Advance(10 * time.Minute)
+	require.NoError(t, e.pushLogs(ctx, ld))
+	var stamps []trappertest.Value
+	for _, v := range srv.Values() {
+		if v.Host+" "+v.Key == status {
+			stamps = append(stamps, v)
+		}
+	}
+	require.Len(t, stamps, 2)
+	assert.Equal(t, received.Unix(), stamps[0].Clock)
+	assert.Equal(t, 500, stamps[0].NS/nsPerMilli)
+	assert.Equal(t, stamps[0], stamps[1], "sent again ten minutes later, the same stamp")
+}
+
 // subjobsEnding are n subjobs of one job type ending at the same time, each
 // with its idempotency key when keyed.
 func subjobsEnding(n int, at time.Time, keyed bool) []event {
