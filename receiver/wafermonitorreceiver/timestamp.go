@@ -98,8 +98,43 @@ func epochSeconds(s string, w timeWindow) (time.Time, bool) {
 	if err != nil || math.IsNaN(f) || f <= 0 || f > float64(w.latest.Unix()) {
 		return time.Time{}, false
 	}
+	if ts, ok := decimalSeconds(s); ok {
+		return ts, true
+	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC(), true
+}
+
+// decimalSeconds reads plain decimal seconds ("1700000000.123") digit by
+// digit, so that the fraction is exact: through a float64, .123 would become
+// .122999906. Digits past nanoseconds are dropped. ok is false for any other
+// form (exponents, signs), which the float reading then takes.
+func decimalSeconds(s string) (time.Time, bool) {
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || len(whole) > 12 || !allDigits(whole) || !allDigits(frac) {
+		return time.Time{}, false
+	}
+	sec, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	var nsec int64
+	for i := 0; i < 9; i++ {
+		nsec *= 10
+		if i < len(frac) {
+			nsec += int64(frac[i] - '0')
+		}
+	}
+	return time.Unix(sec, nsec).UTC(), true
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // spanStart is end minus the duration a client reported, the duration at

@@ -22,6 +22,9 @@ func TestEventTimeWindow(t *testing.T) {
 	}{
 		{"RFC 3339", "2025-10-19T12:00:00.5Z", time.Date(2025, 10, 19, 12, 0, 0, 5e8, time.UTC), ""},
 		{"epoch seconds", json.Number("1729420000.25"), time.Unix(1729420000, 25e7).UTC(), ""},
+		{"epoch milliseconds exact", json.Number("1700000000.123"), time.Unix(1700000000, 123e6).UTC(), ""},
+		{"epoch past nanoseconds", json.Number("1700000000.1234567891"), time.Unix(1700000000, 123456789).UTC(), ""},
+		{"epoch with exponent", json.Number("1.7e9"), time.Unix(1700000000, 0).UTC(), ""},
 		{"a date alone is its midnight UTC", "2025-10-18", time.Date(2025, 10, 18, 0, 0, 0, 0, time.UTC), ""},
 		{"fifteen years ago", receiveTime.Add(-15 * 365 * day).Format(time.RFC3339), receiveTime.Add(-15 * 365 * day), ""},
 		{"a second after 1970", "1970-01-01T00:00:01Z", time.Unix(1, 0).UTC(), ""},
