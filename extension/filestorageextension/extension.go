@@ -111,7 +111,7 @@ func (e *fileStorage) Queues() []spool.Queue {
 	var out []spool.Queue
 	for _, f := range files {
 		if f.isQueue.Load() {
-			out = append(out, spool.Queue{Owner: f.owner, Kind: f.kind, Name: f.name, Items: f.items.Load()})
+			out = append(out, spool.Queue{Owner: f.owner, Kind: f.kind, Name: f.name, Items: f.items.Load(), Removed: f.removed.Load()})
 		}
 	}
 	return out

@@ -31,6 +31,7 @@ type trackedFile struct {
 	path    string
 	isQueue atomic.Bool
 	items   atomic.Int64
+	removed atomic.Int64 // items that left the queue since start
 }
 
 // init reads the queue metadata stored when the queue last ran.
@@ -42,8 +43,16 @@ func (f *trackedFile) init(ctx context.Context, client storage.Client) {
 
 func (f *trackedFile) observe(metadata []byte) {
 	if items, err := queueItems(metadata); err == nil {
-		f.items.Store(items)
+		f.setItems(items)
 		f.isQueue.Store(true)
+	}
+}
+
+// setItems notes the queue's new item count; a decrease is items that left
+// the queue (exported, or dropped by the exporter).
+func (f *trackedFile) setItems(items int64) {
+	if prev := f.items.Swap(items); items < prev {
+		f.removed.Add(prev - items)
 	}
 }
 
@@ -103,7 +112,7 @@ func (c *queueClient) Batch(ctx context.Context, ops ...*storage.Operation) erro
 			if op.Type == storage.Set {
 				c.file.observe(op.Value)
 			} else {
-				c.file.items.Store(0)
+				c.file.setItems(0)
 			}
 			break
 		}
@@ -114,7 +123,7 @@ func (c *queueClient) Batch(ctx context.Context, ops ...*storage.Operation) erro
 func (c *queueClient) Delete(ctx context.Context, key string) error {
 	err := c.Client.Delete(ctx, key)
 	if err == nil && key == queueMetadataKey {
-		c.file.items.Store(0)
+		c.file.setItems(0)
 	}
 	return err
 }

@@ -103,8 +103,9 @@ func TestQueuesFollowTheExporterHelper(t *testing.T) {
 			assert.True(t, filepath.IsAbs(ext.Directory()), ext.Directory())
 
 			b.up.Store(true)
-			waitQueue(t, ext, "an empty queue", func(q spool.Queue) bool { return q.Items == 0 })
+			q = waitQueue(t, ext, "an empty queue", func(q spool.Queue) bool { return q.Items == 0 })
 			assert.Equal(t, int64(40), b.delivered.Load())
+			assert.Equal(t, int64(40), q.Removed, "every item that left the queue")
 			require.NoError(t, exp.Shutdown(context.Background()))
 		})
 	}

@@ -26,6 +26,11 @@ type Queue struct {
 	// Items is how many items (log records, spans, data points) the queue
 	// holds that are not exported yet.
 	Items int64
+	// Removed is how many items left the queue since the storage extension
+	// started: exported, or dropped by the exporter. Items queued at a
+	// moment are all gone once Removed grew by their number (the queue is
+	// read in order).
+	Removed int64
 }
 
 // Source is implemented by a storage extension that holds persistent queues.
