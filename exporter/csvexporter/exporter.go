@@ -38,7 +38,7 @@ type csvExporter struct {
 	out       OutputConfig
 	logger    *zap.Logger
 	telemetry *metadata.TelemetryBuilder
-	// health tells the v1 health path whether writes are failing.
+	// health reports failing writes as the exporter's component status.
 	health   *exporterhealth.Tracker
 	rowsAttr metric.AddOption
 	now      func() time.Time

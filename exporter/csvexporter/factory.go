@@ -72,7 +72,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	e.health = exporterhealth.NewTracker(set.ID, "logs")
+	e.health = exporterhealth.NewTracker()
 	return exporterhelper.NewLogs(ctx, set, cfg, e.consumeLogs, options(c, e)...)
 }
 
@@ -82,7 +82,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
-	e.health = exporterhealth.NewTracker(set.ID, "traces")
+	e.health = exporterhealth.NewTracker()
 	return exporterhelper.NewTraces(ctx, set, cfg, e.consumeTraces, options(c, e)...)
 }
 

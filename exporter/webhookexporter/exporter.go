@@ -49,7 +49,7 @@ type webhookExporter struct {
 	// is the Local API's path of one event.
 	url, singleURL string
 	deadLetter     *deadLetterFile
-	// health tells the v1 health path whether deliveries are failing.
+	// health reports failing deliveries as the exporter's component status.
 	health *exporterhealth.Tracker
 }
 

@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/otel/attribute"
@@ -152,7 +154,9 @@ func TestLocalAPIRefusedInsideA200(t *testing.T) {
 	cfg.LocalAPI.MaxTimeSkew = 0 // every event keeps its own time
 	cfg.DeadLetter.Path = filepath.Join(t.TempDir(), "dead.jsonl")
 	e := startExporter(t, cfg)
-	e.health = exporterhealth.NewTracker(component.MustNewIDWithName("webhook", "refused"), "logs")
+	host := &statusHost{Host: componenttest.NewNopHost()}
+	e.health = exporterhealth.NewTracker()
+	e.health.Start(host)
 
 	err := e.pushLogs(t.Context(), logs)
 	require.Error(t, err)
@@ -171,22 +175,30 @@ func TestLocalAPIRefusedInsideA200(t *testing.T) {
 		require.NoError(t, json.Unmarshal(d.Payload, &ev))
 		assert.Equal(t, ev.IdempotencyKey, d.IdempotencyKey)
 	}
-	assert.True(t, failing("webhook/refused"), "health must be degraded")
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.statuses(), "health must be degraded")
 
 	ok, _ := sampleSignals(t, "python-subjob-finished.json")
 	require.NoError(t, e.pushLogs(t.Context(), ok))
-	assert.False(t, failing("webhook/refused"))
-	e.health.Shutdown()
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, host.statuses())
 }
 
-// failing reports whether exporterhealth lists the exporter id.
-func failing(id string) bool {
-	for _, f := range exporterhealth.Failing() {
-		if strings.HasPrefix(f.Exporter, id+" ") {
-			return true
-		}
-	}
-	return false
+// statusHost records the component status events reported to it.
+type statusHost struct {
+	component.Host
+	mu     sync.Mutex
+	events []componentstatus.Status
+}
+
+func (h *statusHost) Report(e *componentstatus.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, e.Status())
+}
+
+func (h *statusHost) statuses() []componentstatus.Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]componentstatus.Status(nil), h.events...)
 }
 
 // TestLocalAPIRetryDuringResend: a retryable answer while events are

@@ -86,11 +86,11 @@ func helperOptions(c *Config, core *sharedCore, health *exporterhealth.Tracker) 
 	}
 }
 
-// observed reports each delivery attempt to the exporter health (the
-// wafermonitor receiver's health endpoint turns "degraded", and a component
-// status event is reported, on a change): failing while Zabbix cannot be
-// reached, or while it refuses the values of job types for good. Waiting
-// for Zabbix to create items is not a failure.
+// observed reports each delivery attempt's outcome as the exporter's
+// component status (a recoverable error, then OK, on a change; the v1
+// health answer reads it through the pipeline_health extension): failing
+// while Zabbix cannot be reached, or while it refuses the values of job
+// types for good. Waiting for Zabbix to create items is not a failure.
 func observed[T any](e *zabbixExporter, health *exporterhealth.Tracker, push func(context.Context, T) error) func(context.Context, T) error {
 	return func(ctx context.Context, data T) error {
 		err := push(ctx, data)
@@ -111,7 +111,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	}
 	e := core.Unwrap()
 	e.usedBy("logs", set.Logger)
-	health := exporterhealth.NewTracker(set.ID, "logs")
+	health := exporterhealth.NewTracker()
 	exp, err := exporterhelper.NewLogs(ctx, set, cfg, observed(e, health, e.pushLogs), helperOptions(c, core, health)...)
 	if err != nil {
 		_ = core.Shutdown(ctx)
@@ -128,7 +128,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	}
 	e := core.Unwrap()
 	e.usedBy("traces", set.Logger)
-	health := exporterhealth.NewTracker(set.ID, "traces")
+	health := exporterhealth.NewTracker()
 	exp, err := exporterhelper.NewTraces(ctx, set, cfg, observed(e, health, e.pushTraces), helperOptions(c, core, health)...)
 	if err != nil {
 		_ = core.Shutdown(ctx)
@@ -144,7 +144,7 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 		return nil, err
 	}
 	e := core.Unwrap()
-	health := exporterhealth.NewTracker(set.ID, "metrics")
+	health := exporterhealth.NewTracker()
 	exp, err := exporterhelper.NewMetrics(ctx, set, cfg, observed(e, health, e.pushMetrics), helperOptions(c, core, health)...)
 	if err != nil {
 		_ = core.Shutdown(ctx)

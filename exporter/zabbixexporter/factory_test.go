@@ -21,7 +21,6 @@ import (
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadata"
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/trappertest"
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/zabbixsender"
-	"github.com/wafermonitor/wafermonitor/internal/exporterhealth"
 )
 
 // statusHost records the component status events reported to it.
@@ -143,16 +142,14 @@ func TestRejectedValuesAreReported(t *testing.T) {
 	err = exp.ConsumeLogs(ctx, logsOf(ev))
 	require.ErrorIs(t, err, errValuesRejected)
 	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.statuses())
-	failing := exporterhealth.Failing()
-	require.Len(t, failing, 1)
-	assert.Equal(t, "zabbix/rejects (logs)", failing[0].Exporter)
-	assert.Contains(t, failing[0].Error, `litho lot-1 (job) on host "fab1-litho"`)
+	host.mu.Lock()
+	assert.ErrorContains(t, host.events[0].Err(), `litho lot-1 (job) on host "fab1-litho"`)
+	host.mu.Unlock()
 
 	clock.Advance(time.Hour)
 	srv.SetRefuse(nil)
 	require.NoError(t, exp.ConsumeLogs(ctx, logsOf(ev)))
 	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, host.statuses())
-	assert.Empty(t, exporterhealth.Failing())
 }
 
 func TestNotStarted(t *testing.T) {

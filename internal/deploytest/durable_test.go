@@ -185,8 +185,7 @@ service:
 // sections). The chart's rendered configurations are checked in
 // TestHelmTemplate.
 func TestShippedConfigsBatchInQueue(t *testing.T) {
-	root := repoRoot(t)
-	check := func(what string, cfg map[string]any) {
+	forEachShippedConfig(t, func(what string, cfg map[string]any) {
 		t.Helper()
 		// A Helm values file carries collector configurations under config.
 		for _, c := range []any{cfg, cfg["config"], dig(cfg, "agent", "config"), dig(cfg, "gateway", "config")} {
@@ -202,7 +201,15 @@ func TestShippedConfigsBatchInQueue(t *testing.T) {
 				}
 			}
 		}
-	}
+	})
+}
+
+// forEachShippedConfig calls check with every configuration shipped as a
+// file (otelcol-config.yaml, docs/aws.yaml, docs/elasticsearch.yaml) and
+// every YAML example with pipelines in the docs and READMEs.
+func forEachShippedConfig(t *testing.T, check func(what string, cfg map[string]any)) {
+	t.Helper()
+	root := repoRoot(t)
 	for _, rel := range []string{"otelcol-config.yaml", "docs/aws.yaml", "docs/elasticsearch.yaml"} {
 		b, err := os.ReadFile(filepath.Join(root, rel))
 		if err != nil {
@@ -240,7 +247,7 @@ func TestShippedConfigsBatchInQueue(t *testing.T) {
 				continue
 			}
 			blocks++
-			check(rel, cfg)
+			check(fmt.Sprintf("%s, YAML block %d", rel, i+1), cfg)
 		}
 	}
 	if blocks == 0 {
@@ -248,8 +255,6 @@ func TestShippedConfigsBatchInQueue(t *testing.T) {
 	}
 }
 
-// TestDroppedAfterRetriesCheck: the check finds a persistent queue whose
-// retries give up, and accepts the durable shapes.
 func TestDroppedAfterRetriesCheck(t *testing.T) {
 	var cfg map[string]any
 	if err := sigsyaml.Unmarshal([]byte(`

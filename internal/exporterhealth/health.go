@@ -1,74 +1,34 @@
-// Package exporterhealth keeps, for the whole process, whether each
-// exporter's latest attempt to deliver failed. Exporters behind a sending
-// queue fail long after the receiver answered, so a receiver cannot learn of
-// those failures from the pipeline; the v1 health path reads this registry
-// instead.
+// Package exporterhealth turns an exporter's delivery outcomes into
+// component status events. Exporters behind a sending queue fail long after
+// the receiver answered, so the receiver cannot learn of those failures from
+// the pipeline: the exporter reports them as the collector's component
+// status (a recoverable error, then OK), and the collector passes them to
+// the extensions that watch statuses (the pipeline_health extension, which
+// the v1 receiver's health answer reads, and health_check).
 //
-// An exporter calls Tracker.Observe with the outcome of every delivery
-// attempt. On a change between failing and delivering the tracker also
-// reports a component status event (recoverable error, then OK), which the
-// collector passes to extensions that watch statuses.
+// The collector accepts a status only when it changes (a recoverable error
+// cannot follow another), so the Tracker reports on a change between
+// failing and delivering, not at every attempt. It keeps no state beyond
+// its own exporter instance.
 package exporterhealth // import "github.com/wafermonitor/wafermonitor/internal/exporterhealth"
 
 import (
-	"slices"
 	"sync"
-	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 )
 
-// Failure is an exporter whose latest delivery attempt failed.
-type Failure struct {
-	// Exporter is the exporter's component ID and signal, e.g. "webhook/ops (logs)".
-	Exporter string
-	// Error is the latest attempt's error.
-	Error string
-	// Since is when the exporter started failing.
-	Since time.Time
-}
-
-var (
-	mu      sync.Mutex
-	failing = map[string]Failure{}
-)
-
-// Failing returns the exporters whose latest attempt failed, sorted by name.
-func Failing() []Failure {
-	mu.Lock()
-	defer mu.Unlock()
-	out := make([]Failure, 0, len(failing))
-	for _, f := range failing {
-		out = append(out, f)
-	}
-	slices.SortFunc(out, func(a, b Failure) int {
-		switch {
-		case a.Exporter < b.Exporter:
-			return -1
-		case a.Exporter > b.Exporter:
-			return 1
-		}
-		return 0
-	})
-	return out
-}
-
-// Tracker records one exporter instance's delivery outcomes. A nil
-// Tracker records nothing.
+// Tracker reports one exporter instance's delivery outcomes to the host it
+// was started with. A nil Tracker reports nothing.
 type Tracker struct {
-	name string
-	now  func() time.Time
-
-	mu   sync.Mutex
-	host component.Host
-	bad  bool
+	mu      sync.Mutex
+	host    component.Host
+	failing bool
 }
 
-// NewTracker returns the tracker of exporter id for one signal.
-func NewTracker(id component.ID, signal string) *Tracker {
-	return &Tracker{name: id.String() + " (" + signal + ")", now: time.Now}
-}
+// NewTracker returns a tracker that reports nothing until Start.
+func NewTracker() *Tracker { return &Tracker{} }
 
 // Start remembers the host to report status events to.
 func (t *Tracker) Start(host component.Host) {
@@ -80,46 +40,32 @@ func (t *Tracker) Start(host component.Host) {
 	t.mu.Unlock()
 }
 
-// Shutdown forgets the exporter: a stopped exporter does not keep the
-// process degraded.
+// Shutdown stops reporting: the collector reports the exporter's stopping
+// itself.
 func (t *Tracker) Shutdown() {
 	if t == nil {
 		return
 	}
-	mu.Lock()
-	delete(failing, t.name)
-	mu.Unlock()
+	t.mu.Lock()
+	t.host = nil
+	t.mu.Unlock()
 }
 
 // Observe records the outcome of one delivery attempt: nil for delivered,
-// else the (retryable) error.
+// else the (retryable) error. A change between failing and delivering is
+// reported as a recoverable error or OK status event.
 func (t *Tracker) Observe(err error) {
 	if t == nil {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	mu.Lock()
-	if err == nil {
-		delete(failing, t.name)
-	} else {
-		f, ok := failing[t.name]
-		if !ok {
-			f = Failure{Exporter: t.name, Since: t.now()}
-		}
-		f.Error = err.Error()
-		failing[t.name] = f
-	}
-	mu.Unlock()
-	bad := err != nil
-	if bad == t.bad {
+	failing := err != nil
+	if t.host == nil || failing == t.failing {
 		return
 	}
-	t.bad = bad
-	if t.host == nil {
-		return
-	}
-	if bad {
+	t.failing = failing
+	if failing {
 		componentstatus.ReportStatus(t.host, componentstatus.NewRecoverableErrorEvent(err))
 	} else {
 		componentstatus.ReportStatus(t.host, componentstatus.NewEvent(componentstatus.StatusOK))

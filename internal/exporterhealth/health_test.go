@@ -3,14 +3,15 @@ package exporterhealth
 import (
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type statusHost struct {
 	component.Host
@@ -19,32 +20,38 @@ type statusHost struct {
 
 func (h *statusHost) Report(e *componentstatus.Event) { h.events = append(h.events, e) }
 
-func TestFailingUntilDelivered(t *testing.T) {
+func (h *statusHost) statuses() []componentstatus.Status {
+	var out []componentstatus.Status
+	for _, e := range h.events {
+		out = append(out, e.Status())
+	}
+	return out
+}
+
+func TestOneStatusEventPerChange(t *testing.T) {
 	host := &statusHost{Host: componenttest.NewNopHost()}
-	a := NewTracker(component.MustNewIDWithName("webhook", "a"), "logs")
-	b := NewTracker(component.MustNewID("zabbix"), "traces")
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	a.now, b.now = func() time.Time { return at }, func() time.Time { return at }
-	a.Start(host)
-	t.Cleanup(a.Shutdown)
-	t.Cleanup(b.Shutdown)
+	tr := NewTracker()
+	tr.Observe(errors.New("before start")) // no host yet: nothing reported
+	tr.Start(host)
 
-	a.Observe(nil)
-	assert.Empty(t, Failing())
-	a.Observe(errors.New("connection refused"))
-	a.Observe(errors.New("timeout"))
-	b.Observe(errors.New("down"))
-	assert.Equal(t, []Failure{
-		{Exporter: "webhook/a (logs)", Error: "timeout", Since: at},
-		{Exporter: "zabbix (traces)", Error: "down", Since: at},
-	}, Failing())
+	tr.Observe(nil) // delivering, as the collector already assumes after start
+	tr.Observe(errors.New("connection refused"))
+	tr.Observe(errors.New("timeout"))
+	tr.Observe(nil)
+	tr.Observe(nil)
+	tr.Observe(errors.New("down again"))
+	tr.Shutdown()
+	tr.Observe(nil) // after shutdown: nothing reported
 
-	a.Observe(nil)
-	b.Shutdown()
-	assert.Empty(t, Failing())
+	assert.Equal(t, []componentstatus.Status{
+		componentstatus.StatusRecoverableError, componentstatus.StatusOK, componentstatus.StatusRecoverableError,
+	}, host.statuses())
+	assert.EqualError(t, host.events[0].Err(), "connection refused", "the error that started the failure")
+	assert.EqualError(t, host.events[2].Err(), "down again")
 
-	// One status event per change, not per attempt.
-	require.Len(t, host.events, 2)
-	assert.Equal(t, componentstatus.StatusRecoverableError, host.events[0].Status())
-	assert.Equal(t, componentstatus.StatusOK, host.events[1].Status())
+	var none *Tracker
+	none.Start(host)
+	none.Observe(errors.New("x"))
+	none.Shutdown()
+	assert.Len(t, host.events, 3)
 }

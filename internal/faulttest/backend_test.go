@@ -19,6 +19,7 @@ import (
 func webhookConfig(port int, queueDir, hook string) string {
 	return fmt.Sprintf(`
 extensions:
+  pipeline_health:
   file_storage:
     directory: %[2]s
     create_directory: true
@@ -48,7 +49,7 @@ exporters:
       max_interval: 500ms
       max_elapsed_time: 0s
 service:
-  extensions: [file_storage]
+  extensions: [pipeline_health, file_storage]
   telemetry:
     metrics:
       level: none

@@ -29,7 +29,7 @@ func TestHealthCheckExtensionSeesExporterFailures(t *testing.T) {
 	recv := "http://127.0.0.1:" + strconv.Itoa(port)
 	dir := t.TempDir()
 	cfg := webhookConfig(port, filepath.Join(dir, "queue"), sink.url())
-	cfg = strings.Replace(cfg, "extensions:\n  file_storage:", fmt.Sprintf(`extensions:
+	cfg = strings.Replace(cfg, "extensions:\n", fmt.Sprintf(`extensions:
   health_check:
     http:
       endpoint: 127.0.0.1:%d
@@ -39,8 +39,8 @@ func TestHealthCheckExtensionSeesExporterFailures(t *testing.T) {
     component_health:
       include_recoverable_errors: true
       recovery_duration: 1s
-  file_storage:`, hport), 1)
-	cfg = strings.Replace(cfg, "extensions: [file_storage]", "extensions: [health_check, file_storage]", 1)
+`, hport), 1)
+	cfg = strings.Replace(cfg, "extensions: [pipeline_health, file_storage]", "extensions: [health_check, pipeline_health, file_storage]", 1)
 	hurl := fmt.Sprintf("http://127.0.0.1:%d/status", hport)
 	testcollector.Start(t, cfg, testcollector.Options{Dir: dir, HealthURL: recv + "/v1/health",
 		Args: []string{"--feature-gates=+extension.healthcheck.useComponentStatus"}})

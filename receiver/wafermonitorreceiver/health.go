@@ -2,30 +2,35 @@ package wafermonitorreceiver // import "github.com/wafermonitor/wafermonitor/rec
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pipeline"
 
-	"github.com/wafermonitor/wafermonitor/internal/exporterhealth"
-	"github.com/wafermonitor/wafermonitor/internal/spool"
+	"github.com/wafermonitor/wafermonitor/internal/pipelinehealth"
 )
 
 // degradedFor is how long after a refusal the health answer says
 // "degraded", unless an event request was accepted since.
 const degradedFor = 30 * time.Second
 
-// health is what the health paths answer from: the latest refusal, the
-// exporters that fail, and the persistent queues of the host's storage.
-type health struct {
-	now              func() time.Time
-	failingExporters func() []exporterhealth.Failure
+// noPipelineHealth is what the answer says when no extension tells the
+// health of the receiver's pipelines.
+const noPipelineHealth = "the pipeline_health extension is not in service::extensions: " +
+	"this answer tells only the receiver's own refusals, the queues and the damaged files, not exporter failures"
 
-	mu   sync.Mutex
-	host component.Host
+// health is what the health paths answer from: the receiver's latest
+// refusal, and the health of the pipelines it feeds.
+type health struct {
+	now func() time.Time
+	id  component.ID
+
+	mu       sync.Mutex
+	host     component.Host
+	provider pipelinehealth.Provider
 
 	// lastRefusal is the Unix nanoseconds of the latest refusal (503 or
 	// 400 from the pipeline), 0 once a request was accepted after it.
@@ -33,9 +38,12 @@ type health struct {
 	lastError   atomic.Value // string
 }
 
+// setHost finds the extension that tells the pipelines' health among the
+// host's.
 func (h *health) setHost(host component.Host) {
+	provider := pipelinehealth.FindProvider(host)
 	h.mu.Lock()
-	h.host = host
+	h.host, h.provider = host, provider
 	h.mu.Unlock()
 }
 
@@ -63,23 +71,17 @@ func (h *health) lastRefusalError() (string, bool) {
 	return msg, true
 }
 
-// spool sums what the persistent sending queues of the host's storage
-// extensions hold: the old sidecar's spool_count and spool_dir.
-func (h *health) spool() (items int64, dir string) {
+// pipelines is the health of the pipelines the receiver feeds, from the
+// pipeline_health extension; without it, what the storage extensions know
+// (false).
+func (h *health) pipelines() (pipelinehealth.Report, bool) {
 	h.mu.Lock()
-	host := h.host
+	host, provider := h.host, h.provider
 	h.mu.Unlock()
-	sources := spool.Sources(host)
-	if len(sources) == 0 {
-		return 0, ""
+	if provider != nil {
+		return provider.PipelineHealth(h.id), true
 	}
-	slices.SortFunc(sources, func(a, b spool.Source) int { return strings.Compare(a.Directory(), b.Directory()) })
-	for _, s := range sources {
-		for _, q := range s.Queues() {
-			items += q.Items
-		}
-	}
-	return items, sources[0].Directory()
+	return pipelinehealth.Unscoped(host), false
 }
 
 type healthBody struct {
@@ -89,37 +91,116 @@ type healthBody struct {
 	Receiver string `json:"receiver"`
 	// SpoolCount is how many items the persistent sending queues hold that
 	// are not exported yet; SpoolDir where they are kept.
-	SpoolCount       int64           `json:"spool_count"`
-	SpoolDir         string          `json:"spool_dir"`
-	LastError        string          `json:"last_error,omitempty"`
-	FailingExporters []failingExport `json:"failing_exporters,omitempty"`
+	SpoolCount int64  `json:"spool_count"`
+	SpoolDir   string `json:"spool_dir"`
+	LastError  string `json:"last_error,omitempty"`
+	// Pipelines are those the answer watches; PipelinesUnknown says why
+	// there are none.
+	Pipelines           []string           `json:"pipelines,omitempty"`
+	PipelinesUnknown    string             `json:"pipelines_unknown,omitempty"`
+	FailingExporters    []failingExporter  `json:"failing_exporters,omitempty"`
+	FailingComponents   []failingComponent `json:"failing_components,omitempty"`
+	RecoveringExporters []recovering       `json:"recovering_exporters,omitempty"`
+	DamagedFiles        []damagedFile      `json:"damaged_files,omitempty"`
 }
 
-type failingExport struct {
+type failingExporter struct {
+	Exporter  string    `json:"exporter"`
+	Error     string    `json:"error"`
+	Permanent bool      `json:"permanent,omitempty"`
+	Since     time.Time `json:"since"`
+}
+
+type failingComponent struct {
+	Component string    `json:"component"`
+	Kind      string    `json:"kind"`
+	Error     string    `json:"error"`
+	Permanent bool      `json:"permanent,omitempty"`
+	Since     time.Time `json:"since"`
+}
+
+type recovering struct {
 	Exporter string    `json:"exporter"`
-	Error    string    `json:"error"`
+	Queued   int64     `json:"queued"`
+	Backlog  int64     `json:"backlog"`
 	Since    time.Time `json:"since"`
 }
 
-// handleHealth answers ok while the receiver takes data and every exporter
-// delivers; degraded (still 200) after a refusal until a request is
-// accepted again (or for degradedFor at most), and while an exporter's
-// latest delivery failed; 503 when shutting down.
+type damagedFile struct {
+	Component     string    `json:"component"`
+	Kind          string    `json:"kind"`
+	File          string    `json:"file"`
+	MovedTo       string    `json:"moved_to"`
+	Problem       string    `json:"problem"`
+	At            time.Time `json:"at"`
+	DegradedUntil time.Time `json:"degraded_until"`
+}
+
+// handleHealth answers ok while the receiver takes data and its pipelines
+// deliver; recovering while an exporter that failed still writes its
+// backlog; degraded (still 200) after a refusal until a request is
+// accepted again (or for degradedFor at most), while a component of the
+// pipelines fails, and while a damaged file is not acknowledged; 503 when
+// shutting down.
 func (r *wafermonitorReceiver) handleHealth(w http.ResponseWriter, req *http.Request) {
-	body := healthBody{Status: "ok", Service: r.settings.BuildInfo.Command, Version: r.settings.BuildInfo.Version, Receiver: r.settings.ID.String()}
-	body.SpoolCount, body.SpoolDir = r.health.spool()
-	code := http.StatusOK
+	now := r.now()
+	report, known := r.health.pipelines()
+	body := healthBody{
+		Status: string(report.Status(now)), Service: r.settings.BuildInfo.Command, Version: r.settings.BuildInfo.Version,
+		Receiver: r.settings.ID.String(), SpoolCount: report.SpoolCount, SpoolDir: report.SpoolDir,
+	}
+	if known {
+		body.Pipelines = pipelineNames(report.Pipelines)
+	} else {
+		body.PipelinesUnknown = noPipelineHealth
+	}
 	if msg, ok := r.health.lastRefusalError(); ok {
-		body.Status = "degraded"
+		body.Status = string(pipelinehealth.StatusDegraded)
 		body.LastError = truncate(msg, 500)
 	}
-	for _, f := range r.health.failingExporters() {
-		body.Status = "degraded"
-		body.FailingExporters = append(body.FailingExporters, failingExport{Exporter: f.Exporter, Error: truncate(f.Error, 500), Since: f.Since.UTC()})
-	}
+	addPipelineHealth(&body, report)
+	code := http.StatusOK
 	if r.stopping.Load() {
 		body.Status, code = "unavailable", http.StatusServiceUnavailable
 	}
 	r.count(req.Context(), normalizePath(req.URL.Path), code)
 	writeJSON(w, code, body)
+}
+
+// addPipelineHealth lists the report's failures, recoveries and damaged
+// files in the answer.
+func addPipelineHealth(body *healthBody, report pipelinehealth.Report) {
+	for _, f := range report.Failing {
+		msg := truncate(f.Error, 500)
+		if f.Kind == component.KindExporter {
+			body.FailingExporters = append(body.FailingExporters, failingExporter{
+				Exporter: instanceName(f.ID, f.Pipelines), Error: msg, Permanent: f.Permanent, Since: f.Since.UTC()})
+			continue
+		}
+		body.FailingComponents = append(body.FailingComponents, failingComponent{
+			Component: instanceName(f.ID, f.Pipelines), Kind: strings.ToLower(f.Kind.String()), Error: msg,
+			Permanent: f.Permanent, Since: f.Since.UTC()})
+	}
+	for _, rec := range report.Recovering {
+		body.RecoveringExporters = append(body.RecoveringExporters, recovering{
+			Exporter: instanceName(rec.ID, rec.Pipelines), Queued: rec.Queued, Backlog: rec.Backlog, Since: rec.Since.UTC()})
+	}
+	for _, d := range report.Damaged {
+		body.DamagedFiles = append(body.DamagedFiles, damagedFile{
+			Component: d.Owner.String(), Kind: strings.ToLower(d.Kind.String()), File: d.Path, MovedTo: d.MovedTo,
+			Problem: truncate(d.Problem, 500), At: d.At.UTC(), DegradedUntil: d.DegradedUntil.UTC()})
+	}
+}
+
+// instanceName names a component instance as "csv (logs, logs/2)".
+func instanceName(id component.ID, pipelines []pipeline.ID) string {
+	return id.String() + " (" + strings.Join(pipelineNames(pipelines), ", ") + ")"
+}
+
+func pipelineNames(ps []pipeline.ID) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
 }

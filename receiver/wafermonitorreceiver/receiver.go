@@ -17,7 +17,6 @@ import (
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
 
-	"github.com/wafermonitor/wafermonitor/internal/exporterhealth"
 	"github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver/internal/metadata"
 )
 
@@ -73,7 +72,7 @@ func newReceiver(cfg *Config, set receiver.Settings) (*wafermonitorReceiver, err
 		now:       time.Now,
 	}
 	r.health.now = func() time.Time { return r.now() }
-	r.health.failingExporters = exporterhealth.Failing
+	r.health.id = set.ID
 	r.admission.waited = r.counters.countWait
 	if err := r.counters.register(tb); err != nil {
 		return nil, err

@@ -46,6 +46,8 @@ memory_limiter's percentages are of the container's memory limit.
 extensions:
   health_check:
     endpoint: 0.0.0.0:{{ (index $p "health").containerPort }}
+  # What the v1 receiver's GET /v1/health tells of its pipelines.
+  pipeline_health:
   # Persistent queues and processor state. Compaction gives back the space a
   # drained queue took (after an outage), in the same volume.
   file_storage:
@@ -67,7 +69,7 @@ processors:
   batch:
     timeout: 1s
 service:
-  extensions: [health_check, file_storage]
+  extensions: [health_check, pipeline_health, file_storage]
   telemetry:
     logs:
       level: info
