@@ -20,7 +20,9 @@ import (
 // as a power loss would (the state file and the logs queue cut short, the
 // traces queue's first pages overwritten), and it is started again on the
 // same data directory: it must start, move each damaged file aside (kept,
-// logged), count them in its metrics, and take and write new events.
+// logged), count them in its metrics, list them in the v1 health answer
+// (degraded until their kept copies are removed), and take and write new
+// events.
 func TestDefaultConfigStartsOnDamagedFiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a collector")
@@ -44,6 +46,9 @@ func TestDefaultConfigStartsOnDamagedFiles(t *testing.T) {
 	c = start()
 	if moved, _ := filepath.Glob(filepath.Join(queueDir, "*.damaged-*")); len(moved) > 0 || strings.Contains(c.Output(), "Storage file damaged") {
 		t.Errorf("after a SIGKILL, files found damaged: %v", moved)
+	}
+	if h := v1Health(t, v1); h.Status != "ok" || len(h.DamagedFiles) > 0 {
+		t.Errorf("after a SIGKILL and nothing damaged: health %q, damaged files %+v", h.Status, h.DamagedFiles)
 	}
 	before = append(before, postKeyedJobs(t, v1, 5, true)...)
 	waitForKeys(t, dataDir, before)
@@ -93,6 +98,7 @@ func TestDefaultConfigStartsOnDamagedFiles(t *testing.T) {
 			t.Errorf("otelcol_extension_file_storage_damaged_files_total{%s} = %v, want 1", label, got)
 		}
 	}
+	checkDamagedInHealth(t, v1, damaged)
 
 	after := postKeyedJobs(t, v1, 5, false)
 	waitForKeys(t, dataDir, after)
