@@ -89,3 +89,81 @@ func TestHealthCheckExtensionSeesExporterFailures(t *testing.T) {
 		"healthy %s after it returned (at most 30s); everything delivered %s after it returned (at most 75s)\n",
 		t.Name(), unhealthyAfter.Round(time.Millisecond), healthyAfter.Round(time.Millisecond), deliveredAfter.Round(time.Millisecond))
 }
+
+// TestV1HealthAnswersForItsOwnPipelines: two v1 receivers, each feeding its
+// own pipeline and webhook exporter. While one backend is down, the health
+// answer of the receiver that feeds it is degraded with that exporter and
+// counts its queue; the other receiver's stays ok with an empty spool.
+func TestV1HealthAnswersForItsOwnPipelines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test")
+	}
+	up, down := newWebhookSink(t), newWebhookSink(t)
+	up.up()
+	portA, portB := testcollector.FreePort(t), testcollector.FreePort(t)
+	recvA, recvB := "http://127.0.0.1:"+strconv.Itoa(portA), "http://127.0.0.1:"+strconv.Itoa(portB)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`
+extensions:
+  pipeline_health:
+  file_storage:
+    directory: %[1]s
+    create_directory: true
+receivers:
+  wafermonitor:
+    endpoint: 127.0.0.1:%[2]d
+  wafermonitor/other:
+    endpoint: 127.0.0.1:%[3]d
+exporters:
+  webhook/up:
+    endpoint: %[4]s
+    format: v1
+    mode: batch
+    sending_queue: {storage: file_storage, sizer: items}
+    retry_on_failure: {initial_interval: 100ms, max_interval: 500ms, max_elapsed_time: 0s}
+  webhook/down:
+    endpoint: %[5]s
+    format: v1
+    mode: batch
+    timeout: 2s
+    sending_queue: {storage: file_storage, sizer: items}
+    retry_on_failure: {initial_interval: 100ms, max_interval: 500ms, max_elapsed_time: 0s}
+service:
+  extensions: [pipeline_health, file_storage]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [wafermonitor]
+      exporters: [webhook/up]
+    logs/other:
+      receivers: [wafermonitor/other]
+      exporters: [webhook/down]
+`, filepath.Join(dir, "queue"), portA, portB, up.url(), down.url())
+	testcollector.Start(t, cfg, testcollector.Options{Dir: dir, HealthURL: recvA + "/v1/health"})
+	a, b := newClient(recvA, "a"), newClient(recvB, "b")
+	testcollector.WaitFor(t, 30*time.Second, "the other receiver's health degraded by its exporter", func() bool {
+		if a.post(a.makeEvents(10)) != http.StatusOK || b.post(b.makeEvents(10)) != http.StatusOK {
+			t.Fatal("an event refused")
+		}
+		return healthDetails(t, recvB).Status == "degraded"
+	})
+	hb := healthDetails(t, recvB)
+	if len(hb.FailingExporters) != 1 || hb.FailingExporters[0].Exporter != "webhook/down (logs/other)" || hb.SpoolCount == 0 {
+		t.Errorf("health of the receiver whose backend is down: %+v, want webhook/down (logs/other) failing and items queued", hb)
+	}
+	waitDelivered(t, a, up)
+	ha := healthDetails(t, recvA)
+	if ha.Status != "ok" || len(ha.FailingExporters) > 0 || ha.SpoolCount != 0 {
+		t.Errorf("health of the receiver whose backend is up: %+v, want ok with an empty spool", ha)
+	}
+	down.up()
+	waitDelivered(t, b, down)
+	testcollector.WaitFor(t, 30*time.Second, "the other receiver's health ok once its backlog is delivered", func() bool {
+		h := healthDetails(t, recvB)
+		return h.Status == "ok" && h.SpoolCount == 0
+	})
+	fmt.Printf("FAULTTEST %s: backend of wafermonitor/other down: its health %s with %d items queued and %v failing; wafermonitor's %s with %d queued; ok once delivered\n",
+		t.Name(), hb.Status, hb.SpoolCount, hb.FailingExporters, ha.Status, ha.SpoolCount)
+}
