@@ -49,8 +49,15 @@ type Config struct {
 	MaxOpenEntities int `mapstructure:"max_open_entities"`
 
 	// MaxJobSummaries caps the per-job roll-up summaries; when it is
-	// reached, the summary updated least recently is dropped.
+	// reached, a summary is dropped: the one updated least recently among
+	// those of jobs that never reported themselves, and only when there is
+	// none of those, among the others.
 	MaxJobSummaries int `mapstructure:"max_job_summaries"`
+
+	// MaxSubjobIDs caps the subjobs the summaries remember as counted (8
+	// bytes each), across all jobs; when it is reached, summaries are
+	// dropped as for MaxJobSummaries.
+	MaxSubjobIDs int `mapstructure:"max_subjob_ids"`
 
 	// Storage names a storage extension (e.g. file_storage) that keeps the
 	// state across restarts. Without it, the state lives in memory only.
@@ -124,6 +131,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.MaxJobSummaries <= 0 {
 		errs = append(errs, fmt.Errorf("max_job_summaries must be positive, got %d", cfg.MaxJobSummaries))
+	}
+	if cfg.MaxSubjobIDs <= 0 {
+		errs = append(errs, fmt.Errorf("max_subjob_ids must be positive, got %d", cfg.MaxSubjobIDs))
 	}
 	switch cfg.Outcome.Rule {
 	case RuleAnyFailed, RuleOwnStatus:

@@ -24,6 +24,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.OrphanTimeout = 20 * time.Minute
 	custom.MaxOpenEntities = 5000
 	custom.MaxJobSummaries = 2000
+	custom.MaxSubjobIDs = 300000
 	custom.Storage = &storageID
 	custom.Outcome = OutcomeConfig{Rule: RuleFailedPercent, FailedPercent: 10, MissingAsFailed: true}
 	custom.Watchdog = WatchdogConfig{
@@ -47,6 +48,7 @@ func TestLoadConfig(t *testing.T) {
 			"orphan_timeout must be positive",
 			"max_open_entities must be positive",
 			"max_job_summaries must be positive",
+			"max_subjob_ids must be positive",
 			`outcome::rule must be any_failed, failed_percent or own_status, got "majority"`,
 			"watchdog::stall_timeout must not be negative",
 			"watchdog::rules[0]::service_name is not a valid regular expression",

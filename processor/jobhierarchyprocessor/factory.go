@@ -21,6 +21,7 @@ const (
 	defaultOrphanTimeout   = 10 * time.Minute
 	defaultMaxOpenEntities = 100000
 	defaultMaxJobSummaries = 100000
+	defaultMaxSubjobIDs    = 2000000
 )
 
 // NewFactory returns the factory of the jobhierarchy processor.
@@ -49,6 +50,7 @@ func createDefaultConfig() component.Config {
 		OrphanTimeout:   defaultOrphanTimeout,
 		MaxOpenEntities: defaultMaxOpenEntities,
 		MaxJobSummaries: defaultMaxJobSummaries,
+		MaxSubjobIDs:    defaultMaxSubjobIDs,
 	}
 }
 

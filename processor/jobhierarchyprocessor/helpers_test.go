@@ -74,7 +74,14 @@ type harness struct {
 
 func newHarness(t testing.TB, cfg *Config, host component.Host) *harness {
 	t.Helper()
-	hs := &harness{t: t, tsink: new(consumertest.TracesSink), lsink: new(consumertest.LogsSink), clock: &fakeClock{t: base}}
+	return newHarnessAt(t, cfg, host, base)
+}
+
+// newHarnessAt is newHarness with the clock at start when the processor
+// starts (and restores its state).
+func newHarnessAt(t testing.TB, cfg *Config, host component.Host, start time.Time) *harness {
+	t.Helper()
+	hs := &harness{t: t, tsink: new(consumertest.TracesSink), lsink: new(consumertest.LogsSink), clock: &fakeClock{t: start}}
 	hs.tel = componenttest.NewTelemetry()
 	set := processortest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = hs.tel.NewTelemetrySettings()

@@ -2,8 +2,9 @@ package jobhierarchyprocessor
 
 import (
 	"context"
-	"errors"
-	"sync"
+	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensiontest"
-	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
@@ -31,7 +32,7 @@ func (h storageHost) GetExtensions() map[component.ID]component.Component { retu
 var fileStorageID = component.MustNewID("file_storage")
 
 // startFileStorage runs the real file_storage extension on dir.
-func startFileStorage(t *testing.T, dir string) (extension.Extension, component.Host) {
+func startFileStorage(t testing.TB, dir string) (extension.Extension, component.Host) {
 	t.Helper()
 	f := filestorage.NewFactory()
 	cfg := f.CreateDefaultConfig().(*filestorage.Config)
@@ -110,100 +111,6 @@ func TestStateSurvivesRestartWithFileStorage(t *testing.T) {
 	assert.Equal(t, pcommonTimestamp(base), jobA.StartTimestamp())
 }
 
-// memClient is a storage.Client over a map, with failures on demand.
-type memClient struct {
-	mu    sync.Mutex
-	data  map[string][]byte
-	fail  bool
-	calls int
-}
-
-func (c *memClient) Get(_ context.Context, key string) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.data[key], nil
-}
-
-func (c *memClient) Set(_ context.Context, key string, value []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.data[key] = value
-	return nil
-}
-
-func (c *memClient) Delete(_ context.Context, key string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.data, key)
-	return nil
-}
-
-func (c *memClient) Batch(_ context.Context, ops ...*storage.Operation) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.calls++
-	if c.fail {
-		return errors.New("disk full")
-	}
-	for _, op := range ops {
-		switch op.Type {
-		case storage.Get:
-			op.Value = c.data[op.Key]
-		case storage.Set:
-			c.data[op.Key] = op.Value
-		case storage.Delete:
-			delete(c.data, op.Key)
-		}
-	}
-	return nil
-}
-
-func (*memClient) Close(context.Context) error { return nil }
-
-func TestCheckpointWritesOnlyChangesAndRetries(t *testing.T) {
-	hs := newHarness(t, testConfig(), nil)
-	client := &memClient{data: map[string][]byte{}}
-	hs.h.client = client
-	hs.consumeLogs(started(semconv.EntityTypeJob, jobA, "", base))
-	hs.tick()
-	require.Len(t, client.data, 1, "one bucket holds the one entity")
-	assert.Contains(t, client.data, entitiesKey(bucketOf(jobA)))
-
-	calls := client.calls
-	hs.tick()
-	assert.Equal(t, calls, client.calls, "nothing changed, nothing written")
-
-	client.fail = true
-	hs.consumeLogs(started(semconv.EntityTypeJob, jobB, "", base))
-	hs.tick()
-	client.fail = false
-	hs.tick()
-	assert.Contains(t, client.data, entitiesKey(bucketOf(jobB)), "the failed write is retried at the next check")
-
-	// A finished entity empties its bucket, which is deleted.
-	ld, records := newRecords()
-	addRecord(records, recordSpec{typ: semconv.EntityTypeJob, id: jobA, kind: semconv.KindFinished, status: semconv.StatusSucceeded, at: base})
-	hs.consumeLogs(ld)
-	hs.tick()
-	if bucketOf(jobA) != bucketOf(jobB) {
-		assert.NotContains(t, client.data, entitiesKey(bucketOf(jobA)))
-	}
-	hs.h.client = nil
-}
-
-func TestDamagedStateIsSkipped(t *testing.T) {
-	hs := newHarness(t, testConfig(), nil)
-	client := &memClient{data: map[string][]byte{
-		entitiesKey(3): []byte("{not json"),
-		entitiesKey(4): []byte(`[{"type":"job","id":"` + jobA + `","opened":1,"seen":1}]`),
-	}}
-	hs.h.client = client
-	require.NoError(t, hs.h.restore(context.Background()))
-	_, ok := hs.h.entities.get(jobA)
-	assert.True(t, ok)
-	hs.h.client = nil
-}
-
 func TestMissingStorageExtension(t *testing.T) {
 	cfg := storageConfig()
 	tp, err := NewFactory().CreateTraces(context.Background(), processortestSettings(), cfg, new(consumertestTracesSink))
@@ -211,4 +118,269 @@ func TestMissingStorageExtension(t *testing.T) {
 	err = tp.Start(context.Background(), componenttest.NewNopHost())
 	assert.ErrorContains(t, err, `storage: extension "file_storage" is not configured`)
 	require.NoError(t, tp.Shutdown(context.Background()))
+}
+
+// stateDump is the processor's state in a comparable form.
+type stateDump struct {
+	Entities  map[string]openEntity
+	EntityCls map[string]int
+	Jobs      map[string]jobSummary
+	JobCls    map[string]int
+	JobIDs    map[string][]uint64
+	Evicted   map[uint64]uint8
+	LateJobs  []string
+	IDCount   int
+}
+
+func dumpState(h *hierarchy) stateDump {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	d := stateDump{Entities: map[string]openEntity{}, EntityCls: map[string]int{}, Jobs: map[string]jobSummary{}, JobCls: map[string]int{}, JobIDs: map[string][]uint64{}, Evicted: maps.Clone(h.evicted.set), IDCount: h.idCount}
+	h.entities.each(func(id string, e *openEntity) {
+		c := *e
+		c.hasLimits, c.stall, c.maxDuration = false, 0, 0
+		d.Entities[id] = c
+		d.EntityCls[id] = h.entities.classOf(id)
+	})
+	h.jobs.each(func(id string, s *jobSummary) {
+		c := *s
+		c.ids, c.unsaved, c.saved = idSet{}, nil, false
+		d.Jobs[id] = c
+		d.JobCls[id] = h.jobs.classOf(id)
+		ids := s.ids.appendTo(nil)
+		slices.Sort(ids)
+		d.JobIDs[id] = ids
+	})
+	for id := range h.lateJobs {
+		d.LateJobs = append(d.LateJobs, id)
+	}
+	slices.Sort(d.LateJobs)
+	return d
+}
+
+// busyState drives a processor through a bit of everything the state
+// holds: open jobs and subjobs (one stalled, one orphan), summaries of
+// reported and orphan jobs with counted subjobs, a passed job with a late
+// subjob pending, and an evicted summary.
+func busyState(hs *harness, step func()) {
+	hs.consumeLogs(startedAB())
+	step()
+	hs.consumeLogs(started(semconv.EntityTypeSubjob, "c1000000-0000-4000-8000-000000000001", "c0000000-0000-4000-8000-000000000000", base))
+	hs.consumeTraces(jobBSubjobs())
+	hs.consumeTraces(finishedA1Span())
+	step()
+	hs.consumeTraces(onlyJobA())
+	hs.consumeTraces(lateSubjobOfA())
+	step()
+	hs.clock.advance(15 * time.Minute)
+	step() // stalls, late subjobs reported
+	for i := range 3 {
+		td, spans := newSpans()
+		addSpan(spans, spanSpec{typ: semconv.EntityTypeSubjob, id: fmt.Sprintf("d1000000-0000-4000-8000-%012d", i), parent: fmt.Sprintf("d0000000-0000-4000-8000-%012d", i), status: semconv.StatusFailed, end: hs.clock.now()})
+		hs.consumeTraces(td)
+	}
+	hs.consumeTraces(lateSubjobOfA())
+	step()
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		cfg     func(*Config)
+		evicted int
+	}{
+		{name: "journal only", cfg: func(*Config) {}},
+		// A cap of 4 summaries evicts orphan summaries as the state grows.
+		{name: "with evictions", cfg: func(c *Config) { c.MaxJobSummaries = 4 }, evicted: 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			client := newMemClient()
+			c := storageConfig()
+			c.Watchdog.StallTimeout = 10 * time.Minute
+			cfg(c)
+			first := newStoredHarness(t, c, client, base)
+			busyState(first, first.tick)
+			want := dumpState(first.h)
+			require.NotEmpty(t, want.Entities)
+			require.NotEmpty(t, want.Jobs)
+			require.Len(t, want.Evicted, tt.evicted)
+			assert.Greater(t, len(client.keys("v2/update/")), 1, "changes were journaled")
+
+			// A crash after the last check: everything the checks wrote is back.
+			second := newStoredHarness(t, c2(c), client.crashCopy(), first.clock.now())
+			assert.Equal(t, want, dumpState(second.h))
+
+			// A restart after a shutdown: the same, from the snapshot written
+			// after the restore, plus a journal entry.
+			second.consumeTraces(lateSubjobOfA()) // a copy: changes nothing
+			second.tick()
+			second.shutdown()
+			third := newStoredHarness(t, c2(c), client.crashCopy(), first.clock.now())
+			assert.Equal(t, want, dumpState(third.h))
+		})
+	}
+}
+
+// c2 is a copy of a configuration (each harness needs its own).
+func c2(c *Config) *Config {
+	cp := *c
+	return &cp
+}
+
+func startedJobs(from, n int, at time.Time) plog.Logs {
+	ld, records := newRecords()
+	for i := from; i < from+n; i++ {
+		addRecord(records, recordSpec{typ: semconv.EntityTypeJob, id: benchJobID(i), bk: "lot-4711", kind: semconv.KindStarted, status: semconv.StatusRunning, at: at})
+	}
+	return ld
+}
+
+func TestCheckpointWritesWhatChanged(t *testing.T) {
+	client := newMemClient()
+	cfg := storageConfig()
+	cfg.Watchdog.MaxDuration = 0
+	hs := newStoredHarness(t, cfg, client, base)
+	// 10,000 open jobs, written as a snapshot at the first check.
+	hs.consumeLogs(startedJobs(0, 10000, base))
+	hs.tick()
+	require.Equal(t, []string{stateKey}, client.keys("v2/state"))
+	require.NotEmpty(t, client.keys("v2/snapshot/"))
+	writes, written := client.stats()
+
+	// One more event: one journal entry of about one entity.
+	hs.clock.advance(time.Second)
+	hs.consumeLogs(startedJobs(10000, 1, hs.clock.now()))
+	hs.tick()
+	w, b := client.stats()
+	assert.Equal(t, writes+1, w, "one write")
+	assert.Less(t, b-written, 200, "bytes written for one event with 10,000 open jobs")
+	assert.Equal(t, []string{journalKey(0)}, client.keys("v2/update/"))
+
+	// Nothing changed: nothing written, until the heartbeat is due.
+	hs.clock.advance(time.Second)
+	hs.tick()
+	w2, _ := client.stats()
+	assert.Equal(t, w, w2)
+	hs.clock.advance(max(heartbeatInterval, hs.h.cfg.CheckInterval))
+	hs.tick()
+	w3, _ := client.stats()
+	assert.Equal(t, w+1, w3, "a heartbeat while entities are open")
+
+	// A failed write: the next check writes everything, and drops the journal.
+	client.fail = true
+	hs.consumeLogs(startedJobs(10001, 1, hs.clock.now()))
+	hs.tick()
+	client.fail = false
+	hs.tick()
+	assert.Empty(t, client.keys("v2/update/"))
+	restarted := newStoredHarness(t, c2(cfg), client.crashCopy(), hs.clock.now())
+	assert.Equal(t, dumpState(hs.h), dumpState(restarted.h))
+	assert.Equal(t, 10002, restarted.h.entities.len())
+}
+
+func TestSnapshotWhenJournalOutgrowsIt(t *testing.T) {
+	client := newMemClient()
+	hs := newStoredHarness(t, storageConfig(), client, base)
+	hs.tick() // the snapshot of the empty state
+	gen := hs.h.store.index.Gen
+	var entries []int
+	for i := 0; hs.h.store.index.Gen == gen; i++ {
+		require.Less(t, i, 100, "no snapshot after %d checks", i)
+		hs.clock.advance(time.Second)
+		hs.consumeLogs(startedJobs(i*2000, 2000, hs.clock.now()))
+		hs.tick()
+		entries = append(entries, len(client.keys("v2/update/")))
+	}
+	// The journal grew by one entry a check until it held more than the
+	// minimum, then a snapshot replaced it.
+	assert.Equal(t, 0, entries[len(entries)-1])
+	assert.Greater(t, entries[len(entries)-2], 4)
+	assert.GreaterOrEqual(t, hs.h.store.snapshotBytes, minJournalBytes)
+	restarted := newStoredHarness(t, storageConfig(), client.crashCopy(), hs.clock.now())
+	assert.Equal(t, dumpState(hs.h), dumpState(restarted.h))
+}
+
+func TestCrashLosesAtMostTheLastCheckInterval(t *testing.T) {
+	client := newMemClient()
+	hs := newStoredHarness(t, storageConfig(), client, base)
+	hs.consumeLogs(started(semconv.EntityTypeJob, jobA, "", base))
+	hs.consumeTraces(jobBSubjobs())
+	hs.tick()
+	hs.consumeLogs(started(semconv.EntityTypeJob, jobB, "", base))
+	crashed := client.crashCopy() // killed before the next check
+
+	restarted := newStoredHarness(t, storageConfig(), crashed, base)
+	_, ok := restarted.h.entities.get(jobA)
+	assert.True(t, ok, "written at the last check")
+	_, ok = restarted.h.jobs.get(jobB)
+	assert.True(t, ok, "written at the last check")
+	_, ok = restarted.h.entities.get(jobB)
+	assert.False(t, ok, "reported after the last check")
+}
+
+func TestLegacyStateIsMigrated(t *testing.T) {
+	opened := base.UnixNano()
+	entity := fmt.Sprintf(`[{"type":"job","id":%q,"bk":"lot-4711","res":{"svc":"litho-scheduler","site":"fab1"},"opened":%d,"seen":%d}]`, jobA, opened, opened)
+	summary := fmt.Sprintf(`[{"id":%q,"res":{"svc":"litho-scheduler"},"created":%d,"updated":%d,"n":3,"ok":2,"fail":1,"m":1,"cpuU":3.5}]`, jobA, opened, opened)
+	client := newMemClient()
+	client.data[legacyEntitiesKey(7)] = []byte(entity)
+	client.data[legacyJobsKey(9)] = []byte(summary)
+
+	cfg := storageConfig()
+	cfg.Watchdog.StallTimeout = 15 * time.Minute
+	hs := newStoredHarness(t, cfg, client, base.Add(time.Hour))
+	e, ok := hs.h.entities.get(jobA)
+	require.True(t, ok)
+	assert.Equal(t, classJob, hs.h.entities.classOf(jobA))
+	assert.Equal(t, base.Add(time.Hour).UnixNano(), e.LastSeen, "the hour since the latest stored time is downtime")
+	s, ok := hs.h.jobs.get(jobA)
+	require.True(t, ok)
+	assert.Equal(t, int64(3), s.Total)
+	assert.True(t, s.Known, "its job is open")
+
+	hs.tick()
+	assert.Empty(t, client.keys("v1/"), "migrated once: the first format is deleted with the first snapshot")
+	assert.NotEmpty(t, client.keys("v2/snapshot/"))
+	assert.Empty(t, syntheticRecords(hs.allLogs()), "no stall right after the restart")
+	restarted := newStoredHarness(t, c2(cfg), client.crashCopy(), hs.clock.now())
+	assert.Equal(t, dumpState(hs.h), dumpState(restarted.h))
+}
+
+func TestDamagedPartsAreSkipped(t *testing.T) {
+	part := func(gen, seq uint64, ids ...string) []byte {
+		b := &stateBatch{gen: gen, seq: seq, writtenAt: base.UnixNano()}
+		for _, id := range ids {
+			b.addEntity(&openEntity{Type: semconv.EntityTypeJob, ID: id, Opened: base.UnixNano(), LastSeen: base.UnixNano()}, classJob)
+		}
+		return encodeBatch(b)
+	}
+	client := newMemClient()
+	client.data[stateKey] = []byte(`{"gen":3,"chunks":3,"from":7}`)
+	client.data[snapshotKey(3, 0)] = part(3, 0, "job-0")
+	client.data[snapshotKey(3, 1)] = part(3, 0, "job-1")[:20] // torn
+	client.data[snapshotKey(3, 2)] = part(3, 0, "job-2")
+	client.data[journalKey(7)] = []byte("garbage")
+	client.data[journalKey(8)] = part(3, 8, "job-8")
+	client.data[journalKey(9)] = part(2, 9, "job-9") // of an older snapshot: the journal ends
+	client.data[journalKey(10)] = part(3, 10, "job-10")
+	hs := newStoredHarness(t, storageConfig(), client, base)
+	var ids []string
+	hs.h.entities.each(func(id string, _ *openEntity) { ids = append(ids, id) })
+	assert.ElementsMatch(t, []string{"job-0", "job-2", "job-8"}, ids)
+	assert.Equal(t, uint64(9), hs.h.store.next, "the next entry replaces the stale one")
+
+	// The first format: a damaged part is skipped too.
+	legacy := newMemClient()
+	legacy.data[legacyEntitiesKey(3)] = []byte("{not json")
+	legacy.data[legacyEntitiesKey(4)] = []byte(`[null,{"type":"job","id":"` + jobA + `","opened":1,"seen":1}]`)
+	hs = newStoredHarness(t, storageConfig(), legacy, base)
+	_, ok := hs.h.entities.get(jobA)
+	assert.True(t, ok)
+
+	// A damaged index: the state starts empty.
+	client = newMemClient()
+	client.data[stateKey] = []byte("{")
+	hs = newStoredHarness(t, storageConfig(), client, base)
+	assert.Zero(t, hs.h.entities.len())
 }

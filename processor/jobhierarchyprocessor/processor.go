@@ -3,7 +3,6 @@ package jobhierarchyprocessor // import "github.com/wafermonitor/wafermonitor/pr
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
@@ -25,10 +23,8 @@ import (
 )
 
 var (
-	tableEntities = metric.WithAttributeSet(attribute.NewSet(attribute.String("table", "entities")))
-	tableJobs     = metric.WithAttributeSet(attribute.NewSet(attribute.String("table", "job_summaries")))
-	typeJob       = metric.WithAttributeSet(attribute.NewSet(attribute.String(semconv.AttrEntityType, semconv.EntityTypeJob)))
-	typeSubjob    = metric.WithAttributeSet(attribute.NewSet(attribute.String(semconv.AttrEntityType, semconv.EntityTypeSubjob)))
+	typeJob    = metric.WithAttributeSet(attribute.NewSet(attribute.String(semconv.AttrEntityType, semconv.EntityTypeJob)))
+	typeSubjob = metric.WithAttributeSet(attribute.NewSet(attribute.String(semconv.AttrEntityType, semconv.EntityTypeSubjob)))
 )
 
 func typeAttr(t string) metric.AddOption {
@@ -58,6 +54,10 @@ type hierarchy struct {
 	entities *table[*openEntity]
 	jobs     *table[*jobSummary]
 	lateJobs map[string]struct{}
+	// evicted remembers jobs whose summary was dropped to make room.
+	evicted *evictedJobs
+	// idCount is how many subjob hashes the summaries hold.
+	idCount int
 
 	openCount atomic.Int64
 	jobCount  atomic.Int64
@@ -67,6 +67,8 @@ type hierarchy struct {
 	nextTraces consumer.Traces
 
 	client   storage.Client
+	storeMu  sync.Mutex // serialises checkpoints
+	store    checkpointer
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	started  bool
@@ -91,9 +93,10 @@ func newHierarchy(cfg *Config, set processor.Settings) (*hierarchy, error) {
 		rules:     rules,
 		ctx:       context.Background(),
 		now:       time.Now,
-		entities:  newTable[*openEntity](cfg.MaxOpenEntities),
-		jobs:      newTable[*jobSummary](cfg.MaxJobSummaries),
+		entities:  newTable[*openEntity](cfg.MaxOpenEntities, numEntityClasses),
+		jobs:      newTable[*jobSummary](cfg.MaxJobSummaries, numSummaryClasses),
 		lateJobs:  map[string]struct{}{},
+		evicted:   newEvictedJobs(cfg.MaxJobSummaries),
 	}
 	err = errors.Join(
 		tb.RegisterProcessorJobhierarchyEntitiesOpenCallback(func(_ context.Context, o metric.Int64Observer) error {
@@ -157,7 +160,7 @@ func (h *hierarchy) Shutdown(ctx context.Context) error {
 		h.started = false
 	}
 	if h.client != nil {
-		err = errors.Join(h.checkpoint(ctx), h.client.Close(ctx))
+		err = errors.Join(h.checkpoint(ctx, true), h.client.Close(ctx))
 		h.client = nil
 	}
 	h.telemetry.Shutdown()
@@ -178,7 +181,7 @@ func (h *hierarchy) tick(ctx context.Context) {
 	h.syncCounts()
 	h.mu.Unlock()
 	h.emit(ctx, em)
-	if err := h.checkpoint(ctx); err != nil {
+	if err := h.checkpoint(ctx, false); err != nil {
 		h.logger.Warn("Writing the job hierarchy state to storage failed; retrying at the next check", zap.Error(err))
 	}
 }
@@ -241,6 +244,7 @@ func (h *hierarchy) processTraces(_ context.Context, td ptrace.Traces) (ptrace.T
 	for pass := 0; pass < 2; pass++ {
 		for i := 0; i < rss.Len(); i++ {
 			rs := rss.At(i)
+			res := entity.ResourceFrom(rs.Resource())
 			sss := rs.ScopeSpans()
 			for j := 0; j < sss.Len(); j++ {
 				spans := sss.At(j).Spans()
@@ -253,9 +257,11 @@ func (h *hierarchy) processTraces(_ context.Context, td ptrace.Traces) (ptrace.T
 					}
 					switch typ := str(attrs, semconv.AttrEntityType); {
 					case pass == 0 && typ == semconv.EntityTypeSubjob:
-						h.addSubjob(span, rs.Resource(), now)
+						if parent := str(attrs, semconv.AttrParentID); parent != "" {
+							h.addSubjob(span, id, parent, res, now)
+						}
 					case pass == 1 && typ == semconv.EntityTypeJob:
-						h.passJob(span, id, entity.ResourceFrom(rs.Resource()), now)
+						h.passJob(span, id, res, now)
 					}
 				}
 			}
@@ -264,138 +270,3 @@ func (h *hierarchy) processTraces(_ context.Context, td ptrace.Traces) (ptrace.T
 	h.syncCounts()
 	return td, nil
 }
-
-// addSubjob folds a subjob span into its job's summary; a subjob whose
-// job's span already passed is marked late. Called with h.mu held.
-func (h *hierarchy) addSubjob(span ptrace.Span, res pcommon.Resource, now time.Time) {
-	attrs := span.Attributes()
-	parent := str(attrs, semconv.AttrParentID)
-	if parent == "" {
-		return
-	}
-	s := h.summaryFor(parent, entity.ResourceFrom(res), "", now)
-	s.addSubjob(span)
-	s.Updated = now.UnixNano()
-	if s.Passed {
-		attrs.PutBool(semconv.AttrSubjobLate, true)
-		s.Late++
-		s.PendingLate++
-		h.lateJobs[parent] = struct{}{}
-		h.telemetry.ProcessorJobhierarchyLateSubjobs.Add(h.ctx, 1)
-	}
-	h.jobs.touch(parent)
-}
-
-// passJob annotates a job span with its roll-ups and outcome and remembers
-// that the job passed. Called with h.mu held.
-func (h *hierarchy) passJob(span ptrace.Span, id string, res entity.Resource, now time.Time) {
-	attrs := span.Attributes()
-	s := h.summaryFor(id, res, str(attrs, semconv.AttrBusinessKey), now)
-	if n, ok := integer(attrs, semconv.AttrExpectedSubjobs); ok {
-		s.setExpected(n)
-	}
-	if bk := str(attrs, semconv.AttrBusinessKey); bk != "" {
-		s.BusinessKey = bk
-	}
-	s.Res = res
-	s.OwnOutcome = annotateJob(h.cfg.Outcome, span, s)
-	s.OwnStatus = str(attrs, semconv.AttrStatus)
-	if !s.Passed {
-		s.Passed = true
-		s.PassedAt = now.UnixNano()
-	}
-	s.Updated = now.UnixNano()
-	h.jobs.touch(id)
-	outcome, _ := attrs.Get(semconv.AttrJobOutcome)
-	h.telemetry.ProcessorJobhierarchyJobsRolledUp.Add(h.ctx, 1, metric.WithAttributeSet(attribute.NewSet(attribute.String(semconv.AttrJobOutcome, outcome.Str()))))
-}
-
-// summaryFor returns the job's summary, creating it when needed. Called with
-// h.mu held.
-func (h *hierarchy) summaryFor(id string, res entity.Resource, businessKey string, now time.Time) *jobSummary {
-	if s, ok := h.jobs.get(id); ok {
-		return s
-	}
-	s := &jobSummary{JobID: id, Res: res, BusinessKey: businessKey, Created: now.UnixNano(), Updated: now.UnixNano()}
-	if evicted := h.jobs.put(id, s); len(evicted) > 0 {
-		for _, old := range evicted {
-			delete(h.lateJobs, old.JobID)
-		}
-		h.telemetry.ProcessorJobhierarchyEvictions.Add(h.ctx, int64(len(evicted)), tableJobs)
-	}
-	return s
-}
-
-// sweepJobs reports orphan subjobs and forgets summaries that are done with.
-// Called with h.mu held.
-func (h *hierarchy) sweepJobs(now time.Time, em *emitter) {
-	var drop []string
-	h.jobs.each(func(id string, s *jobSummary) {
-		idle := now.Sub(time.Unix(0, s.Updated))
-		_, jobOpen := h.entities.get(id)
-		switch {
-		case s.Passed:
-			if now.Sub(time.Unix(0, s.PassedAt)) >= h.cfg.LateWindow {
-				drop = append(drop, id)
-			}
-		case jobOpen:
-			// The job is running: its subjobs are not orphans.
-		case s.Total == 0:
-			// Only the job's declared subjob count was seen.
-			if idle >= h.cfg.OrphanTimeout {
-				drop = append(drop, id)
-			}
-		case !s.OrphanReported:
-			if idle >= h.cfg.OrphanTimeout {
-				s.OrphanReported = true
-				h.jobs.touchDirtyOnly(id)
-				h.reportOrphans(s, now, em)
-			}
-		default:
-			if idle >= h.cfg.OrphanTimeout+h.cfg.LateWindow {
-				drop = append(drop, id)
-			}
-		}
-	})
-	for _, id := range drop {
-		h.jobs.remove(id)
-		delete(h.lateJobs, id)
-	}
-}
-
-func (h *hierarchy) reportOrphans(s *jobSummary, now time.Time, em *emitter) {
-	job := entityRef{Type: semconv.EntityTypeJob, ID: s.JobID, BusinessKey: s.BusinessKey}
-	lr := em.event(s.Res, job, semconv.KindOrphanSubjobs, statusUnknown, now)
-	lr.Body().SetStr(fmt.Sprintf("job %s orphan_subjobs: %d subjobs arrived but their job did not within %s", s.JobID, s.Total, h.cfg.OrphanTimeout))
-	s.putRollups(lr.Attributes())
-	h.telemetry.ProcessorJobhierarchyOrphanSubjobs.Add(h.ctx, s.Total)
-}
-
-// flushLate emits one follow-up event per job that received late subjobs
-// since the last check, with the job's updated roll-ups and outcome. Called
-// with h.mu held.
-func (h *hierarchy) flushLate(now time.Time, em *emitter) {
-	for id := range h.lateJobs {
-		s, ok := h.jobs.get(id)
-		if !ok || s.PendingLate == 0 {
-			continue
-		}
-		status := s.OwnStatus
-		if status == "" {
-			status = statusUnknown
-		}
-		job := entityRef{Type: semconv.EntityTypeJob, ID: s.JobID, BusinessKey: s.BusinessKey}
-		lr := em.event(s.Res, job, semconv.KindLateSubjobs, status, now)
-		lr.Body().SetStr(fmt.Sprintf("job %s late_subjobs: %d subjobs arrived after the job ended", s.JobID, s.PendingLate))
-		attrs := lr.Attributes()
-		s.putRollups(attrs)
-		outcome, _ := decide(h.cfg.Outcome, s.OwnOutcome, s)
-		attrs.PutStr(semconv.AttrJobOutcome, outcome)
-		s.PendingLate = 0
-		h.jobs.touchDirtyOnly(id)
-	}
-	clear(h.lateJobs)
-}
-
-// statusUnknown is the status of a job the processor has no report of.
-const statusUnknown = "unknown"

@@ -241,15 +241,21 @@ func TestStateStaysWithinCaps(t *testing.T) {
 	hs.tick()
 	assert.Equal(t, 100, hs.h.entities.len())
 	assert.Equal(t, 50, hs.h.jobs.len())
-	// The most recent ones are kept.
-	_, ok := hs.h.entities.get(fmt.Sprintf("10000000-0000-4000-8000-%012d", jobs-1))
+	// Subjobs go before jobs; among jobs, the most recent ones are kept.
+	_, ok := hs.h.entities.get(fmt.Sprintf("00000000-0000-4000-8000-%012d", jobs-1))
 	assert.True(t, ok)
+	_, ok = hs.h.entities.get(fmt.Sprintf("10000000-0000-4000-8000-%012d", jobs-1))
+	assert.False(t, ok, "a full table of open jobs holds no subjob")
 	_, ok = hs.h.jobs.get(fmt.Sprintf("00000000-0000-4000-8000-%012d", jobs-1))
 	assert.True(t, ok)
 
+	evictions := func(table, class, reason string) attribute.Set {
+		return attribute.NewSet(attribute.String("table", table), attribute.String("class", class), attribute.String("reason", reason))
+	}
 	metadatatest.AssertEqualProcessorJobhierarchyEvictions(t, hs.tel, []metricdata.DataPoint[int64]{
-		{Attributes: attribute.NewSet(attribute.String("table", "entities")), Value: 2*jobs - 100},
-		{Attributes: attribute.NewSet(attribute.String("table", "job_summaries")), Value: jobs - 50},
+		{Attributes: evictions("entities", "subjob", "max_open_entities"), Value: jobs},
+		{Attributes: evictions("entities", "job", "max_open_entities"), Value: jobs - 100},
+		{Attributes: evictions("job_summaries", "reported", "max_job_summaries"), Value: jobs - 50},
 	}, metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualProcessorJobhierarchyEntitiesOpen(t, hs.tel, []metricdata.DataPoint[int64]{{Value: 100}}, metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualProcessorJobhierarchyJobSummaries(t, hs.tel, []metricdata.DataPoint[int64]{{Value: 50}}, metricdatatest.IgnoreTimestamp())
@@ -325,4 +331,25 @@ func TestOpenJobHasNoOrphans(t *testing.T) {
 		hs.tick()
 	}
 	assert.Empty(t, syntheticRecords(hs.allLogs()))
+}
+
+// TestTimedOutSubjobsCountInTheirJob: a subjob the watchdog gives up is a
+// timed-out subjob of its job, also when the job is given up at the same
+// check; a later real span of it is not counted again.
+func TestTimedOutSubjobsCountInTheirJob(t *testing.T) {
+	cfg := testConfig()
+	cfg.Watchdog.StallTimeout = 0
+	cfg.Watchdog.MaxDuration = time.Hour
+	hs := newHarness(t, cfg, nil)
+	hs.consumeLogs(startedAB())
+	hs.clock.advance(time.Hour)
+	hs.tick()
+	assert.ElementsMatch(t, []string{"timeout " + jobA, "timeout " + subA1}, kinds(syntheticRecords(hs.allLogs())))
+	job := jobSpanOf(hs.allTraces(), jobA).Attributes().AsRaw()
+	assert.Equal(t, int64(1), job[semconv.AttrSubjobsTotal])
+	assert.Equal(t, int64(1), job[semconv.AttrSubjobsTimedOut])
+	assert.Equal(t, semconv.OutcomeTimeout, job[semconv.AttrJobOutcome])
+	hs.consumeTraces(finishedA1Span())
+	hs.tick()
+	assert.Len(t, syntheticRecords(hs.allLogs()), 2, "the real span after the timeout is not counted: no late_subjobs")
 }

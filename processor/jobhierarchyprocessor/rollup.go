@@ -19,8 +19,9 @@ const (
 )
 
 // jobSummary is what the processor holds per job: counts and aggregates of
-// the job's subjobs, never the subjobs themselves. Times are Unix
-// nanoseconds of the processor's clock. The JSON form is the persisted one.
+// the job's subjobs and the hashes of the subjobs counted, never the subjobs
+// themselves. Times are Unix nanoseconds of the processor's clock. The JSON
+// form is the one the first storage format used (see legacy.go).
 type jobSummary struct {
 	JobID       string          `json:"id"`
 	Res         entity.Resource `json:"res"`
@@ -57,6 +58,20 @@ type jobSummary struct {
 	OwnOutcome     string `json:"own,omitempty"`
 	OwnStatus      string `json:"ownStatus,omitempty"`
 	OrphanReported bool   `json:"orphan,omitempty"`
+
+	// Known is set once the job itself reported (a lifecycle record or its
+	// span): its summary is no orphan noise and is evicted last.
+	Known bool `json:"-"`
+	// Incomplete is set on a summary made again after the job's earlier
+	// summary was evicted: its roll-ups miss the subjobs counted before.
+	Incomplete bool `json:"-"`
+
+	// ids are the hashes of the subjobs counted; unsaved those counted since
+	// the summary was last written to storage, and saved whether it was
+	// written at all since it was made.
+	ids     idSet
+	unsaved []uint64
+	saved   bool
 }
 
 // addSubjob folds one subjob span into the summary.
@@ -216,6 +231,9 @@ func (s *jobSummary) putRollups(attrs pcommon.Map) {
 		attrs.PutDouble(semconv.AttrJobSubjobDurationMin, s.DurMin)
 		attrs.PutDouble(semconv.AttrJobSubjobDurationMax, s.DurMax)
 		attrs.PutDouble(semconv.AttrJobSubjobDurationSum, s.DurSum)
+	}
+	if s.Incomplete {
+		attrs.PutBool(semconv.AttrJobRollupComplete, false)
 	}
 }
 

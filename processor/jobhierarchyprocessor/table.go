@@ -2,134 +2,150 @@ package jobhierarchyprocessor // import "github.com/wafermonitor/wafermonitor/pr
 
 import "container/list"
 
-// numBuckets is how many parts a table is split into for persistence: only
-// the parts that changed since the last checkpoint are written again.
-const numBuckets = 64
-
-// bucketOf spreads keys over the buckets (FNV-1a).
-func bucketOf(key string) int {
-	h := uint32(2166136261)
-	for i := 0; i < len(key); i++ {
-		h ^= uint32(key[i])
-		h *= 16777619
-	}
-	return int(h % numBuckets)
-}
-
 type row[V any] struct {
-	key    string
-	bucket int
-	val    V
+	key   string
+	class int
+	val   V
 }
 
-// table is a map with a cap: when an insert goes past max, the entry updated
-// least recently is dropped. It remembers which buckets changed since they
-// were last taken for a checkpoint.
+// evictedRow is an entry a table dropped to stay within its cap.
+type evictedRow[V any] struct {
+	key   string
+	class int
+	val   V
+}
+
+// table is a map with a cap and eviction classes: when an insert goes past
+// the cap, the entry updated least recently in the lowest class that has
+// entries is dropped, so entries of a higher class go only once every lower
+// one has gone. It remembers the keys that changed (inserted, updated or
+// removed) since they were last taken for a checkpoint.
 type table[V any] struct {
 	max     int
-	buckets [numBuckets]map[string]*list.Element
-	order   list.List // front: updated most recently
-	dirty   [numBuckets]bool
+	rows    map[string]*list.Element
+	classes []list.List // per class; front: updated most recently
+	dirty   map[string]struct{}
 }
 
-func newTable[V any](maxEntries int) *table[V] {
-	t := &table[V]{max: maxEntries}
-	for i := range t.buckets {
-		t.buckets[i] = map[string]*list.Element{}
+func newTable[V any](maxEntries, classes int) *table[V] {
+	return &table[V]{
+		max:     maxEntries,
+		rows:    map[string]*list.Element{},
+		classes: make([]list.List, classes),
+		dirty:   map[string]struct{}{},
 	}
-	return t
 }
 
-func (t *table[V]) len() int { return t.order.Len() }
+func (t *table[V]) len() int { return len(t.rows) }
 
 func (t *table[V]) get(key string) (V, bool) {
-	if el, ok := t.buckets[bucketOf(key)][key]; ok {
+	if el, ok := t.rows[key]; ok {
 		return el.Value.(*row[V]).val, true
 	}
 	var zero V
 	return zero, false
 }
 
-// touch records that the entry changed: it becomes the most recent and its
-// bucket is written at the next checkpoint.
+// classOf returns an entry's class, -1 when absent.
+func (t *table[V]) classOf(key string) int {
+	if el, ok := t.rows[key]; ok {
+		return el.Value.(*row[V]).class
+	}
+	return -1
+}
+
+// touch records that the entry changed: it becomes the most recent of its
+// class and is written at the next checkpoint.
 func (t *table[V]) touch(key string) {
-	b := bucketOf(key)
-	if el, ok := t.buckets[b][key]; ok {
-		t.order.MoveToFront(el)
-		t.dirty[b] = true
+	if el, ok := t.rows[key]; ok {
+		t.classes[el.Value.(*row[V]).class].MoveToFront(el)
+		t.dirty[key] = struct{}{}
 	}
 }
 
-// put inserts or replaces an entry and returns the values it evicted to
+// markDirty records that the entry changed without making it the most
+// recent (a change the processor made itself, not a report).
+func (t *table[V]) markDirty(key string) {
+	if _, ok := t.rows[key]; ok {
+		t.dirty[key] = struct{}{}
+	}
+}
+
+// setClass moves an entry to another class, as its most recent entry.
+func (t *table[V]) setClass(key string, class int) {
+	el, ok := t.rows[key]
+	if !ok {
+		return
+	}
+	r := el.Value.(*row[V])
+	if r.class == class {
+		return
+	}
+	t.classes[r.class].Remove(el)
+	r.class = class
+	t.rows[key] = t.classes[class].PushFront(r)
+	t.dirty[key] = struct{}{}
+}
+
+// put inserts or replaces an entry and returns the entries it evicted to
 // stay within the cap.
-func (t *table[V]) put(key string, v V) []V {
-	b := bucketOf(key)
-	t.dirty[b] = true
-	if el, ok := t.buckets[b][key]; ok {
+func (t *table[V]) put(key string, v V, class int) []evictedRow[V] {
+	t.dirty[key] = struct{}{}
+	if el, ok := t.rows[key]; ok {
 		el.Value.(*row[V]).val = v
-		t.order.MoveToFront(el)
+		t.setClass(key, class)
+		t.touch(key)
 		return nil
 	}
-	t.buckets[b][key] = t.order.PushFront(&row[V]{key: key, bucket: b, val: v})
-	var evicted []V
-	for t.order.Len() > t.max {
-		oldest := t.order.Back()
-		r := oldest.Value.(*row[V])
-		t.order.Remove(oldest)
-		delete(t.buckets[r.bucket], r.key)
-		t.dirty[r.bucket] = true
-		evicted = append(evicted, r.val)
+	t.rows[key] = t.classes[class].PushFront(&row[V]{key: key, class: class, val: v})
+	var evicted []evictedRow[V]
+	for len(t.rows) > t.max {
+		evicted = append(evicted, t.evictOne())
 	}
 	return evicted
 }
 
+// evictOne drops the least recent entry of the lowest class that has one.
+// The table must not be empty.
+func (t *table[V]) evictOne() evictedRow[V] {
+	for c := range t.classes {
+		if oldest := t.classes[c].Back(); oldest != nil {
+			r := oldest.Value.(*row[V])
+			t.classes[c].Remove(oldest)
+			delete(t.rows, r.key)
+			t.dirty[r.key] = struct{}{}
+			return evictedRow[V](*r)
+		}
+	}
+	panic("evictOne on an empty table")
+}
+
 func (t *table[V]) remove(key string) {
-	b := bucketOf(key)
-	if el, ok := t.buckets[b][key]; ok {
-		t.order.Remove(el)
-		delete(t.buckets[b], key)
-		t.dirty[b] = true
+	if el, ok := t.rows[key]; ok {
+		t.classes[el.Value.(*row[V]).class].Remove(el)
+		delete(t.rows, key)
+		t.dirty[key] = struct{}{}
 	}
 }
 
-// each calls fn for every entry, least recently updated first. fn must not
-// change the table; collect keys and change it afterwards.
+// each calls fn for every entry, class by class, least recently updated
+// first. fn must not change the table; collect keys and change it afterwards.
 func (t *table[V]) each(fn func(key string, v V)) {
-	for el := t.order.Back(); el != nil; el = el.Prev() {
-		r := el.Value.(*row[V])
-		fn(r.key, r.val)
-	}
-}
-
-// takeDirty returns the changed buckets' contents and marks them clean.
-func (t *table[V]) takeDirty() map[int][]V {
-	out := map[int][]V{}
-	for b := range t.dirty {
-		if !t.dirty[b] {
-			continue
+	for c := range t.classes {
+		for el := t.classes[c].Back(); el != nil; el = el.Prev() {
+			r := el.Value.(*row[V])
+			fn(r.key, r.val)
 		}
-		t.dirty[b] = false
-		vals := make([]V, 0, len(t.buckets[b]))
-		for _, el := range t.buckets[b] {
-			vals = append(vals, el.Value.(*row[V]).val)
-		}
-		out[b] = vals
-	}
-	return out
-}
-
-// markDirty flags buckets again, after a checkpoint of them failed.
-func (t *table[V]) markDirty(buckets []int) {
-	for _, b := range buckets {
-		t.dirty[b] = true
 	}
 }
 
-// touchDirtyOnly marks an entry's bucket changed without making the entry
-// the most recent (a change the watchdog made, not a report).
-func (t *table[V]) touchDirtyOnly(key string) {
-	b := bucketOf(key)
-	if _, ok := t.buckets[b][key]; ok {
-		t.dirty[b] = true
-	}
+// takeDirty returns the keys that changed since the last call and forgets
+// them; a key no longer in the table was removed.
+func (t *table[V]) takeDirty() map[string]struct{} {
+	d := t.dirty
+	t.dirty = map[string]struct{}{}
+	return d
 }
+
+// dirtyCount is how many keys changed since the last takeDirty.
+func (t *table[V]) dirtyCount() int { return len(t.dirty) }

@@ -1,8 +1,10 @@
 package jobhierarchyprocessor // import "github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor"
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -12,9 +14,22 @@ import (
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
+// Eviction classes of open entities: subjobs whose job was not open when
+// they opened go first, jobs last.
+const (
+	classOrphanSubjob = iota
+	classSubjob
+	classJob
+	numEntityClasses
+)
+
+var entityClassNames = [numEntityClasses]string{"orphan_subjob", "subjob", "job"}
+
 // openEntity is an open job or subjob as the watchdog holds it. Times are Unix
 // nanoseconds of the processor's clock: when it was first seen and when it
-// last reported. The JSON form is the persisted one.
+// last reported, the latter moved on by the time the collector was down since
+// (silence is counted while the collector runs). The JSON form is the one the
+// first storage format used (see legacy.go).
 type openEntity struct {
 	Type        string          `json:"type"`
 	ID          string          `json:"id"`
@@ -25,6 +40,9 @@ type openEntity struct {
 	Opened      int64           `json:"opened"`
 	LastSeen    int64           `json:"seen"`
 	Stalled     bool            `json:"stalled,omitempty"`
+	// Down is how long the collector was down while the entity was open, in
+	// nanoseconds: not counted towards max_duration.
+	Down int64 `json:"-"`
 
 	// The limits that apply, worked out once from the rules.
 	hasLimits          bool
@@ -102,8 +120,10 @@ func (h *hierarchy) observeRecord(res pcommon.Resource, lr plog.LogRecord, now t
 	}
 	if typ == semconv.EntityTypeJob {
 		if n, ok := integer(attrs, semconv.AttrExpectedSubjobs); ok {
-			h.summaryFor(id, entity.ResourceFrom(res), str(attrs, semconv.AttrBusinessKey), now).setExpected(n)
+			h.summaryFor(id, entity.ResourceFrom(res), str(attrs, semconv.AttrBusinessKey), now, true).setExpected(n)
 			h.jobs.touch(id)
+		} else if s, ok := h.jobs.get(id); ok {
+			h.markReported(id, s)
 		}
 	}
 	if !h.cfg.Watchdog.Enabled {
@@ -139,8 +159,24 @@ func (h *hierarchy) observeRecord(res pcommon.Resource, lr plog.LogRecord, now t
 		Opened:      now.UnixNano(),
 		LastSeen:    now.UnixNano(),
 	}
-	if evicted := h.entities.put(id, e); len(evicted) > 0 {
-		h.telemetry.ProcessorJobhierarchyEvictions.Add(h.ctx, int64(len(evicted)), tableEntities)
+	h.putEntity(e, h.entityClass(e))
+}
+
+// entityClass is the eviction class of an entity when it opens.
+func (h *hierarchy) entityClass(e *openEntity) int {
+	if e.Type == semconv.EntityTypeJob {
+		return classJob
+	}
+	if parent, ok := h.entities.get(e.ParentID); ok && parent.Type == semconv.EntityTypeJob {
+		return classSubjob
+	}
+	return classOrphanSubjob
+}
+
+// putEntity holds an open entity and counts what the cap evicted for it.
+func (h *hierarchy) putEntity(e *openEntity, class int) {
+	for _, ev := range h.entities.put(e.ID, e, class) {
+		h.telemetry.ProcessorJobhierarchyEvictions.Add(h.ctx, 1, evictionAttrs("entities", reasonMaxOpenEntities, entityClassNames[ev.class]))
 	}
 }
 
@@ -160,30 +196,16 @@ func (h *hierarchy) sweepEntities(now time.Time, em *emitter) {
 	if !h.cfg.Watchdog.Enabled {
 		return
 	}
-	var givenUp []*openEntity
+	var overdue []*openEntity
 	h.entities.each(func(_ string, e *openEntity) {
 		stall, maxDur := h.limits(e)
-		opened, seen := time.Unix(0, e.Opened), time.Unix(0, e.LastSeen)
-		running, silence := now.Sub(opened), now.Sub(seen)
+		running, silence := now.Sub(time.Unix(0, e.Opened)), now.Sub(time.Unix(0, e.LastSeen))
 		switch {
-		case maxDur > 0 && running >= maxDur:
-			givenUp = append(givenUp, e)
-			msg := fmt.Sprintf("%s %s still open after %s (max_duration %s); no terminal event, given up", e.Type, e.ID, running.Round(time.Second), maxDur)
-			lr := em.event(e.Res, e.ref(), semconv.KindTimeout, semconv.StatusTimedOut, now)
-			la := lr.Attributes()
-			la.PutStr(semconv.AttrOutcome, semconv.OutcomeTimeout)
-			la.PutStr(semconv.AttrErrorMessage, msg)
-			la.PutDouble(semconv.AttrWatchdogRunningS, running.Seconds())
-			la.PutDouble(semconv.AttrWatchdogSilenceS, silence.Seconds())
-			la.PutDouble(semconv.AttrWatchdogLimitS, maxDur.Seconds())
-			span := em.timeoutSpan(e.Res, e.ref(), opened, now, msg)
-			if e.Type == semconv.EntityTypeJob {
-				h.passJob(span, e.ID, e.Res, now)
-			}
-			h.telemetry.ProcessorJobhierarchyTimeouts.Add(h.ctx, 1, typeAttr(e.Type))
+		case maxDur > 0 && running-time.Duration(e.Down) >= maxDur:
+			overdue = append(overdue, e)
 		case stall > 0 && !e.Stalled && silence >= stall:
 			e.Stalled = true
-			h.entities.touchDirtyOnly(e.ID)
+			h.entities.markDirty(e.ID)
 			lr := em.event(e.Res, e.ref(), semconv.KindStalled, semconv.StatusRunning, now)
 			la := lr.Attributes()
 			la.PutDouble(semconv.AttrWatchdogSilenceS, silence.Seconds())
@@ -192,7 +214,48 @@ func (h *hierarchy) sweepEntities(now time.Time, em *emitter) {
 			h.telemetry.ProcessorJobhierarchyStalls.Add(h.ctx, 1, typeAttr(e.Type))
 		}
 	})
-	for _, e := range givenUp {
+	// Subjobs first, so that a job given up at the same check counts them.
+	slices.SortStableFunc(overdue, func(a, b *openEntity) int {
+		return cmp.Compare(typeOrder(a.Type), typeOrder(b.Type))
+	})
+	for _, e := range overdue {
+		h.giveUp(e, now, em)
 		h.entities.remove(e.ID)
 	}
+}
+
+func typeOrder(typ string) int {
+	if typ == semconv.EntityTypeSubjob {
+		return 0
+	}
+	return 1
+}
+
+// giveUp emits the timeout event and error span of an entity open past its
+// maximum duration; a subjob's span is counted in its job's roll-ups, a
+// job's span carries them. Called with h.mu held.
+func (h *hierarchy) giveUp(e *openEntity, now time.Time, em *emitter) {
+	_, maxDur := h.limits(e)
+	opened := time.Unix(0, e.Opened)
+	running, silence := now.Sub(opened), now.Sub(time.Unix(0, e.LastSeen))
+	msg := fmt.Sprintf("%s %s still open after %s (max_duration %s); no terminal event, given up", e.Type, e.ID, running.Round(time.Second), maxDur)
+	if e.Down > 0 {
+		msg = fmt.Sprintf("%s %s still open after %s (max_duration %s, not counting %s while the collector was down); no terminal event, given up",
+			e.Type, e.ID, running.Round(time.Second), maxDur, time.Duration(e.Down).Round(time.Second))
+	}
+	lr := em.event(e.Res, e.ref(), semconv.KindTimeout, semconv.StatusTimedOut, now)
+	la := lr.Attributes()
+	la.PutStr(semconv.AttrOutcome, semconv.OutcomeTimeout)
+	la.PutStr(semconv.AttrErrorMessage, msg)
+	la.PutDouble(semconv.AttrWatchdogRunningS, running.Seconds())
+	la.PutDouble(semconv.AttrWatchdogSilenceS, silence.Seconds())
+	la.PutDouble(semconv.AttrWatchdogLimitS, maxDur.Seconds())
+	span := em.timeoutSpan(e.Res, e.ref(), opened, now, msg)
+	switch {
+	case e.Type == semconv.EntityTypeJob:
+		h.passJob(span, e.ID, e.Res, now)
+	case e.ParentID != "":
+		h.addSubjob(span, e.ID, e.ParentID, e.Res, now)
+	}
+	h.telemetry.ProcessorJobhierarchyTimeouts.Add(h.ctx, 1, typeAttr(e.Type))
 }

@@ -116,7 +116,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ProcessorJobhierarchyEvictions, err = builder.meter.Int64Counter(
 		"otelcol_processor_jobhierarchy_evictions",
-		metric.WithDescription("Entries dropped because a cap was reached, by table (entities, job_summaries). [Development]"),
+		metric.WithDescription("Entries dropped because a cap was reached, by table (entities, job_summaries), reason (the cap - max_open_entities, max_job_summaries, max_subjob_ids) and class of the entry dropped (orphan_subjob, subjob, job; orphan, reported). [Development]"),
 		metric.WithUnit("{entry}"),
 	)
 	errs = errors.Join(errs, err)

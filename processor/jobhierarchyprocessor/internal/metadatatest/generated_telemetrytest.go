@@ -38,7 +38,7 @@ func AssertEqualProcessorJobhierarchyEntitiesOpen(t *testing.T, tt *componenttes
 func AssertEqualProcessorJobhierarchyEvictions(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_jobhierarchy_evictions",
-		Description: "Entries dropped because a cap was reached, by table (entities, job_summaries). [Development]",
+		Description: "Entries dropped because a cap was reached, by table (entities, job_summaries), reason (the cap - max_open_entities, max_job_summaries, max_subjob_ids) and class of the entry dropped (orphan_subjob, subjob, job; orphan, reported). [Development]",
 		Unit:        "{entry}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
