@@ -71,6 +71,7 @@ func validBatchSeed(t testing.TB) []byte {
 	client := newMemClient()
 	hs := newStoredHarness(t, storageConfig(), client, base)
 	busyState(hs, func() {})
+	hs.h.store.needSnapshot = true
 	hs.tick()
-	return client.data[snapshotKey(1, 0)]
+	return client.data[snapshotKey(hs.h.store.index.Gen, 0)]
 }

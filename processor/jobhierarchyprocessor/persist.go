@@ -11,28 +11,37 @@ import (
 )
 
 // The state is stored as a snapshot in chunks plus a journal of the changes
-// since, one entry per checkpoint, under keys that can be read back without
+// since, one entry per check, under keys that can be read back without
 // listing (storage.Client cannot list): an index names the snapshot and the
-// first journal entry, and the journal is read until the first entry that is
-// missing. A checkpoint writes one journal entry with what changed since the
-// last one; once the journal holds as much as the snapshot, the next
-// checkpoint writes a new snapshot and drops the journal, in one
-// transaction. The key names sort snapshot, index, journal, so that a
-// journal entry, appended at the end of the key space, is never stored in
-// the same bbolt page as a large snapshot chunk.
+// first journal entry after it, and the journal is read until the first
+// entry that is missing.
+//
+// A check writes, in one transaction, one journal entry with what changed
+// since the last check. Once the journal holds as much as the snapshot, a
+// new snapshot is written from the live state, a chunk at a time, as many
+// bytes a check as the journal entry of that check, so the cost of
+// snapshots is spread over the checks; its last chunk switches the index to
+// it and drops the old snapshot and the journal before it. Every entry
+// after the point where the new snapshot began is replayed over it, whatever
+// the moment each chunk was taken, because replaying an entry is
+// idempotent (whole entries, subjob sets).
+//
+// The key names sort snapshot, index, journal, so that a journal entry,
+// appended at the end of the key space, is not stored in the bbolt page of a
+// snapshot chunk.
 const (
 	stateKey = "v2/state"
-	// snapshotChunkBytes is about how large a snapshot chunk is: a damaged
-	// chunk costs its entries only.
-	snapshotChunkBytes = 64 << 10
-	// minJournalBytes is the journal size below which no snapshot is written
-	// however small the snapshot is.
+	// minJournalBytes is the journal size below which no new snapshot is
+	// begun however small the last one is.
 	minJournalBytes = 1 << 20
 	// maxJournalEntries bounds the entries read back at a restart.
 	maxJournalEntries = 4096
-	// heartbeatInterval is how often a checkpoint is written while entities
-	// are open and nothing changed, so that the time the collector went down
-	// is known to within it after a crash.
+	// maxChunksPerCheck bounds the snapshot chunks a check encodes (while
+	// the pipeline waits) when a burst of changes pays for more.
+	maxChunksPerCheck = 16
+	// heartbeatInterval is how often a check writes while entities are open
+	// and nothing changed, so that the time the collector went down is known
+	// to within it after a crash.
 	heartbeatInterval = 30 * time.Second
 )
 
@@ -47,24 +56,42 @@ type stateIndex struct {
 	// Gen numbers the snapshot, Chunks is how many parts it has.
 	Gen    uint64 `json:"gen"`
 	Chunks int    `json:"chunks"`
-	// From is the first journal entry written after the snapshot.
+	// From is the first journal entry to replay over it.
 	From uint64 `json:"from"`
 }
 
 // checkpointer is where the stored state stands.
 type checkpointer struct {
 	index stateIndex
-	// next is the journal entry the next checkpoint writes.
-	next           uint64
-	journalBytes   int
-	journalEntries int
-	snapshotBytes  int
-	lastWrite      time.Time
+	// next is the journal entry the next check writes.
+	next uint64
+	// journalBytes and journalEntries are the journal's since index.From;
+	// snapshotBytes the snapshot's.
+	journalBytes, journalEntries, snapshotBytes int
+	// building is the snapshot being written, nil when none is.
+	building *snapshotBuild
+	// lastGen is the highest snapshot number used for keys, so that a new
+	// snapshot never writes under the keys of one a failure left behind.
+	lastGen   uint64
+	lastWrite time.Time
 	// needSnapshot is set after a restore and after a failed write: the next
-	// checkpoint writes everything.
+	// check writes the whole state at once.
 	needSnapshot bool
-	// legacy is set while keys of the first format are stored.
-	legacy bool
+	// stale are keys to delete with the next whole snapshot: the first
+	// format's, or chunks of a snapshot that a stop interrupted.
+	stale []string
+}
+
+// snapshotBuild is a snapshot written a chunk at a time.
+type snapshotBuild struct {
+	index   stateIndex // what the index becomes once every chunk is written
+	written int        // chunks written
+	bytes   int
+	// journal is the bytes of the entries written since it began.
+	journal int
+	// credit is how many bytes of chunks the journal entries written since
+	// the last chunk pay for.
+	credit int
 }
 
 func storageClient(ctx context.Context, host component.Host, id, owner component.ID) (storage.Client, error) {
@@ -83,9 +110,10 @@ func storageClient(ctx context.Context, host component.Host, id, owner component
 	return client, nil
 }
 
-// checkpoint writes what changed since the last checkpoint, as one journal
-// entry, or the whole state when a snapshot is due. final writes even when
-// nothing changed, so the time of the stop is stored.
+// checkpoint writes what changed since the last check as one journal entry,
+// with the next chunks of a snapshot being built, or the whole state when a
+// snapshot is needed now. final writes even when nothing changed, so that
+// the time of the stop is stored.
 func (h *hierarchy) checkpoint(ctx context.Context, final bool) error {
 	if h.client == nil {
 		return nil
@@ -96,141 +124,135 @@ func (h *hierarchy) checkpoint(ctx context.Context, final bool) error {
 	h.mu.Lock()
 	now := h.now()
 	var ops []*storage.Operation
-	var written, chunks int
-	snapshot := c.needSnapshot || c.journalEntries >= maxJournalEntries || c.journalBytes >= max(c.snapshotBytes, minJournalBytes)
-	if snapshot {
-		parts := h.snapshotParts(now.UnixNano(), c.index.Gen+1)
-		chunks = len(parts)
-		for i, p := range parts {
-			ops = append(ops, storage.SetOperation(snapshotKey(c.index.Gen+1, i), p))
-			written += len(p)
-		}
-		idx, _ := json.Marshal(stateIndex{Gen: c.index.Gen + 1, Chunks: chunks, From: c.next})
-		ops = append(ops, storage.SetOperation(stateKey, idx))
-		for i := 0; i < c.index.Chunks; i++ {
-			ops = append(ops, storage.DeleteOperation(snapshotKey(c.index.Gen, i)))
-		}
-		// The journal, and the entry a failed write may have left at next.
-		for seq := c.index.From; ; seq++ {
-			ops = append(ops, storage.DeleteOperation(journalKey(seq)))
-			if seq == c.next {
-				break
-			}
-		}
-		if c.legacy {
-			for _, k := range legacyKeys() {
-				ops = append(ops, storage.DeleteOperation(k))
-			}
-		}
+	var commit func()
+	if c.needSnapshot {
+		ops, commit = h.wholeSnapshot(now.UnixNano())
 	} else if h.changed() || final || (h.entities.len() > 0 && now.Sub(c.lastWrite) >= max(heartbeatInterval, h.cfg.CheckInterval)) {
-		entry := encodeBatch(h.journalBatch(now.UnixNano(), c.index.Gen, c.next))
-		ops = append(ops, storage.SetOperation(journalKey(c.next), entry))
-		written = len(entry)
+		ops, commit = h.journalEntry(now.UnixNano())
 	}
 	h.mu.Unlock()
 	if len(ops) == 0 {
 		return nil
 	}
 	if err := h.client.Batch(ctx, ops...); err != nil {
-		// The changes taken for this write are in no later journal entry:
-		// the next checkpoint writes everything.
+		// The changes taken for this entry are in no later one: the next
+		// check writes everything. The entry's number is not used again, so
+		// an entry that was written after all is never replayed.
+		c.next += uint64(len(ops)) // past every number this write may have used
+		if b := c.building; b != nil {
+			for i := 0; i < b.written; i++ {
+				c.stale = append(c.stale, snapshotKey(b.index.Gen, i))
+			}
+		}
+		c.building = nil
 		c.needSnapshot = true
 		return fmt.Errorf("storage: writing the job hierarchy state: %w", err)
 	}
 	c.lastWrite = now
-	if snapshot {
-		c.index = stateIndex{Gen: c.index.Gen + 1, Chunks: chunks, From: c.next}
-		c.snapshotBytes, c.journalBytes, c.journalEntries = written, 0, 0
-		c.needSnapshot, c.legacy = false, false
-		return nil
-	}
-	c.next++
-	c.journalBytes += written
-	c.journalEntries++
+	commit()
 	return nil
+}
+
+// wholeSnapshot writes the whole state at once, replacing the snapshot and
+// the journal. Called with h.mu held.
+func (h *hierarchy) wholeSnapshot(now int64) ([]*storage.Operation, func()) {
+	c := &h.store
+	c.lastGen++
+	gen := c.lastGen
+	parts := h.snapshotAll(gen, h.chunkCount(), now)
+	idx := stateIndex{Gen: gen, Chunks: len(parts), From: c.next}
+	var ops []*storage.Operation
+	size := 0
+	for i, p := range parts {
+		ops = append(ops, storage.SetOperation(snapshotKey(gen, i), p))
+		size += len(p)
+	}
+	ops = append(ops, h.switchIndex(idx)...)
+	if b := c.building; b != nil {
+		for i := 0; i < b.written; i++ {
+			ops = append(ops, storage.DeleteOperation(snapshotKey(b.index.Gen, i)))
+		}
+	}
+	for _, k := range c.stale {
+		ops = append(ops, storage.DeleteOperation(k))
+	}
+	return ops, func() {
+		c.index, c.building, c.stale = idx, nil, nil
+		c.snapshotBytes, c.journalBytes, c.journalEntries = size, 0, 0
+		c.needSnapshot = false
+	}
+}
+
+// switchIndex stores idx and deletes the snapshot and the journal entries
+// it replaces. Called with h.mu held.
+func (h *hierarchy) switchIndex(idx stateIndex) []*storage.Operation {
+	c := &h.store
+	data, _ := json.Marshal(idx)
+	ops := []*storage.Operation{storage.SetOperation(stateKey, data)}
+	for i := 0; i < c.index.Chunks; i++ {
+		ops = append(ops, storage.DeleteOperation(snapshotKey(c.index.Gen, i)))
+	}
+	for seq := c.index.From; seq < idx.From; seq++ {
+		ops = append(ops, storage.DeleteOperation(journalKey(seq)))
+	}
+	return ops
+}
+
+// journalEntry writes the changes since the last check, and the chunks of
+// the snapshot being built that they pay for; it begins a snapshot when the
+// journal has outgrown the last one. Called with h.mu held.
+func (h *hierarchy) journalEntry(now int64) ([]*storage.Operation, func()) {
+	c := &h.store
+	seq := c.next
+	var ops []*storage.Operation
+	size := 0
+	batches := h.journalBatches(now, seq)
+	for i, batch := range batches {
+		entry := encodeBatch(batch)
+		ops = append(ops, storage.SetOperation(journalKey(seq+uint64(i)), entry))
+		size += len(entry)
+	}
+	entries := uint64(len(batches))
+	b := c.building
+	if b == nil && (c.journalEntries+len(batches) >= maxJournalEntries || c.journalBytes+size >= max(c.snapshotBytes, minJournalBytes)) {
+		// The state after these entries: later ones are replayed over it.
+		c.lastGen++
+		b = &snapshotBuild{index: stateIndex{Gen: c.lastGen, Chunks: h.chunkCount(), From: seq + entries}}
+		c.building = b // so that a failed write leaves no chunk of it behind
+	}
+	var done bool
+	if b != nil {
+		if b.index.From <= seq {
+			b.journal += size
+		}
+		b.credit += size
+		for n := 0; b.written < b.index.Chunks && (b.credit > 0 || b.written == 0) && n < maxChunksPerCheck; n++ {
+			chunk := h.snapshotChunk(b.index.Gen, b.index.Chunks, b.written, now)
+			ops = append(ops, storage.SetOperation(snapshotKey(b.index.Gen, b.written), chunk))
+			b.credit -= len(chunk)
+			b.bytes += len(chunk)
+			b.written++
+		}
+		if done = b.written == b.index.Chunks; done {
+			ops = append(ops, h.switchIndex(b.index)...)
+		}
+	}
+	return ops, func() {
+		c.next += entries
+		c.journalBytes += size
+		c.journalEntries += len(batches)
+		if done {
+			c.index, c.building = b.index, nil
+			c.snapshotBytes = b.bytes
+			// The entries after the point the snapshot began.
+			c.journalEntries = int(c.next - b.index.From) //nolint:gosec // a count of entries
+			c.journalBytes = b.journal
+		}
+	}
 }
 
 // changed reports whether anything was changed since the last checkpoint.
 // Called with h.mu held.
 func (h *hierarchy) changed() bool {
 	return h.entities.dirtyCount() > 0 || h.jobs.dirtyCount() > 0 || len(h.evicted.added) > 0
-}
-
-// journalBatch takes the changes since the last checkpoint. Called with
-// h.mu held.
-func (h *hierarchy) journalBatch(now int64, gen, seq uint64) *stateBatch {
-	b := &stateBatch{gen: gen, seq: seq, writtenAt: now}
-	for id := range h.entities.takeDirty() {
-		if e, ok := h.entities.get(id); ok {
-			b.addEntity(e, h.entities.classOf(id))
-		} else {
-			b.removedEntity = append(b.removedEntity, id)
-		}
-	}
-	for id := range h.jobs.takeDirty() {
-		s, ok := h.jobs.get(id)
-		if !ok {
-			b.removedJob = append(b.removedJob, id)
-			continue
-		}
-		ids := s.unsaved
-		if !s.saved {
-			ids = s.ids.appendTo(nil)
-		}
-		b.addSummary(s, h.jobs.classOf(id), !s.saved, ids)
-		s.unsaved, s.saved = nil, true
-	}
-	b.evicted = h.evicted.takeAdded()
-	return b
-}
-
-// snapshotParts encodes the whole state in chunks of about
-// snapshotChunkBytes, and takes every change as written. Called with h.mu
-// held.
-func (h *hierarchy) snapshotParts(now int64, gen uint64) [][]byte {
-	var parts [][]byte
-	b, size := &stateBatch{gen: gen, writtenAt: now}, 0
-	cut := func(force bool) {
-		if size >= snapshotChunkBytes || (force && size > 0) {
-			parts = append(parts, encodeBatch(b))
-			b, size = &stateBatch{gen: gen, writtenAt: now}, 0
-		}
-	}
-	h.entities.each(func(id string, e *openEntity) {
-		b.addEntity(e, h.entities.classOf(id))
-		size += 64 + len(e.ID) + len(e.ParentID) + len(e.BusinessKey) + len(e.SubKey)
-		cut(false)
-	})
-	h.jobs.each(func(id string, s *jobSummary) {
-		b.addSummary(s, h.jobs.classOf(id), true, s.ids.appendTo(nil))
-		size += 160 + len(s.JobID) + 8*s.ids.len()
-		s.unsaved, s.saved = nil, true
-		cut(false)
-	})
-	for _, e := range h.evicted.all() {
-		b.evicted = append(b.evicted, e)
-		size += 9
-		cut(false)
-	}
-	cut(true)
-	if len(parts) == 0 {
-		// An empty state still stores its time.
-		parts = append(parts, encodeBatch(b))
-	}
-	h.entities.takeDirty()
-	h.jobs.takeDirty()
-	h.evicted.takeAdded()
-	return parts
-}
-
-func (b *stateBatch) addEntity(e *openEntity, class int) {
-	b.entities = append(b.entities, e)
-	b.entityClasses = append(b.entityClasses, class)
-}
-
-func (b *stateBatch) addSummary(s *jobSummary, class int, replace bool, ids []uint64) {
-	b.summaries = append(b.summaries, s)
-	b.summaryCls = append(b.summaryCls, class)
-	b.replaceSummary = append(b.replaceSummary, replace)
-	b.newIDs = append(b.newIDs, ids)
 }

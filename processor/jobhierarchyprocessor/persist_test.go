@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -241,11 +242,13 @@ func TestCheckpointWritesWhatChanged(t *testing.T) {
 	cfg := storageConfig()
 	cfg.Watchdog.MaxDuration = 0
 	hs := newStoredHarness(t, cfg, client, base)
-	// 10,000 open jobs, written as a snapshot at the first check.
+	require.Equal(t, []string{stateKey}, client.keys("v2/state"), "the state is written at the start")
+	// 10,000 open jobs, written as a snapshot.
 	hs.consumeLogs(startedJobs(0, 10000, base))
+	hs.h.store.needSnapshot = true
 	hs.tick()
-	require.Equal(t, []string{stateKey}, client.keys("v2/state"))
-	require.NotEmpty(t, client.keys("v2/snapshot/"))
+	require.Len(t, client.keys("v2/snapshot/"), hs.h.store.index.Chunks)
+	require.Empty(t, client.keys("v2/update/"))
 	writes, written := client.stats()
 
 	// One more event: one journal entry of about one entity.
@@ -255,7 +258,7 @@ func TestCheckpointWritesWhatChanged(t *testing.T) {
 	w, b := client.stats()
 	assert.Equal(t, writes+1, w, "one write")
 	assert.Less(t, b-written, 200, "bytes written for one event with 10,000 open jobs")
-	assert.Equal(t, []string{journalKey(0)}, client.keys("v2/update/"))
+	assert.Equal(t, []string{journalKey(hs.h.store.index.From)}, client.keys("v2/update/"))
 
 	// Nothing changed: nothing written, until the heartbeat is due.
 	hs.clock.advance(time.Second)
@@ -279,25 +282,61 @@ func TestCheckpointWritesWhatChanged(t *testing.T) {
 	assert.Equal(t, 10002, restarted.h.entities.len())
 }
 
+// TestSnapshotWhenJournalOutgrowsIt: once the journal holds as much as the
+// snapshot, a new snapshot is written a chunk at a time, about as many bytes
+// a check as the journal entry, and then replaces the old one and the
+// journal before it. A crash at any check, during that too, restores the
+// state of the last check.
 func TestSnapshotWhenJournalOutgrowsIt(t *testing.T) {
 	client := newMemClient()
-	hs := newStoredHarness(t, storageConfig(), client, base)
-	hs.tick() // the snapshot of the empty state
+	cfg := storageConfig()
+	cfg.Watchdog.MaxDuration = 0
+	hs := newStoredHarness(t, cfg, client, base)
 	gen := hs.h.store.index.Gen
-	var entries []int
-	for i := 0; hs.h.store.index.Gen == gen; i++ {
-		require.Less(t, i, 100, "no snapshot after %d checks", i)
+	r := rand.New(rand.NewPCG(7, 8))
+	built, checks := false, 0
+	// Until a snapshot replaced the first one and the next is being written.
+	for ; !built || hs.h.store.building == nil; checks++ {
+		require.Less(t, checks, 2000, "no snapshot was written")
+		// 200 jobs start and 100 of the open ones end, with a subjob each.
 		hs.clock.advance(time.Second)
-		hs.consumeLogs(startedJobs(i*2000, 2000, hs.clock.now()))
+		hs.consumeLogs(startedJobs(checks*200, 200, hs.clock.now()))
+		ld, records := newRecords()
+		td, spans := newSpans()
+		for range 100 {
+			j := r.IntN((checks + 1) * 200)
+			addRecord(records, recordSpec{typ: semconv.EntityTypeJob, id: benchJobID(j), kind: semconv.KindFinished, status: semconv.StatusSucceeded, at: hs.clock.now()})
+			subjobSpan(spans, benchSubjobID(checks*100+j), benchJobID(j), semconv.StatusSucceeded, 1)
+		}
+		hs.consumeLogs(ld)
+		hs.consumeTraces(td)
+		_, before := client.stats()
+		entryBefore := hs.h.store.journalBytes
 		hs.tick()
-		entries = append(entries, len(client.keys("v2/update/")))
+		_, after := client.stats()
+		if hs.h.store.building != nil || hs.h.store.index.Gen != gen {
+			// A snapshot is being written: the chunks of a check are paid
+			// for by its journal entry, give or take a chunk.
+			entry := hs.h.store.journalBytes - entryBefore
+			if hs.h.store.index.Gen == gen {
+				assert.LessOrEqual(t, after-before, 2*entry+2*snapshotChunkBytes, "check %d", checks)
+			}
+		}
+		if hs.h.store.index.Gen != gen {
+			built = true
+		}
+		if checks%10 == 0 || hs.h.store.building != nil && hs.h.store.building.written == 1 {
+			restarted := newStoredHarness(t, c2(cfg), client.crashCopy(), hs.clock.now())
+			require.Equal(t, dumpState(hs.h), dumpState(restarted.h), "a crash after check %d", checks)
+		}
 	}
-	// The journal grew by one entry a check until it held more than the
-	// minimum, then a snapshot replaced it.
-	assert.Equal(t, 0, entries[len(entries)-1])
-	assert.Greater(t, entries[len(entries)-2], 4)
-	assert.GreaterOrEqual(t, hs.h.store.snapshotBytes, minJournalBytes)
-	restarted := newStoredHarness(t, storageConfig(), client.crashCopy(), hs.clock.now())
+	// The old snapshot and the journal before the new one are gone.
+	assert.Empty(t, client.keys(fmt.Sprintf("v2/snapshot/%016x/", gen)))
+	for _, k := range client.keys("v2/update/") {
+		assert.GreaterOrEqual(t, k, journalKey(hs.h.store.index.From))
+	}
+	t.Logf("%d checks; snapshot of %d bytes in %d chunks; journal of %d entries, %d bytes", checks, hs.h.store.snapshotBytes, hs.h.store.index.Chunks, hs.h.store.journalEntries, hs.h.store.journalBytes)
+	restarted := newStoredHarness(t, c2(cfg), client.crashCopy(), hs.clock.now())
 	assert.Equal(t, dumpState(hs.h), dumpState(restarted.h))
 }
 
@@ -361,14 +400,16 @@ func TestDamagedPartsAreSkipped(t *testing.T) {
 	client.data[snapshotKey(3, 1)] = part(3, 0, "job-1")[:20] // torn
 	client.data[snapshotKey(3, 2)] = part(3, 0, "job-2")
 	client.data[journalKey(7)] = []byte("garbage")
-	client.data[journalKey(8)] = part(3, 8, "job-8")
-	client.data[journalKey(9)] = part(2, 9, "job-9") // of an older snapshot: the journal ends
-	client.data[journalKey(10)] = part(3, 10, "job-10")
+	client.data[journalKey(8)] = part(0, 8, "job-8")
+	client.data[journalKey(9)] = part(0, 5, "job-9") // another entry's: the journal ends
+	client.data[journalKey(10)] = part(0, 10, "job-10")
+	client.data[snapshotKey(4, 0)] = part(4, 0, "job-40") // of a snapshot a stop interrupted
 	hs := newStoredHarness(t, storageConfig(), client, base)
 	var ids []string
 	hs.h.entities.each(func(id string, _ *openEntity) { ids = append(ids, id) })
 	assert.ElementsMatch(t, []string{"job-0", "job-2", "job-8"}, ids)
 	assert.Equal(t, uint64(9), hs.h.store.next, "the next entry replaces the stale one")
+	assert.Empty(t, client.keys(fmt.Sprintf("v2/snapshot/%016x/", 4)), "deleted with the snapshot written at the start")
 
 	// The first format: a damaged part is skipped too.
 	legacy := newMemClient()
@@ -383,4 +424,32 @@ func TestDamagedPartsAreSkipped(t *testing.T) {
 	client.data[stateKey] = []byte("{")
 	hs = newStoredHarness(t, storageConfig(), client, base)
 	assert.Zero(t, hs.h.entities.len())
+}
+
+// TestFailedWriteDuringSnapshot: a write that fails while a snapshot is
+// being written abandons it; the next check writes the whole state, and no
+// chunk of the abandoned snapshot stays behind.
+func TestFailedWriteDuringSnapshot(t *testing.T) {
+	client := newMemClient()
+	cfg := storageConfig()
+	cfg.Watchdog.MaxDuration = 0
+	hs := newStoredHarness(t, cfg, client, base)
+	for i := 0; hs.h.store.building == nil || hs.h.store.building.written < 2; i++ {
+		require.Less(t, i, 1000)
+		hs.clock.advance(time.Second)
+		hs.consumeLogs(startedJobs(i*500, 500, hs.clock.now()))
+		hs.tick()
+	}
+	abandoned := hs.h.store.building.index.Gen
+	client.fail = true
+	hs.consumeLogs(startedJobs(1_000_000, 1, hs.clock.now()))
+	hs.tick()
+	client.fail = false
+	hs.tick()
+	assert.Nil(t, hs.h.store.building)
+	assert.Empty(t, client.keys(fmt.Sprintf("v2/snapshot/%016x/", abandoned)))
+	assert.Len(t, client.keys("v2/snapshot/"), hs.h.store.index.Chunks)
+	assert.Empty(t, client.keys("v2/update/"))
+	restarted := newStoredHarness(t, c2(cfg), client.crashCopy(), hs.clock.now())
+	assert.Equal(t, dumpState(hs.h), dumpState(restarted.h))
 }

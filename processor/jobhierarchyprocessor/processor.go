@@ -129,6 +129,11 @@ func (h *hierarchy) Start(ctx context.Context, host component.Host) error {
 			h.client = nil
 			return err
 		}
+		// The restored state, moved on by the downtime, is written anew
+		// before the pipelines run.
+		if err := h.checkpoint(ctx, false); err != nil {
+			h.logger.Warn("Writing the restored job hierarchy state to storage failed; retrying at the next check", zap.Error(err))
+		}
 	}
 	h.stop = make(chan struct{})
 	h.started = true

@@ -79,8 +79,12 @@ func (h *hierarchy) restore(ctx context.Context) error {
 	c := &h.store
 	c.needSnapshot = true // the restored state, moved on by the downtime, is written anew
 	if idx == nil {
-		if c.legacy, err = h.readLegacy(ctx, st); err != nil {
+		legacy, err := h.readLegacy(ctx, st)
+		if err != nil {
 			return err
+		}
+		if legacy {
+			c.stale = legacyKeys()
 		}
 	} else if err := json.Unmarshal(idx, &c.index); err != nil {
 		h.logger.Warn("Skipping the damaged index of the stored job hierarchy state; starting empty", zap.String("key", stateKey), zap.Error(err))
@@ -113,10 +117,30 @@ func (h *hierarchy) readParts(ctx context.Context, st *restoredState) error {
 			break
 		}
 		for i, v := range values {
-			h.applyPart(st, keys[i], v, c.index.Gen, 0)
+			h.applyPart(st, keys[i], v, true, c.index.Gen, 0)
 			if v != nil {
 				stored = first + i + 1
 			}
+		}
+	}
+	// Chunks of a snapshot that a stop interrupted go with the next one.
+	c.lastGen = c.index.Gen + 1
+	for first := 0; ; first += restoreReadAhead {
+		keys := make([]string, restoreReadAhead)
+		for i := range keys {
+			keys[i] = snapshotKey(c.index.Gen+1, first+i)
+		}
+		values, err := h.getAll(ctx, keys)
+		if err != nil {
+			return err
+		}
+		for i, v := range values {
+			if v != nil {
+				c.stale = append(c.stale, keys[i])
+			}
+		}
+		if slices.ContainsFunc(values, func(v []byte) bool { return v == nil }) {
+			break
 		}
 	}
 	c.next = c.index.From
@@ -130,7 +154,7 @@ func (h *hierarchy) readParts(ctx context.Context, st *restoredState) error {
 			return err
 		}
 		for i, v := range values {
-			if v == nil || !h.applyPart(st, keys[i], v, c.index.Gen, c.next) {
+			if v == nil || !h.applyPart(st, keys[i], v, false, 0, c.next) {
 				return nil
 			}
 			c.next++
@@ -153,10 +177,9 @@ func (h *hierarchy) getAll(ctx context.Context, keys []string) ([][]byte, error)
 	return values, nil
 }
 
-// applyPart decodes and applies one part. A journal entry that belongs to
-// another snapshot (one written before the snapshot the index names, by a
-// write that failed) ends the journal: false.
-func (h *hierarchy) applyPart(st *restoredState, key string, data []byte, gen, seq uint64) bool {
+// applyPart decodes and applies one part; a part stored under another
+// part's key ends the journal: false.
+func (h *hierarchy) applyPart(st *restoredState, key string, data []byte, chunk bool, gen, seq uint64) bool {
 	if data == nil {
 		h.logger.Warn("A part of the stored job hierarchy state is missing", zap.String("key", key))
 		return true
@@ -166,7 +189,8 @@ func (h *hierarchy) applyPart(st *restoredState, key string, data []byte, gen, s
 		h.logger.Warn("Skipping a damaged part of the stored job hierarchy state", zap.String("key", key), zap.Error(err))
 		return true
 	}
-	if b.gen != gen || b.seq != seq {
+	if (chunk && b.gen != gen) || b.seq != seq {
+		h.logger.Warn("A part of the stored job hierarchy state is not the part its key names", zap.String("key", key))
 		return false
 	}
 	st.apply(b)

@@ -5,15 +5,13 @@ import "container/list"
 type row[V any] struct {
 	key   string
 	class int
-	val   V
+	// hash is hashID(key): it places the entry in a snapshot chunk.
+	hash uint64
+	val  V
 }
 
 // evictedRow is an entry a table dropped to stay within its cap.
-type evictedRow[V any] struct {
-	key   string
-	class int
-	val   V
-}
+type evictedRow[V any] row[V]
 
 // table is a map with a cap and eviction classes: when an insert goes past
 // the cap, the entry updated least recently in the lowest class that has
@@ -97,7 +95,7 @@ func (t *table[V]) put(key string, v V, class int) []evictedRow[V] {
 		t.touch(key)
 		return nil
 	}
-	t.rows[key] = t.classes[class].PushFront(&row[V]{key: key, class: class, val: v})
+	t.rows[key] = t.classes[class].PushFront(&row[V]{key: key, class: class, hash: hashID(key), val: v})
 	var evicted []evictedRow[V]
 	for len(t.rows) > t.max {
 		evicted = append(evicted, t.evictOne())
@@ -136,6 +134,14 @@ func (t *table[V]) each(fn func(key string, v V)) {
 			r := el.Value.(*row[V])
 			fn(r.key, r.val)
 		}
+	}
+}
+
+// eachRow calls fn for every entry with its class and hash, in no
+// particular order. fn must not change the table.
+func (t *table[V]) eachRow(fn func(r *row[V])) {
+	for _, el := range t.rows {
+		fn(el.Value.(*row[V]))
 	}
 }
 
