@@ -163,6 +163,7 @@ var defaultEntityColumns = slices.Concat(
 		{Name: "error_message", Attribute: semconv.AttrErrorMessage},
 		{Name: "expected_subjobs", Attribute: semconv.AttrExpectedSubjobs},
 		{Name: "job_outcome", Attribute: semconv.AttrJobOutcome},
+		{Name: "rollup_complete", Attribute: semconv.AttrJobRollupComplete},
 		{Name: "subjobs_total", Attribute: semconv.AttrSubjobsTotal},
 		{Name: "subjobs_succeeded", Attribute: semconv.AttrSubjobsSucceeded},
 		{Name: "subjobs_failed", Attribute: semconv.AttrSubjobsFailed},
