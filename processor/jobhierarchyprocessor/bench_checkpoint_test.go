@@ -47,8 +47,8 @@ func newCheckpointLoad(tb testing.TB, client storage.Client) *checkpointLoad {
 	l := &checkpointLoad{h: h, clock: &fakeClock{t: base}, perCheck: loadEventsPerCheck}
 	h.now = l.clock.now
 	h.nextLogs, h.nextTraces = consumertest.NewNop(), consumertest.NewNop()
-	h.client = client
 	if client != nil {
+		h.useStorage(client)
 		require.NoError(tb, h.restore(context.Background()))
 	}
 	for j := 0; j < loadJobs; j += 100 {
@@ -202,7 +202,7 @@ func BenchmarkCheckpointBytes(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		legacyClient := fileClient()
 		legacy := newCheckpointLoad(b, nil)
-		legacy.h.entities.dirty, legacy.h.jobs.dirty = map[string]struct{}{}, map[string]struct{}{}
+		legacy.h.entities.track, legacy.h.jobs.track = true, true
 		for id := range legacyBucketKeys() {
 			legacy.h.entities.dirty[id], legacy.h.jobs.dirty[id] = struct{}{}, struct{}{}
 		}

@@ -26,8 +26,10 @@ type evictedJobs struct {
 	max   int
 	rings [2]evictedRing
 	set   map[uint64]uint8
-	// added since the last checkpoint took them.
+	// added since the last checkpoint took them, while track is set (state
+	// is stored).
 	added []evictedEntry
+	track bool
 }
 
 // evictedRing is a FIFO of hashes, grown up to max and then overwritten.
@@ -49,7 +51,9 @@ func ringOf(flags uint8) int {
 
 // remember records an evicted job.
 func (m *evictedJobs) remember(e evictedEntry) {
-	m.added = append(m.added, e)
+	if m.track {
+		m.added = append(m.added, e)
+	}
 	m.restore(e)
 }
 

@@ -104,7 +104,9 @@ func (h *hierarchy) addSubjob(span ptrace.Span, id, parent string, res entity.Re
 		return // counted before: a retry, or the same subjob by another path
 	}
 	h.idCount++
-	s.unsaved = append(s.unsaved, hash)
+	if h.client != nil {
+		s.unsaved = append(s.unsaved, hash)
+	}
 	s.addSubjob(span)
 	s.Updated = now.UnixNano()
 	if s.Passed {

@@ -453,3 +453,22 @@ func TestFailedWriteDuringSnapshot(t *testing.T) {
 	restarted := newStoredHarness(t, c2(cfg), client.crashCopy(), hs.clock.now())
 	assert.Equal(t, dumpState(hs.h), dumpState(restarted.h))
 }
+
+// TestWithoutStorageNoChangesAreKept: without a storage extension nothing
+// is kept for checkpoints, so memory does not grow with every key touched.
+func TestWithoutStorageNoChangesAreKept(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxJobSummaries = 10
+	hs := newHarness(t, cfg, nil)
+	for i := 0; i < 100; i++ {
+		hs.consumeLogs(startedJobs(i, 1, base))
+		td, spans := newSpans()
+		subjobSpan(spans, benchSubjobID(i), benchJobID(i), semconv.StatusSucceeded, 1)
+		hs.consumeTraces(td)
+	}
+	assert.Zero(t, hs.h.entities.dirtyCount())
+	assert.Zero(t, hs.h.jobs.dirtyCount())
+	assert.Empty(t, hs.h.evicted.added)
+	hs.h.jobs.each(func(_ string, s *jobSummary) { assert.Empty(t, s.unsaved) })
+	assert.Equal(t, 10, hs.h.evicted.len(), "remembered up to max_job_summaries")
+}

@@ -123,7 +123,7 @@ func (h *hierarchy) Start(ctx context.Context, host component.Host) error {
 		if err != nil {
 			return err
 		}
-		h.client = client
+		h.useStorage(client)
 		if err := h.restore(ctx); err != nil {
 			_ = client.Close(ctx)
 			h.client = nil
@@ -140,6 +140,13 @@ func (h *hierarchy) Start(ctx context.Context, host component.Host) error {
 	h.wg.Add(1)
 	go h.run()
 	return nil
+}
+
+// useStorage keeps the state in client: from now on changes are tracked
+// for the checkpoints.
+func (h *hierarchy) useStorage(client storage.Client) {
+	h.client = client
+	h.entities.track, h.jobs.track, h.evicted.track = true, true, true
 }
 
 func (h *hierarchy) run() {

@@ -22,7 +22,9 @@ type table[V any] struct {
 	max     int
 	rows    map[string]*list.Element
 	classes []list.List // per class; front: updated most recently
-	dirty   map[string]struct{}
+	// dirty holds the changed keys while track is set (state is stored).
+	dirty map[string]struct{}
+	track bool
 }
 
 func newTable[V any](maxEntries, classes int) *table[V] {
@@ -35,6 +37,12 @@ func newTable[V any](maxEntries, classes int) *table[V] {
 }
 
 func (t *table[V]) len() int { return len(t.rows) }
+
+func (t *table[V]) changed(key string) {
+	if t.track {
+		t.dirty[key] = struct{}{}
+	}
+}
 
 func (t *table[V]) get(key string) (V, bool) {
 	if el, ok := t.rows[key]; ok {
@@ -57,7 +65,7 @@ func (t *table[V]) classOf(key string) int {
 func (t *table[V]) touch(key string) {
 	if el, ok := t.rows[key]; ok {
 		t.classes[el.Value.(*row[V]).class].MoveToFront(el)
-		t.dirty[key] = struct{}{}
+		t.changed(key)
 	}
 }
 
@@ -65,7 +73,7 @@ func (t *table[V]) touch(key string) {
 // recent (a change the processor made itself, not a report).
 func (t *table[V]) markDirty(key string) {
 	if _, ok := t.rows[key]; ok {
-		t.dirty[key] = struct{}{}
+		t.changed(key)
 	}
 }
 
@@ -82,13 +90,13 @@ func (t *table[V]) setClass(key string, class int) {
 	t.classes[r.class].Remove(el)
 	r.class = class
 	t.rows[key] = t.classes[class].PushFront(r)
-	t.dirty[key] = struct{}{}
+	t.changed(key)
 }
 
 // put inserts or replaces an entry and returns the entries it evicted to
 // stay within the cap.
 func (t *table[V]) put(key string, v V, class int) []evictedRow[V] {
-	t.dirty[key] = struct{}{}
+	t.changed(key)
 	if el, ok := t.rows[key]; ok {
 		el.Value.(*row[V]).val = v
 		t.setClass(key, class)
@@ -111,7 +119,7 @@ func (t *table[V]) evictOne() evictedRow[V] {
 			r := oldest.Value.(*row[V])
 			t.classes[c].Remove(oldest)
 			delete(t.rows, r.key)
-			t.dirty[r.key] = struct{}{}
+			t.changed(r.key)
 			return evictedRow[V](*r)
 		}
 	}
@@ -122,7 +130,7 @@ func (t *table[V]) remove(key string) {
 	if el, ok := t.rows[key]; ok {
 		t.classes[el.Value.(*row[V]).class].Remove(el)
 		delete(t.rows, key)
-		t.dirty[key] = struct{}{}
+		t.changed(key)
 	}
 }
 
