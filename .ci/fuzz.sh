@@ -12,6 +12,8 @@ targets=(
 	"FuzzBatchLimit ./receiver/wafermonitorreceiver"
 	"FuzzHTTP ./receiver/wafermonitorreceiver"
 	"FuzzRestore ./processor/jobhierarchyprocessor"
+	"FuzzRestoreState ./processor/jobhierarchyprocessor"
+	"FuzzDecodeBatch ./processor/jobhierarchyprocessor"
 	"FuzzRetryAfter ./exporter/webhookexporter"
 	"FuzzPayloads ./exporter/webhookexporter"
 	"FuzzLocalAPI ./exporter/webhookexporter"
