@@ -114,9 +114,21 @@ func encodeBatch(b *stateBatch) []byte {
 	out = binary.AppendVarint(out, b.writtenAt)
 	out = binary.AppendUvarint(out, uint64(len(resources)))
 	for _, r := range resources {
-		out = appendStrings(out, r.ServiceName, r.ServiceVersion, r.SiteID, r.AppID)
+		out = appendStringList(out, resourceFields(r))
 	}
 	return append(out, body...)
+}
+
+// resourceFields are a resource's values in their stored order. A field
+// added to entity.Resource is added at the end: parts written before it
+// read it as empty, and a reader that does not know it skips it.
+func resourceFields(r entity.Resource) []string {
+	return []string{r.ServiceName, r.ServiceVersion, r.SiteID, r.AppID, r.AppIDOriginal}
+}
+
+func resourceOf(fields []string) entity.Resource {
+	fields = append(fields, make([]string, max(0, 5-len(fields)))...)
+	return entity.Resource{ServiceName: fields[0], ServiceVersion: fields[1], SiteID: fields[2], AppID: fields[3], AppIDOriginal: fields[4]}
 }
 
 func summaryFlags(s *jobSummary, replace bool) uint64 {
@@ -224,9 +236,9 @@ func decodeBatch(data []byte) (*stateBatch, error) {
 	}
 	d := &decoder{b: data[1:]}
 	b := &stateBatch{gen: d.uvarint("gen"), seq: d.uvarint("seq"), writtenAt: d.varint("written at")}
-	resources := make([]entity.Resource, d.count("resources", 4))
+	resources := make([]entity.Resource, d.count("resources", 1))
 	for i := range resources {
-		resources[i] = entity.Resource{ServiceName: d.str("service.name"), ServiceVersion: d.str("service.version"), SiteID: d.str("site"), AppID: d.str("app id")}
+		resources[i] = resourceOf(d.strings("resource"))
 	}
 	resource := func() entity.Resource {
 		i := d.uvarint("resource")

@@ -2,10 +2,14 @@ package jobhierarchyprocessor
 
 import (
 	"bytes"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 )
 
 // FuzzRestore feeds arbitrary state of the first format to restore and runs
@@ -74,4 +78,17 @@ func validBatchSeed(t testing.TB) []byte {
 	hs.h.store.needSnapshot = true
 	hs.tick()
 	return client.data[snapshotKey(hs.h.store.index.Gen, 0)]
+}
+
+// TestEveryResourceFieldIsStored breaks when entity.Resource gains a field
+// that resourceFields does not store.
+func TestEveryResourceFieldIsStored(t *testing.T) {
+	var r entity.Resource
+	v := reflect.ValueOf(&r).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		v.Field(i).SetString(fmt.Sprintf("value %d", i))
+	}
+	require.Len(t, resourceFields(r), v.NumField())
+	require.Equal(t, r, resourceOf(resourceFields(r)))
+	require.Equal(t, entity.Resource{ServiceName: "svc"}, resourceOf([]string{"svc"}), "a part written before a field existed")
 }
