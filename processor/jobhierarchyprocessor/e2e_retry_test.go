@@ -21,33 +21,6 @@ import (
 	"github.com/wafermonitor/wafermonitor/internal/testcollector"
 )
 
-// defaultConfigEnv returns otelcol-config.yaml as shipped and the
-// environment that moves its listeners to free loopback ports and its data
-// to dataDir, with the ports by variable name.
-func defaultConfigEnv(t *testing.T, dataDir string) (config string, env []string, ports map[string]int) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "otelcol-config.yaml"))
-	require.NoError(t, err)
-	config = string(b)
-	env = []string{"WAFERMONITOR_DATA_DIR=" + dataDir}
-	ports = map[string]int{}
-	for _, m := range regexp.MustCompile(`\$\{env:(WAFERMONITOR_[A-Z0-9_]+_(ENDPOINT|PORT)):-`).FindAllStringSubmatch(config, -1) {
-		name := m[1]
-		if _, ok := ports[name]; ok {
-			continue
-		}
-		ports[name] = testcollector.FreePort(t)
-		if prefix, ok := strings.CutSuffix(name, "_PORT"); ok {
-			env = append(env, fmt.Sprintf("%s=%d", name, ports[name]), prefix+"_HOST=127.0.0.1")
-			continue
-		}
-		env = append(env, fmt.Sprintf("%s=127.0.0.1:%d", name, ports[name]))
-	}
-	require.Contains(t, ports, "WAFERMONITOR_V1_ENDPOINT")
-	require.Contains(t, ports, "WAFERMONITOR_TELEMETRY_PORT")
-	return config, env, ports
-}
-
 // queueSize reads the collector's own metric of the items in the csv
 // exporter's sending queue of a signal.
 func queueSize(t *testing.T, telemetry, signal string) int {
@@ -128,7 +101,9 @@ func TestRetriedSubjobsCountedOnceEndToEnd(t *testing.T) {
 		t.Skip("end-to-end test: runs the collector binary")
 	}
 	dataDir := t.TempDir()
-	config, env, ports := defaultConfigEnv(t, dataDir)
+	config := testcollector.DefaultConfig(t)
+	env, ports := testcollector.DefaultConfigEnv(t, config, dataDir)
+	require.Contains(t, ports, "WAFERMONITOR_TELEMETRY_PORT")
 	v1 := fmt.Sprintf("http://127.0.0.1:%d", ports["WAFERMONITOR_V1_ENDPOINT"])
 	telemetry := fmt.Sprintf("http://127.0.0.1:%d/metrics", ports["WAFERMONITOR_TELEMETRY_PORT"])
 	// The smallest queue the csv exporter's batch (min_size 1000) allows.

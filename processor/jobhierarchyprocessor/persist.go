@@ -128,7 +128,10 @@ func (h *hierarchy) checkpoint(ctx context.Context, final bool) error {
 	if c.needSnapshot {
 		ops, commit = h.wholeSnapshot(now.UnixNano())
 	} else if h.changed() || final || (h.entities.len() > 0 && now.Sub(c.lastWrite) >= max(heartbeatInterval, h.cfg.CheckInterval)) {
-		ops, commit = h.journalEntry(now.UnixNano())
+		ops, commit = h.journalEntry(now.UnixNano(), true)
+	} else if c.building != nil && c.building.credit > 0 {
+		// Quiet: the snapshot goes on with what earlier entries paid for.
+		ops, commit = h.journalEntry(now.UnixNano(), false)
 	}
 	h.mu.Unlock()
 	if len(ops) == 0 {
@@ -198,15 +201,19 @@ func (h *hierarchy) switchIndex(idx stateIndex) []*storage.Operation {
 	return ops
 }
 
-// journalEntry writes the changes since the last check, and the chunks of
-// the snapshot being built that they pay for; it begins a snapshot when the
-// journal has outgrown the last one. Called with h.mu held.
-func (h *hierarchy) journalEntry(now int64) ([]*storage.Operation, func()) {
+// journalEntry writes the changes since the last check (with withChanges),
+// and the chunks of the snapshot being built that the entries pay for; it
+// begins a snapshot when the journal has outgrown the last one. Called with
+// h.mu held.
+func (h *hierarchy) journalEntry(now int64, withChanges bool) ([]*storage.Operation, func()) {
 	c := &h.store
 	seq := c.next
 	var ops []*storage.Operation
 	size := 0
-	batches := h.journalBatches(now, seq)
+	var batches []*stateBatch
+	if withChanges {
+		batches = h.journalBatches(now, seq)
+	}
 	for i, batch := range batches {
 		entry := encodeBatch(batch)
 		ops = append(ops, storage.SetOperation(journalKey(seq+uint64(i)), entry))

@@ -472,3 +472,24 @@ func TestWithoutStorageNoChangesAreKept(t *testing.T) {
 	hs.h.jobs.each(func(_ string, s *jobSummary) { assert.Empty(t, s.unsaved) })
 	assert.Equal(t, 10, hs.h.evicted.len(), "remembered up to max_job_summaries")
 }
+
+// TestSnapshotGoesOnWhenQuiet: a burst pays for a snapshot; the checks after
+// it write the snapshot's chunks without waiting for new changes.
+func TestSnapshotGoesOnWhenQuiet(t *testing.T) {
+	client := newMemClient()
+	cfg := storageConfig()
+	cfg.Watchdog.MaxDuration = 0
+	hs := newStoredHarness(t, cfg, client, base)
+	hs.consumeLogs(startedJobs(0, 20000, base))
+	hs.tick()
+	require.NotNil(t, hs.h.store.building, "the burst's journal outgrew the snapshot of the empty state")
+	gen := hs.h.store.index.Gen
+	for i := 0; hs.h.store.index.Gen == gen; i++ {
+		require.Less(t, i, 100, "the snapshot did not go on")
+		hs.clock.advance(time.Second)
+		hs.tick()
+	}
+	assert.Empty(t, client.keys("v2/update/"), "the burst's entries are in the snapshot")
+	restarted := newStoredHarness(t, c2(cfg), client.crashCopy(), hs.clock.now())
+	assert.Equal(t, dumpState(hs.h), dumpState(restarted.h))
+}
