@@ -65,7 +65,7 @@ func encodeBatch(b *stateBatch) []byte {
 	var body []byte
 	body = binary.AppendUvarint(body, uint64(len(b.entities)))
 	for i, e := range b.entities {
-		flags := uint64(b.entityClasses[i]) << 2
+		flags := uint64(b.entityClasses[i]) << 2 //nolint:gosec // a class, 0 to 2
 		if e.Type == semconv.EntityTypeSubjob {
 			flags |= 1
 		}
@@ -84,13 +84,13 @@ func encodeBatch(b *stateBatch) []byte {
 	for i, s := range b.summaries {
 		body = appendStrings(body, s.JobID, s.BusinessKey, s.OwnOutcome, s.OwnStatus)
 		body = binary.AppendUvarint(body, resOf(s.Res))
-		body = binary.AppendUvarint(body, uint64(b.summaryCls[i]))
+		body = binary.AppendUvarint(body, uint64(b.summaryCls[i])) //nolint:gosec // a class, 0 or 1
 		body = binary.AppendUvarint(body, summaryFlags(s, b.replaceSummary[i]))
 		for _, v := range []int64{s.Created, s.Updated, s.PassedAt, s.Expected} {
 			body = binary.AppendVarint(body, v)
 		}
 		for _, v := range []int64{s.Total, s.Succeeded, s.Failed, s.Canceled, s.TimedOut, s.Other, s.Late, s.PendingLate, s.DurCount, int64(s.Measured)} {
-			body = binary.AppendUvarint(body, uint64(v))
+			body = binary.AppendUvarint(body, uint64(v)) //nolint:gosec // counts are not negative; any value reads back the same
 		}
 		for _, f := range []float64{s.CPUUser, s.CPUSystem, s.MemMax, s.DurMin, s.DurMax, s.DurSum} {
 			body = binary.LittleEndian.AppendUint64(body, math.Float64bits(f))
@@ -222,11 +222,11 @@ func (d *decoder) str(what string) string {
 // counts the remaining bytes cannot hold.
 func (d *decoder) count(what string, minSize int) int {
 	n := d.uvarint(what)
-	if n > uint64(len(d.b)/minSize) {
+	if n > uint64(len(d.b)/minSize) { //nolint:gosec // a length is not negative
 		d.fail(what)
 		return 0
 	}
-	return int(n)
+	return int(n) //nolint:gosec // at most the remaining length
 }
 
 // decodeBatch reads a part written by encodeBatch.
@@ -257,7 +257,7 @@ func decodeBatch(data []byte) (*stateBatch, error) {
 		e.ID, e.ParentID, e.BusinessKey, e.SubKey = d.str("entity id"), d.str("parent id"), d.str("business key"), d.str("sub key")
 		e.Res = resource()
 		e.Opened, e.LastSeen, e.Down = d.varint("opened"), d.varint("last seen"), d.varint("down")
-		class := int(min(flags>>2, numEntityClasses))
+		class := int(min(flags>>2, numEntityClasses)) //nolint:gosec // at most numEntityClasses
 		if e.ID == "" || class >= numEntityClasses {
 			d.fail("entity")
 		}
@@ -292,7 +292,7 @@ func decodeBatch(data []byte) (*stateBatch, error) {
 			d.fail("summary")
 		}
 		b.summaries = append(b.summaries, s)
-		b.summaryCls = append(b.summaryCls, int(min(class, numSummaryClasses)))
+		b.summaryCls = append(b.summaryCls, int(min(class, numSummaryClasses))) //nolint:gosec // at most numSummaryClasses
 		b.replaceSummary = append(b.replaceSummary, flags&sumReplace != 0)
 		b.newIDs = append(b.newIDs, ids)
 	}

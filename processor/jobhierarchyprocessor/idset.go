@@ -84,7 +84,7 @@ func (s *idSet) merge() {
 	s.pending = s.pending[:0]
 }
 
-// appendTo appends every hash, in no particular order.
-func (s *idSet) appendTo(dst []uint64) []uint64 {
-	return append(append(dst, s.sorted...), s.pending...)
+// all returns every hash, in no particular order.
+func (s *idSet) all() []uint64 {
+	return append(append(make([]uint64, 0, s.len()), s.sorted...), s.pending...)
 }

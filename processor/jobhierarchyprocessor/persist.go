@@ -141,7 +141,7 @@ func (h *hierarchy) checkpoint(ctx context.Context, final bool) error {
 		// The changes taken for this entry are in no later one: the next
 		// check writes everything. The entry's number is not used again, so
 		// an entry that was written after all is never replayed.
-		c.next += uint64(len(ops)) // past every number this write may have used
+		c.next += uint64(len(ops)) //nolint:gosec // past every number this write may have used
 		if b := c.building; b != nil {
 			for i := 0; i < b.written; i++ {
 				c.stale = append(c.stale, snapshotKey(b.index.Gen, i))
@@ -214,12 +214,12 @@ func (h *hierarchy) journalEntry(now int64, withChanges bool) ([]*storage.Operat
 	if withChanges {
 		batches = h.journalBatches(now, seq)
 	}
-	for i, batch := range batches {
+	for _, batch := range batches {
 		entry := encodeBatch(batch)
-		ops = append(ops, storage.SetOperation(journalKey(seq+uint64(i)), entry))
+		ops = append(ops, storage.SetOperation(journalKey(batch.seq), entry))
 		size += len(entry)
 	}
-	entries := uint64(len(batches))
+	entries := uint64(len(batches)) //nolint:gosec // a length is not negative
 	b := c.building
 	if b == nil && (c.journalEntries+len(batches) >= maxJournalEntries || c.journalBytes+size >= max(c.snapshotBytes, minJournalBytes)) {
 		// The state after these entries: later ones are replayed over it.

@@ -148,7 +148,7 @@ func dumpState(h *hierarchy) stateDump {
 		c.ids, c.unsaved, c.saved = idSet{}, nil, false
 		d.Jobs[id] = c
 		d.JobCls[id] = h.jobs.classOf(id)
-		ids := s.ids.appendTo(nil)
+		ids := s.ids.all()
 		slices.Sort(ids)
 		d.JobIDs[id] = ids
 	})

@@ -145,9 +145,9 @@ func (h *hierarchy) readParts(ctx context.Context, st *restoredState) error {
 	}
 	c.next = c.index.From
 	for {
-		keys := make([]string, restoreReadAhead)
-		for i := range keys {
-			keys[i] = journalKey(c.next + uint64(i))
+		keys := make([]string, 0, restoreReadAhead)
+		for seq := c.next; len(keys) < restoreReadAhead; seq++ {
+			keys = append(keys, journalKey(seq))
 		}
 		values, err := h.getAll(ctx, keys)
 		if err != nil {

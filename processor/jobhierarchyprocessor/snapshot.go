@@ -29,7 +29,7 @@ func (h *hierarchy) snapshotChunk(gen uint64, n, i int, now int64) []byte {
 	})
 	h.jobs.eachRow(func(r *row[*jobSummary]) {
 		if chunkOf(r.hash, n) == i {
-			b.addSummary(r.val, r.class, true, r.val.ids.appendTo(nil))
+			b.addSummary(r.val, r.class, true, r.val.ids.all())
 		}
 	})
 	for hash, flags := range h.evicted.set {
@@ -52,7 +52,7 @@ func (h *hierarchy) snapshotAll(gen uint64, n int, now int64) [][]byte {
 		batches[chunkOf(r.hash, n)].addEntity(r.val, r.class)
 	})
 	h.jobs.eachRow(func(r *row[*jobSummary]) {
-		batches[chunkOf(r.hash, n)].addSummary(r.val, r.class, true, r.val.ids.appendTo(nil))
+		batches[chunkOf(r.hash, n)].addSummary(r.val, r.class, true, r.val.ids.all())
 		r.val.unsaved, r.val.saved = nil, true
 	})
 	for _, e := range h.evicted.all() {
@@ -107,7 +107,7 @@ func (h *hierarchy) journalBatches(now int64, seq uint64) []*stateBatch {
 		}
 		ids := s.unsaved
 		if !s.saved {
-			ids = s.ids.appendTo(nil)
+			ids = s.ids.all()
 		}
 		b.addSummary(s, h.jobs.classOf(id), !s.saved, ids)
 		s.unsaved, s.saved = nil, true
