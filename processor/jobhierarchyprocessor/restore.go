@@ -88,9 +88,17 @@ func (h *hierarchy) restore(ctx context.Context) error {
 		}
 	} else if err := json.Unmarshal(idx, &c.index); err != nil {
 		h.logger.Warn("Skipping the damaged index of the stored job hierarchy state; starting empty", zap.String("key", stateKey), zap.Error(err))
-		c.index = stateIndex{}
+		idx = nil
 	} else if err := h.readParts(ctx, st); err != nil {
 		return err
+	}
+	if idx == nil {
+		// No index to go by: parts of an earlier state may still be
+		// stored, under numbers that cannot be known. The new state's
+		// numbers start from the clock, far from any of them.
+		start := uint64(max(h.now().UnixNano(), 1)) //nolint:gosec // positive
+		c.index = stateIndex{Gen: start, From: start}
+		c.next, c.lastGen = start, start
 	}
 	h.install(st)
 	return nil
