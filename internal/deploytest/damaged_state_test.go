@@ -38,7 +38,8 @@ func TestDefaultConfigStartsOnDamagedFiles(t *testing.T) {
 	before := postKeyedJobs(t, v1, 20, true)
 	testcollector.WaitFor(t, 30*time.Second, "the open jobs in the jobhierarchy state file", func() bool {
 		b, _ := os.ReadFile(state) //nolint:gosec // the test's own file
-		return bytes.Contains(b, []byte("v1/entities/"))
+		// Changes are journaled at each check, then folded into snapshots.
+		return bytes.Contains(b, []byte("v2/update/")) || bytes.Contains(b, []byte("v2/snapshot/"))
 	})
 	waitForKeys(t, dataDir, before)
 	c.Kill()
