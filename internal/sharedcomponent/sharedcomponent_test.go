@@ -3,65 +3,317 @@ package sharedcomponent
 import (
 	"context"
 	"errors"
+	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-type counting struct {
-	starts, shutdowns int
-	startErr          error
+// recorder is a component that records its lifecycle calls.
+type recorder struct {
+	mu       sync.Mutex
+	calls    []string
+	startErr error
+	host     component.Host
 }
 
-func (c *counting) Start(context.Context, component.Host) error { c.starts++; return c.startErr }
-func (c *counting) Shutdown(context.Context) error              { c.shutdowns++; return nil }
+func (r *recorder) record(call string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, call)
+}
+
+func (r *recorder) Start(_ context.Context, host component.Host) error {
+	r.record("start")
+	r.mu.Lock()
+	r.host = host
+	r.mu.Unlock()
+	return r.startErr
+}
+
+func (r *recorder) Shutdown(context.Context) error {
+	r.record("shutdown")
+	return nil
+}
+
+func (r *recorder) Calls() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.calls...)
+}
+
+// sender is a recorder that also sends on its own.
+type sender struct{ recorder }
+
+func (s *sender) StartSending() { s.record("start sending") }
+func (s *sender) StopSending()  { s.record("stop sending") }
 
 func TestOneInstancePerKey(t *testing.T) {
-	m := NewMap[string, *counting]()
+	m := NewMap[string, *recorder](WhileAllRun)
 	made := 0
-	create := func() (*counting, error) { made++; return &counting{}, nil }
+	create := func() (*recorder, error) { made++; return &recorder{}, nil }
 	a, err := m.LoadOrStore("a", create)
 	require.NoError(t, err)
 	a2, err := m.LoadOrStore("a", create)
 	require.NoError(t, err)
 	b, err := m.LoadOrStore("b", create)
 	require.NoError(t, err)
-	assert.Same(t, a, a2)
-	assert.NotSame(t, a, b)
 	assert.Equal(t, 2, made)
-
-	host := componenttest.NewNopHost()
-	require.NoError(t, a.Start(context.Background(), host))
-	assert.Equal(t, 0, a.Unwrap().starts, "not before its second user starts")
-	require.NoError(t, a2.Start(context.Background(), host))
-	assert.Equal(t, 1, a.Unwrap().starts)
-	require.NoError(t, a.Shutdown(context.Background()))
-	require.NoError(t, a2.Shutdown(context.Background()))
-	assert.Equal(t, 1, a.Unwrap().shutdowns)
-
+	assert.Same(t, a.Unwrap(), a2.Unwrap())
+	assert.NotSame(t, a.Unwrap(), b.Unwrap())
 	loaded, ok := m.Load("b")
-	assert.True(t, ok)
-	assert.Same(t, b, loaded)
+	require.True(t, ok)
+	assert.Same(t, b.Unwrap(), loaded)
+	_, ok = m.Load("c")
+	assert.False(t, ok)
 
-	// After shutdown the key makes a new instance (a collector reload).
+	ctx := context.Background()
+	for _, c := range []*Component[*recorder]{a, a2, b} {
+		require.NoError(t, c.Start(ctx, componenttest.NewNopHost()))
+	}
+	for _, c := range []*Component[*recorder]{a, a2, b} {
+		require.NoError(t, c.Shutdown(ctx))
+	}
+	_, ok = m.Load("a")
+	assert.False(t, ok, "a shut-down instance is forgotten")
+	// The key then makes a new instance (a collector reload).
 	a3, err := m.LoadOrStore("a", create)
 	require.NoError(t, err)
-	assert.NotSame(t, a, a3)
+	assert.NotSame(t, a.Unwrap(), a3.Unwrap())
+	require.NoError(t, a3.Shutdown(ctx))
+}
+
+// Each step is one user's call; after it the instance has seen calls.
+type step struct {
+	user  int
+	start bool // else Shutdown
+	calls []string
+}
+
+func TestLifetimes(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		lifetime Lifetime
+		sender   bool
+		steps    []step
+	}{
+		{
+			name:     "receiver: runs while all its pipelines run",
+			lifetime: WhileAllRun,
+			steps: []step{
+				{0, true, nil},
+				{1, true, []string{"start"}},
+				{0, false, []string{"start", "shutdown"}},
+				{1, false, []string{"start", "shutdown"}},
+			},
+		},
+		{
+			name:     "exporter: runs while any of its pipelines runs",
+			lifetime: WhileAnyRuns,
+			steps: []step{
+				{0, true, []string{"start"}},
+				{1, true, []string{"start"}},
+				{0, false, []string{"start"}},
+				{1, false, []string{"start", "shutdown"}},
+			},
+		},
+		{
+			name:     "processor: state while any runs, sends while all run",
+			lifetime: WhileAnyRuns,
+			sender:   true,
+			steps: []step{
+				{1, true, []string{"start"}},
+				{0, true, []string{"start", "start sending"}},
+				{1, false, []string{"start", "start sending", "stop sending"}},
+				{0, false, []string{"start", "start sending", "stop sending", "shutdown"}},
+			},
+		},
+		{
+			name:     "one user",
+			lifetime: WhileAllRun,
+			sender:   true,
+			steps: []step{
+				{0, true, []string{"start", "start sending"}},
+				{0, false, []string{"start", "start sending", "stop sending", "shutdown"}},
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var inner component.Component = &recorder{}
+			if tc.sender {
+				inner = &sender{}
+			}
+			m := NewMap[string, component.Component](tc.lifetime)
+			users := map[int]*Component[component.Component]{}
+			for _, s := range tc.steps {
+				if users[s.user] == nil {
+					c, err := m.LoadOrStore("k", func() (component.Component, error) { return inner, nil })
+					require.NoError(t, err)
+					users[s.user] = c
+				}
+			}
+			calls := func() []string {
+				if s, ok := inner.(*sender); ok {
+					return s.Calls()
+				}
+				return inner.(*recorder).Calls()
+			}
+			ctx := context.Background()
+			for i, s := range tc.steps {
+				if s.start {
+					require.NoError(t, users[s.user].Start(ctx, componenttest.NewNopHost()))
+				} else {
+					require.NoError(t, users[s.user].Shutdown(ctx))
+				}
+				assert.Equal(t, s.calls, calls(), "after step %d", i)
+			}
+			_, ok := m.Load("k")
+			assert.False(t, ok)
+		})
+	}
+}
+
+// Repeated calls of one user count once.
+func TestCallsCountOncePerUser(t *testing.T) {
+	m := NewMap[int, *recorder](WhileAnyRuns)
+	r := &recorder{}
+	create := func() (*recorder, error) { return r, nil }
+	a, err := m.LoadOrStore(1, create)
+	require.NoError(t, err)
+	b, err := m.LoadOrStore(1, create)
+	require.NoError(t, err)
+	ctx := context.Background()
+	host := componenttest.NewNopHost()
+	require.NoError(t, a.Start(ctx, host))
+	require.NoError(t, a.Start(ctx, host))
+	require.NoError(t, b.Start(ctx, host))
+	require.NoError(t, a.Shutdown(ctx))
+	require.NoError(t, a.Shutdown(ctx))
+	assert.Equal(t, []string{"start"}, r.Calls(), "b still uses it")
+	require.NoError(t, b.Shutdown(ctx))
+	assert.Equal(t, []string{"start", "shutdown"}, r.Calls())
 }
 
 func TestErrors(t *testing.T) {
-	m := NewMap[int, *counting]()
-	_, err := m.LoadOrStore(1, func() (*counting, error) { return nil, errors.New("bad config") })
-	require.Error(t, err)
-	c, err := m.LoadOrStore(1, func() (*counting, error) { return &counting{startErr: errors.New("port busy")}, nil })
-	require.NoError(t, err)
+	ctx := context.Background()
 	host := componenttest.NewNopHost()
-	require.Error(t, c.Start(context.Background(), host))
-	assert.Equal(t, 1, c.Unwrap().starts)
+	m := NewMap[int, *recorder](WhileAnyRuns)
+	_, err := m.LoadOrStore(1, func() (*recorder, error) { return nil, errors.New("bad config") })
+	require.ErrorContains(t, err, "bad config")
+	_, ok := m.Load(1)
+	assert.False(t, ok, "a failed create stores nothing")
+
+	busy := &recorder{startErr: errors.New("port busy")}
+	a, err := m.LoadOrStore(1, func() (*recorder, error) { return busy, nil })
+	require.NoError(t, err)
+	b, err := m.LoadOrStore(1, func() (*recorder, error) { return nil, errors.New("not called") })
+	require.NoError(t, err)
+	require.ErrorContains(t, a.Start(ctx, host), "port busy")
+	require.ErrorContains(t, b.Start(ctx, host), "port busy", "every user learns of it")
+	assert.Equal(t, []string{"start"}, busy.Calls(), "started once")
+	require.NoError(t, a.Shutdown(ctx))
+	require.NoError(t, b.Shutdown(ctx))
+
+	// A receiver's pipeline cannot start once another one stopped it.
+	all := NewMap[int, *recorder](WhileAllRun)
+	c, err := all.LoadOrStore(1, func() (*recorder, error) { return &recorder{}, nil })
+	require.NoError(t, err)
+	d, err := all.LoadOrStore(1, func() (*recorder, error) { return nil, errors.New("not called") })
+	require.NoError(t, err)
+	require.NoError(t, c.Shutdown(ctx))
+	require.ErrorIs(t, d.Start(ctx, host), errShutDown)
+	require.NoError(t, d.Shutdown(ctx))
+}
+
+// A factory that fails after LoadOrStore gives its handle back: the others
+// go on as if it never existed, and an instance nobody uses is shut down.
+func TestRelease(t *testing.T) {
+	ctx := context.Background()
+	host := componenttest.NewNopHost()
+	m := NewMap[string, *recorder](WhileAllRun)
+	r := &recorder{}
+	create := func() (*recorder, error) { return r, nil }
+	a, err := m.LoadOrStore("k", create)
+	require.NoError(t, err)
+	failed, err := m.LoadOrStore("k", create)
+	require.NoError(t, err)
+	require.NoError(t, failed.Release(ctx))
+	require.NoError(t, failed.Release(ctx))
+	require.NoError(t, a.Start(ctx, host))
+	assert.Equal(t, []string{"start"}, r.Calls(), "not waiting for the released user")
+	require.NoError(t, a.Shutdown(ctx))
+
+	alone := &recorder{}
+	only, err := m.LoadOrStore("alone", func() (*recorder, error) { return alone, nil })
+	require.NoError(t, err)
+	require.NoError(t, only.Release(ctx))
+	assert.Equal(t, []string{"shutdown"}, alone.Calls(), "what create made is released")
+	_, ok := m.Load("alone")
+	assert.False(t, ok)
+}
+
+// Users started and shut down from several goroutines start and shut the
+// instance down once.
+func TestConcurrentUsers(t *testing.T) {
+	ctx := context.Background()
+	for _, lifetime := range []Lifetime{WhileAllRun, WhileAnyRuns} {
+		t.Run(strconv.Itoa(int(lifetime)), func(t *testing.T) {
+			m := NewMap[string, *recorder](lifetime)
+			r := &recorder{}
+			var users []*Component[*recorder]
+			for range 8 {
+				c, err := m.LoadOrStore("k", func() (*recorder, error) { return r, nil })
+				require.NoError(t, err)
+				users = append(users, c)
+			}
+			var wg sync.WaitGroup
+			for _, c := range users {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					assert.NoError(t, c.Start(ctx, componenttest.NewNopHost()))
+				}()
+			}
+			wg.Wait()
+			for _, c := range users {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					assert.NoError(t, c.Shutdown(ctx))
+				}()
+			}
+			wg.Wait()
+			assert.Equal(t, []string{"start", "shutdown"}, r.Calls())
+		})
+	}
+}
+
+// statusHost is one pipeline's host: it records the status events reported
+// for its pipeline.
+type statusHost struct {
+	component.Host
+	mu     sync.Mutex
+	events []componentstatus.Status
+}
+
+func newStatusHost() *statusHost { return &statusHost{Host: componenttest.NewNopHost()} }
+
+func (h *statusHost) Report(e *componentstatus.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, e.Status())
+}
+
+func (h *statusHost) statuses() []componentstatus.Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]componentstatus.Status(nil), h.events...)
 }

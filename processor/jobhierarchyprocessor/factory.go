@@ -55,7 +55,7 @@ func createDefaultConfig() component.Config {
 }
 
 // One hierarchy serves every pipeline that names the same configuration.
-var hierarchies = sharedcomponent.NewMap[*Config, *hierarchy]()
+var hierarchies = sharedcomponent.NewMap[*Config, *hierarchy](sharedcomponent.WhileAllRun)
 
 func loadOrStore(cfg *Config, set processor.Settings) (*sharedcomponent.Component[*hierarchy], error) {
 	return hierarchies.LoadOrStore(cfg, func() (*hierarchy, error) { return newHierarchy(cfg, set) })

@@ -263,9 +263,9 @@ func pcommonTimestamp(t time.Time) pcommon.Timestamp { return pcommon.NewTimesta
 // mustShared returns the hierarchy the factory made for cfg.
 func mustShared(t testing.TB, cfg *Config) *hierarchy {
 	t.Helper()
-	c, ok := hierarchies.Load(cfg)
+	h, ok := hierarchies.Load(cfg)
 	if !ok {
 		t.Fatal("no hierarchy was made for this configuration")
 	}
-	return c.Unwrap()
+	return h
 }

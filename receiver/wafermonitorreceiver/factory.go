@@ -75,8 +75,11 @@ func createDefaultConfig() component.Config {
 }
 
 // One receiver serves every pipeline that names the same configuration, so
-// a single listener feeds logs, traces and metrics.
-var receivers = sharedcomponent.NewMap[*Config, *wafermonitorReceiver]()
+// a single listener feeds logs, traces and metrics. It listens only while
+// all those pipelines run: from the last one's Start to the first one's
+// Shutdown (sharedcomponent.WhileAllRun), so no request is answered with an
+// error because one pipeline is not up yet or no longer.
+var receivers = sharedcomponent.NewMap[*Config, *wafermonitorReceiver](sharedcomponent.WhileAllRun)
 
 func loadOrStore(cfg *Config, set receiver.Settings) (*sharedcomponent.Component[*wafermonitorReceiver], error) {
 	return receivers.LoadOrStore(cfg, func() (*wafermonitorReceiver, error) { return newReceiver(cfg, set) })
