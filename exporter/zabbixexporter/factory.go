@@ -15,6 +15,7 @@ import (
 
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadata"
 	"github.com/wafermonitor/wafermonitor/internal/exporterhealth"
+	"github.com/wafermonitor/wafermonitor/internal/sharedcomponent"
 )
 
 const (
@@ -69,7 +70,7 @@ func createDefaultConfig() component.Config {
 	}
 }
 
-func helperOptions(c *Config, core *sharedCore, health *exporterhealth.Tracker) []exporterhelper.Option {
+func helperOptions(c *Config, core *sharedcomponent.Component[*zabbixExporter], health *exporterhealth.Tracker) []exporterhelper.Option {
 	return []exporterhelper.Option{
 		exporterhelper.WithStart(func(ctx context.Context, host component.Host) error {
 			health.Start(host)
@@ -114,7 +115,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	health := exporterhealth.NewTracker()
 	exp, err := exporterhelper.NewLogs(ctx, set, cfg, observed(e, health, e.pushLogs), helperOptions(c, core, health)...)
 	if err != nil {
-		_ = core.Shutdown(ctx)
+		_ = core.Release(ctx)
 		return nil, err
 	}
 	return exp, nil
@@ -131,7 +132,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	health := exporterhealth.NewTracker()
 	exp, err := exporterhelper.NewTraces(ctx, set, cfg, observed(e, health, e.pushTraces), helperOptions(c, core, health)...)
 	if err != nil {
-		_ = core.Shutdown(ctx)
+		_ = core.Release(ctx)
 		return nil, err
 	}
 	return exp, nil
@@ -147,7 +148,7 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 	health := exporterhealth.NewTracker()
 	exp, err := exporterhelper.NewMetrics(ctx, set, cfg, observed(e, health, e.pushMetrics), helperOptions(c, core, health)...)
 	if err != nil {
-		_ = core.Shutdown(ctx)
+		_ = core.Release(ctx)
 		return nil, err
 	}
 	return exp, nil

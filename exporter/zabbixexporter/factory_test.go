@@ -65,24 +65,26 @@ func TestOneCorePerConfiguration(t *testing.T) {
 	metrics, err := f.CreateMetrics(ctx, set, other)
 	require.NoError(t, err)
 
-	cores.mu.Lock()
-	require.Len(t, cores.items, 2)
-	assert.Equal(t, 2, cores.items[cfg].users)
-	cores.mu.Unlock()
+	core, ok := cores.Load(cfg)
+	require.True(t, ok)
+	otherCore, ok := cores.Load(other)
+	require.True(t, ok)
+	assert.NotSame(t, core, otherCore)
 
 	host := componenttest.NewNopHost()
 	for _, c := range []component.Component{logs, traces, metrics} {
 		require.NoError(t, c.Start(ctx, host))
 	}
 	require.NoError(t, logs.Shutdown(ctx))
-	cores.mu.Lock()
-	assert.Equal(t, 1, cores.items[cfg].users)
-	cores.mu.Unlock()
+	still, ok := cores.Load(cfg)
+	require.True(t, ok, "the traces exporter still uses the core")
+	assert.Same(t, core, still)
 	require.NoError(t, traces.Shutdown(ctx))
+	_, ok = cores.Load(cfg)
+	assert.False(t, ok, "shut down with its last user")
 	require.NoError(t, metrics.Shutdown(ctx))
-	cores.mu.Lock()
-	assert.Empty(t, cores.items)
-	cores.mu.Unlock()
+	_, ok = cores.Load(other)
+	assert.False(t, ok)
 }
 
 // A batch that waits for new items does not keep the collector from
@@ -133,10 +135,10 @@ func TestRejectedValuesAreReported(t *testing.T) {
 	host := &statusHost{Host: componenttest.NewNopHost()}
 	require.NoError(t, exp.Start(ctx, host))
 	defer func() { require.NoError(t, exp.Shutdown(ctx)) }()
-	cores.mu.Lock()
 	clock := &fakeClock{now: t0}
-	cores.items[cfg].core.now = clock.Now
-	cores.mu.Unlock()
+	core, ok := cores.Load(cfg)
+	require.True(t, ok)
+	core.now = clock.Now
 
 	ev := event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "lot-1", kind: "started", status: "running", at: t0}
 	err = exp.ConsumeLogs(ctx, logsOf(ev))
@@ -161,35 +163,6 @@ func TestNotStarted(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, errItemsPending))
 	require.NoError(t, e.Shutdown(context.Background()))
-}
-
-func TestSharedCoreHandle(t *testing.T) {
-	m := newCoreMap()
-	cfg := createDefaultConfig().(*Config)
-	cfg.Endpoints = []string{"127.0.0.1:1"}
-	made := 0
-	create := func() (*zabbixExporter, error) {
-		made++
-		return newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
-	}
-	a, err := m.LoadOrStore(cfg, create)
-	require.NoError(t, err)
-	b, err := m.LoadOrStore(cfg, create)
-	require.NoError(t, err)
-	assert.Equal(t, 1, made)
-	assert.Same(t, a.Unwrap(), b.Unwrap())
-	ctx := context.Background()
-	require.NoError(t, a.Start(ctx, componenttest.NewNopHost()))
-	require.NoError(t, b.Start(ctx, componenttest.NewNopHost()))
-	require.NoError(t, a.Shutdown(ctx))
-	require.NoError(t, a.Shutdown(ctx))
-	assert.Len(t, m.items, 1, "one user's Shutdown counts once")
-	require.NoError(t, b.Shutdown(ctx))
-	assert.Empty(t, m.items)
-
-	_, err = m.LoadOrStore(cfg, func() (*zabbixExporter, error) { return nil, errors.New("bad") })
-	require.Error(t, err)
-	assert.Empty(t, m.items)
 }
 
 // One zabbix exporter in a logs and a traces pipeline stores every finished
