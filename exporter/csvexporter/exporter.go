@@ -18,6 +18,7 @@ import (
 
 	"github.com/wafermonitor/wafermonitor/exporter/csvexporter/internal/metadata"
 	"github.com/wafermonitor/wafermonitor/internal/exporterhealth"
+	"github.com/wafermonitor/wafermonitor/internal/sharedcomponent"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
@@ -47,7 +48,7 @@ type csvExporter struct {
 	mu     sync.Mutex
 	enc    encoder
 	batch  rowBatch
-	writer *fileWriter
+	writer *sharedcomponent.Component[*fileWriter]
 }
 
 func newExporter(cfg *Config, set exporter.Settings, output string) (*csvExporter, error) {
@@ -101,7 +102,7 @@ func (e *csvExporter) spec() writerSpec {
 
 // start touches no file: an unwritable directory must not stop the
 // collector; writes report it and the rows wait in the queue.
-func (e *csvExporter) start(_ context.Context, host component.Host) error {
+func (e *csvExporter) start(ctx context.Context, host component.Host) error {
 	e.health.Start(host)
 	hooks := writerHooks{
 		fileClosed: func(compressed bool) {
@@ -118,7 +119,7 @@ func (e *csvExporter) start(_ context.Context, host component.Host) error {
 			e.telemetry.ExporterCsvRowsOutOfRange.Add(context.Background(), int64(n))
 		},
 	}
-	w, err := acquireWriter(e.spec(), e.now, e.logger, hooks)
+	w, err := acquireWriter(ctx, host, e.spec(), e.now, e.logger, hooks)
 	if err != nil {
 		return err
 	}
@@ -128,7 +129,7 @@ func (e *csvExporter) start(_ context.Context, host component.Host) error {
 	return nil
 }
 
-func (e *csvExporter) shutdown(context.Context) error {
+func (e *csvExporter) shutdown(ctx context.Context) error {
 	e.health.Shutdown()
 	e.mu.Lock()
 	w := e.writer
@@ -136,7 +137,7 @@ func (e *csvExporter) shutdown(context.Context) error {
 	e.mu.Unlock()
 	var err error
 	if w != nil {
-		err = w.release()
+		err = w.Shutdown(ctx)
 	}
 	e.telemetry.Shutdown()
 	return err
@@ -213,7 +214,7 @@ func (e *csvExporter) flushBatch(ctx context.Context) error {
 	if e.writer == nil {
 		return errNotStarted
 	}
-	if err := e.writer.write(b, e.cfg.FlushInterval == 0); err != nil {
+	if err := e.writer.Unwrap().write(b, e.cfg.FlushInterval == 0); err != nil {
 		e.health.Observe(err)
 		return err
 	}

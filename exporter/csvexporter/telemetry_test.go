@@ -35,8 +35,8 @@ func TestTelemetry(t *testing.T) {
 	// closed once its day is over and it stayed idle for a tick.
 	require.NoError(t, e.consumeLogs(ctx, toLogs(sampleEvents())))
 	clock.Set(day1.Add(24 * time.Hour))
-	e.writer.tick()
-	e.writer.tick()
+	e.writer.Unwrap().tick()
+	e.writer.Unwrap().tick()
 	assert.Equal(t, []string{"ev_20251019.csv.gz", "ev_20251020.csv"}, listDir(t, dir))
 
 	// A file where the next period's file should be: that write fails.

@@ -78,7 +78,7 @@ func (b *rowBatch) row(i int) []byte {
 }
 
 // fileWriter writes rows to the files of one path template. All outputs and
-// signals writing the same template share one fileWriter.
+// signals writing the same template share one fileWriter (shared.go).
 type fileWriter struct {
 	spec writerSpec
 	tmpl pathTemplate
@@ -100,8 +100,7 @@ type fileWriter struct {
 	// placed is reused by every batch.
 	placed placement
 
-	// Owned by the registry.
-	refs int
+	// The periodic flush, between Start and Shutdown.
 	stop chan struct{}
 	done chan struct{}
 }

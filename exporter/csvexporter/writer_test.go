@@ -3,6 +3,7 @@ package csvexporter
 import (
 	"bufio"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -413,19 +415,21 @@ func TestSharedWriter(t *testing.T) {
 	spec := testSpec(dir, "ev.csv")
 	clock := &fakeClock{t: day1}
 	c := &counts{}
-	a, err := acquireWriter(spec, clock.Now, zaptest.NewLogger(t), c.hooks())
+	ctx := context.Background()
+	host := componenttest.NewNopHost()
+	a, err := acquireWriter(ctx, host, spec, clock.Now, zaptest.NewLogger(t), c.hooks())
 	require.NoError(t, err)
-	b, err := acquireWriter(spec, clock.Now, zaptest.NewLogger(t), c.hooks())
+	b, err := acquireWriter(ctx, host, spec, clock.Now, zaptest.NewLogger(t), c.hooks())
 	require.NoError(t, err)
-	assert.Same(t, a, b)
+	assert.Same(t, a.Unwrap(), b.Unwrap())
 	other := spec
 	other.header = "x\r\n"
-	_, err = acquireWriter(other, clock.Now, zaptest.NewLogger(t), c.hooks())
+	_, err = acquireWriter(ctx, host, other, clock.Now, zaptest.NewLogger(t), c.hooks())
 	require.ErrorContains(t, err, "different settings")
 
 	// Both users write concurrently; every row stays whole.
 	var wg sync.WaitGroup
-	for _, w := range []*fileWriter{a, b} {
+	for _, w := range []*fileWriter{a.Unwrap(), b.Unwrap()} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -435,13 +439,18 @@ func TestSharedWriter(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	require.NoError(t, a.release())
-	require.NoError(t, b.release())
+	require.NoError(t, a.Shutdown(ctx))
+	// The other user still writes: the file stays open.
+	require.NoError(t, b.Unwrap().write(batchOf([]string{"last"}, day1), true))
+	require.NoError(t, b.Shutdown(ctx))
 	rows := goReadCSV(t, filepath.Join(dir, "ev.csv"), ',')
-	require.Len(t, rows, 401)
-	for _, row := range rows[1:] {
+	require.Len(t, rows, 402)
+	for _, row := range rows[1:401] {
 		assert.Equal(t, []string{"0", strings.Repeat("z", 5000)}, row)
 	}
+	assert.Equal(t, []string{"0", "last"}, rows[401])
+	_, shared := writers.Load(filepath.Join(dir, "ev.csv"))
+	assert.False(t, shared, "closed with its last user")
 }
 
 func TestTemplate(t *testing.T) {
