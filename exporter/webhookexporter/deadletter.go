@@ -1,6 +1,7 @@
 package webhookexporter // import "github.com/wafermonitor/wafermonitor/exporter/webhookexporter"
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/collector/component"
 )
 
 // deadLetterEntry is one line of the dead-letter file: a request the
@@ -29,7 +32,9 @@ type deadLetterEntry struct {
 
 // deadLetterFile appends entries as JSON Lines and rotates the file by
 // size: path is renamed path.1, path.1 path.2 and so on, keeping
-// max_backups files and none older than max_age_days.
+// max_backups files and none older than max_age_days. The exporters and
+// signals that name one path share one (shared.go), so the size that
+// decides rotation counts every entry.
 //
 // Not lumberjack (which contrib's file exporter uses): its background
 // goroutine outlives Close (natefinch/lumberjack#56), so every restart of
@@ -44,16 +49,19 @@ type deadLetterFile struct {
 	size int64
 }
 
-func openDeadLetter(cfg DeadLetterConfig) (*deadLetterFile, error) {
-	dir := filepath.Dir(cfg.Path)
+func newDeadLetter(cfg DeadLetterConfig) *deadLetterFile {
+	return &deadLetterFile{cfg: cfg, maxSize: int64(cfg.MaxSizeMB) * 1024 * 1024, now: time.Now}
+}
+
+// Start creates the directory and opens the file for appending.
+func (d *deadLetterFile) Start(context.Context, component.Host) error {
+	dir := filepath.Dir(d.cfg.Path)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("dead_letter::path: cannot create directory %s: %w", dir, err)
+		return fmt.Errorf("dead_letter::path: cannot create directory %s: %w", dir, err)
 	}
-	d := &deadLetterFile{cfg: cfg, maxSize: int64(cfg.MaxSizeMB) * 1024 * 1024, now: time.Now}
-	if err := d.open(); err != nil {
-		return nil, err
-	}
-	return d, nil
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.open()
 }
 
 func (d *deadLetterFile) open() error {
@@ -138,7 +146,8 @@ func (d *deadLetterFile) rotate() error {
 	return d.open()
 }
 
-func (d *deadLetterFile) Close() error {
+// Shutdown closes the file; it is safe before Start.
+func (d *deadLetterFile) Shutdown(context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.f == nil {

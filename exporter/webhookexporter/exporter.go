@@ -25,6 +25,7 @@ import (
 
 	"github.com/wafermonitor/wafermonitor/exporter/webhookexporter/internal/metadata"
 	"github.com/wafermonitor/wafermonitor/internal/exporterhealth"
+	"github.com/wafermonitor/wafermonitor/internal/sharedcomponent"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
@@ -48,7 +49,7 @@ type webhookExporter struct {
 	// url is where every request goes; singleURL, for the local_api format,
 	// is the Local API's path of one event.
 	url, singleURL string
-	deadLetter     *deadLetterFile
+	deadLetter     *sharedcomponent.Component[*deadLetterFile]
 	// health reports failing deliveries as the exporter's component status.
 	health *exporterhealth.Tracker
 }
@@ -85,7 +86,7 @@ func (e *webhookExporter) start(ctx context.Context, host component.Host) error 
 		return err
 	}
 	if e.cfg.DeadLetter.Path != "" {
-		dl, err := openDeadLetter(e.cfg.DeadLetter)
+		dl, err := acquireDeadLetter(ctx, host, e.cfg.DeadLetter)
 		if err != nil {
 			client.CloseIdleConnections()
 			return err
@@ -97,14 +98,14 @@ func (e *webhookExporter) start(ctx context.Context, host component.Host) error 
 	return nil
 }
 
-func (e *webhookExporter) shutdown(context.Context) error {
+func (e *webhookExporter) shutdown(ctx context.Context) error {
 	e.health.Shutdown()
 	if e.client != nil {
 		e.client.CloseIdleConnections()
 	}
 	e.telemetry.Shutdown()
 	if e.deadLetter != nil {
-		return e.deadLetter.Close()
+		return e.deadLetter.Shutdown(ctx)
 	}
 	return nil
 }
@@ -343,7 +344,7 @@ func (e *webhookExporter) reject(ctx context.Context, chunk []item, url string, 
 			zap.Error(cause), zap.String("idempotency_key", key), zap.ByteString("payload", body))
 		return
 	}
-	if err := e.deadLetter.write(entry); err != nil {
+	if err := e.deadLetter.Unwrap().write(entry); err != nil {
 		e.logger.Error("Cannot write to the dead-letter file; the rejected payload follows",
 			zap.String("path", e.cfg.DeadLetter.Path), zap.Error(err), zap.ByteString("payload", body))
 	}
