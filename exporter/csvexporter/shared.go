@@ -29,19 +29,13 @@ func acquireWriter(ctx context.Context, host component.Host, spec writerSpec, no
 	if err != nil {
 		return nil, err
 	}
-	w, err := writers.LoadOrStore(key, func() (*fileWriter, error) { return newFileWriter(spec, now, logger, hooks), nil })
-	if err != nil {
-		return nil, err
-	}
-	if w.Unwrap().spec != spec {
-		_ = w.Release(ctx)
-		return nil, fmt.Errorf("%s is already written by another csv exporter output with different settings (columns, format, rotation); give each output its own path", spec.template)
-	}
-	if err := w.Start(ctx, host); err != nil {
-		_ = w.Shutdown(ctx)
-		return nil, err
-	}
-	return w, nil
+	create := func() (*fileWriter, error) { return newFileWriter(spec, now, logger, hooks), nil }
+	return writers.LoadAndStart(ctx, host, key, create, func(w *fileWriter) error {
+		if w.spec != spec {
+			return fmt.Errorf("%s is already written by another csv exporter output with different settings (columns, format, rotation); give each output its own path", spec.template)
+		}
+		return nil
+	})
 }
 
 // Start runs the periodic flush, which also closes the files of past periods.

@@ -60,25 +60,16 @@ service:
 `, recvPort, refusing.URL, dead)
 	testcollector.Start(t, config, testcollector.Options{Dir: dir, HealthURL: receiverURL + "/v1/health"})
 
-	// 1,000 finished jobs, about 2 MiB of dead letters: one log record and
-	// one span each.
+	// The finished events of 1,000 jobs, about 2 MiB of dead letters: one
+	// log record and one span each.
 	const jobs = 1000
-	at := time.Date(2025, 10, 19, 8, 0, 0, 0, time.UTC)
+	events, _ := e2eEvents(2 * jobs)
+	var finished []v1event.Event
+	for i := 1; i < len(events); i += 2 {
+		finished = append(finished, events[i])
+	}
 	for start := 0; start < jobs; start += 250 {
-		var batch []v1event.Event
-		for i := start; i < start+250; i++ {
-			batch = append(batch, v1event.Event{
-				IdempotencyKey: fmt.Sprintf("dead-%04d", i),
-				SiteID:         "fab1",
-				App:            v1event.App{Name: "e2e", Version: "1.0"},
-				Entity:         v1event.Entity{Type: "job", ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i)},
-				Event: v1event.Body{
-					Kind: "finished", At: at.Add(time.Duration(i) * time.Second).Format(time.RFC3339Nano), Status: "succeeded",
-					Metrics: map[string]float64{"duration_s": 1}, Metadata: map[string]any{},
-				},
-			})
-		}
-		postEvents(t, receiverURL, batch)
+		postEvents(t, receiverURL, finished[start:start+250])
 	}
 
 	var byType map[string]int

@@ -25,19 +25,13 @@ func acquireDeadLetter(ctx context.Context, host component.Host, cfg DeadLetterC
 	if err != nil {
 		return nil, fmt.Errorf("dead_letter::path: %w", err)
 	}
-	d, err := deadLetters.LoadOrStore(key, func() (*deadLetterFile, error) { return newDeadLetter(cfg), nil })
-	if err != nil {
-		return nil, err
-	}
-	if !sameRotation(d.Unwrap().cfg, cfg) {
-		_ = d.Release(ctx)
-		return nil, fmt.Errorf("dead_letter::path: %s is already the dead-letter file of another webhook exporter with other max_size_mb, max_backups or max_age_days; give it the same settings or its own path", cfg.Path)
-	}
-	if err := d.Start(ctx, host); err != nil {
-		_ = d.Shutdown(ctx)
-		return nil, err
-	}
-	return d, nil
+	create := func() (*deadLetterFile, error) { return newDeadLetter(cfg), nil }
+	return deadLetters.LoadAndStart(ctx, host, key, create, func(d *deadLetterFile) error {
+		if !sameRotation(d.cfg, cfg) {
+			return fmt.Errorf("dead_letter::path: %s is already the dead-letter file of another webhook exporter with other max_size_mb, max_backups or max_age_days; give it the same settings or its own path", cfg.Path)
+		}
+		return nil
+	})
 }
 
 // sameRotation says whether two configurations of one file agree on how it

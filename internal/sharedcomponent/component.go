@@ -95,10 +95,17 @@ func (c *Component[V]) Start(ctx context.Context, host component.Host) error {
 // if it never started: a component's Shutdown is safe before Start and
 // releases what its create made). The error is that of the instance's
 // Shutdown, returned to the user whose call made it.
-func (c *Component[V]) Shutdown(ctx context.Context) error {
+func (c *Component[V]) Shutdown(ctx context.Context) error { return c.leave(ctx, false) }
+
+// Release gives back the handle of a user that will never start: its
+// factory failed after LoadOrStore. The instance is shut down if no user is
+// left. It is meant for the factory, before any user's Start.
+func (c *Component[V]) Release(ctx context.Context) error { return c.leave(ctx, true) }
+
+func (c *Component[V]) leave(ctx context.Context, release bool) error {
 	in := c.in
 	in.mu.Lock()
-	if c.done {
+	if c.done || (release && c.started) {
 		in.mu.Unlock()
 		return nil
 	}
@@ -108,29 +115,8 @@ func (c *Component[V]) Shutdown(ctx context.Context) error {
 		any(in.inner).(Sender).StopSending()
 		in.sending = false
 	}
-	if in.gone || (in.users > 0 && in.lifetime == WhileAnyRuns) {
-		in.mu.Unlock()
-		return nil
-	}
-	err := in.shutdownLocked(ctx)
-	in.mu.Unlock()
-	in.forget()
-	return err
-}
-
-// Release gives back the handle of a user that will never start: its
-// factory failed after LoadOrStore. The instance is shut down if no user is
-// left. It is meant for the factory, before any user's Start.
-func (c *Component[V]) Release(ctx context.Context) error {
-	in := c.in
-	in.mu.Lock()
-	if c.done || c.started {
-		in.mu.Unlock()
-		return nil
-	}
-	c.done = true
-	in.users--
-	if in.gone || in.users > 0 {
+	stays := in.users > 0 && (release || in.lifetime == WhileAnyRuns)
+	if in.gone || stays {
 		in.mu.Unlock()
 		return nil
 	}

@@ -13,6 +13,7 @@
 package sharedcomponent // import "github.com/wafermonitor/wafermonitor/internal/sharedcomponent"
 
 import (
+	"context"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
@@ -88,6 +89,27 @@ func (m *Map[K, V]) LoadOrStore(key K, create func() (V, error)) (*Component[V],
 	}
 	m.items[key] = in
 	return &Component[V]{in: in}, nil
+}
+
+// LoadAndStart is LoadOrStore for a user that starts at once, such as a
+// file writer opened in an exporter's Start. fits says whether the instance
+// found can serve this user (the same file with other settings cannot); if
+// not, or if the start fails, the handle is given back and the error
+// returned.
+func (m *Map[K, V]) LoadAndStart(ctx context.Context, host component.Host, key K, create func() (V, error), fits func(V) error) (*Component[V], error) {
+	c, err := m.LoadOrStore(key, create)
+	if err != nil {
+		return nil, err
+	}
+	if err := fits(c.Unwrap()); err != nil {
+		_ = c.Release(ctx)
+		return nil, err
+	}
+	if err := c.Start(ctx, host); err != nil {
+		_ = c.Shutdown(ctx)
+		return nil, err
+	}
+	return c, nil
 }
 
 // Load returns the instance for key, if there is one, without becoming one

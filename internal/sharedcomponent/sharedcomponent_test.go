@@ -317,3 +317,29 @@ func (h *statusHost) statuses() []componentstatus.Status {
 	defer h.mu.Unlock()
 	return append([]componentstatus.Status(nil), h.events...)
 }
+
+// A user that starts at once gets a started handle, or none: an instance
+// that does not fit it is given back, one that fails to start is shut down.
+func TestLoadAndStart(t *testing.T) {
+	ctx := context.Background()
+	host := componenttest.NewNopHost()
+	m := NewMap[string, *recorder](WhileAnyRuns)
+	r := &recorder{}
+	create := func() (*recorder, error) { return r, nil }
+	fits := func(*recorder) error { return nil }
+	a, err := m.LoadAndStart(ctx, host, "k", create, fits)
+	require.NoError(t, err)
+	_, err = m.LoadAndStart(ctx, host, "k", create, func(*recorder) error { return errors.New("other settings") })
+	require.ErrorContains(t, err, "other settings")
+	require.NoError(t, a.Shutdown(ctx))
+	assert.Equal(t, []string{"start", "shutdown"}, r.Calls(), "the misfit was no user")
+
+	_, err = m.LoadAndStart(ctx, host, "k", func() (*recorder, error) { return nil, errors.New("bad config") }, fits)
+	require.ErrorContains(t, err, "bad config")
+	busy := &recorder{startErr: errors.New("read-only")}
+	_, err = m.LoadAndStart(ctx, host, "k", func() (*recorder, error) { return busy, nil }, fits)
+	require.ErrorContains(t, err, "read-only")
+	assert.Equal(t, []string{"start", "shutdown"}, busy.Calls())
+	_, ok := m.Load("k")
+	assert.False(t, ok)
+}
