@@ -55,7 +55,13 @@ func createDefaultConfig() component.Config {
 }
 
 // One hierarchy serves every pipeline that names the same configuration.
-var hierarchies = sharedcomponent.NewMap[*Config, *hierarchy](sharedcomponent.WhileAllRun)
+// Its state lives while any of them runs (sharedcomponent.WhileAnyRuns):
+// restored before the first pipeline's data arrives, written after the last
+// pipeline's; its periodic check, which sends into all of them, runs only
+// while all of them run (sharedcomponent.Sender).
+var hierarchies = sharedcomponent.NewMap[*Config, *hierarchy](sharedcomponent.WhileAnyRuns)
+
+var _ sharedcomponent.Sender = (*hierarchy)(nil)
 
 func loadOrStore(cfg *Config, set processor.Settings) (*sharedcomponent.Component[*hierarchy], error) {
 	return hierarchies.LoadOrStore(cfg, func() (*hierarchy, error) { return newHierarchy(cfg, set) })
@@ -74,8 +80,13 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 		return nil, err
 	}
 	h.Unwrap().nextTraces = next
-	return processorhelper.NewTraces(ctx, set, cfg, next, h.Unwrap().processTraces,
+	p, err := processorhelper.NewTraces(ctx, set, cfg, next, h.Unwrap().processTraces,
 		tracesCapabilities, processorhelper.WithStart(h.Start), processorhelper.WithShutdown(h.Shutdown))
+	if err != nil {
+		_ = h.Release(ctx)
+		return nil, err
+	}
+	return p, nil
 }
 
 func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
@@ -84,6 +95,11 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 		return nil, err
 	}
 	h.Unwrap().nextLogs = next
-	return processorhelper.NewLogs(ctx, set, cfg, next, h.Unwrap().processLogs,
+	p, err := processorhelper.NewLogs(ctx, set, cfg, next, h.Unwrap().processLogs,
 		logsCapabilities, processorhelper.WithStart(h.Start), processorhelper.WithShutdown(h.Shutdown))
+	if err != nil {
+		_ = h.Release(ctx)
+		return nil, err
+	}
+	return p, nil
 }

@@ -71,7 +71,7 @@ type hierarchy struct {
 	store    checkpointer
 	stop     chan struct{}
 	wg       sync.WaitGroup
-	started  bool
+	checking bool       // the periodic check runs
 	emitLock sync.Mutex // keeps one tick's emissions in order with the next's
 }
 
@@ -116,7 +116,7 @@ func newHierarchy(cfg *Config, set processor.Settings) (*hierarchy, error) {
 }
 
 // Start restores the state from the storage extension, when one is
-// configured, and starts the periodic check.
+// configured. The periodic check starts later, with StartSending.
 func (h *hierarchy) Start(ctx context.Context, host component.Host) error {
 	if h.cfg.Storage != nil {
 		client, err := storageClient(ctx, host, *h.cfg.Storage, h.id)
@@ -135,11 +135,32 @@ func (h *hierarchy) Start(ctx context.Context, host component.Host) error {
 			h.logger.Warn("Writing the restored job hierarchy state to storage failed; retrying at the next check", zap.Error(err))
 		}
 	}
+	return nil
+}
+
+// StartSending starts the periodic check, whose synthetic events and spans
+// go into every pipeline of the processor: the shared instance calls it
+// once they all run (sharedcomponent.Sender).
+func (h *hierarchy) StartSending() {
+	if h.checking {
+		return
+	}
 	h.stop = make(chan struct{})
-	h.started = true
+	h.checking = true
 	h.wg.Add(1)
 	go h.run()
-	return nil
+}
+
+// StopSending stops the periodic check: the shared instance calls it at the
+// first pipeline's Shutdown, before any pipeline it sends into stops. The
+// state still takes what the other pipelines pass until the last Shutdown.
+func (h *hierarchy) StopSending() {
+	if !h.checking {
+		return
+	}
+	close(h.stop)
+	h.wg.Wait()
+	h.checking = false
 }
 
 // useStorage keeps the state in client: from now on changes are tracked
@@ -163,14 +184,11 @@ func (h *hierarchy) run() {
 	}
 }
 
-// Shutdown stops the periodic check and writes the state a last time.
+// Shutdown stops the periodic check, if it still runs, and writes the state
+// a last time.
 func (h *hierarchy) Shutdown(ctx context.Context) error {
+	h.StopSending()
 	var err error
-	if h.started {
-		close(h.stop)
-		h.wg.Wait()
-		h.started = false
-	}
 	if h.client != nil {
 		err = errors.Join(h.checkpoint(ctx, true), h.client.Close(ctx))
 		h.client = nil
