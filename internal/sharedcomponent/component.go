@@ -33,7 +33,10 @@ type instance[V component.Component] struct {
 	users, starts int
 	running       bool
 	sending       bool
-	startErr      error
+	// stopping is set at the first user's Shutdown: the instance does not
+	// send on its own from then on.
+	stopping bool
+	startErr error
 	// gone is set once the instance is shut down: it takes no new users.
 	gone bool
 }
@@ -81,7 +84,7 @@ func (c *Component[V]) Start(ctx context.Context, host component.Host) error {
 	if in.startErr != nil {
 		return in.startErr
 	}
-	if all && in.running && !in.sending {
+	if all && in.running && !in.sending && !in.stopping {
 		if s, ok := any(in.inner).(Sender); ok {
 			s.StartSending()
 			in.sending = true
@@ -111,6 +114,10 @@ func (c *Component[V]) leave(ctx context.Context, release bool) error {
 	}
 	c.done = true
 	in.users--
+	if c.started {
+		in.starts--
+	}
+	in.stopping = in.stopping || !release
 	if in.sending {
 		any(in.inner).(Sender).StopSending()
 		in.sending = false

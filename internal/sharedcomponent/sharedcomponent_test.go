@@ -137,6 +137,19 @@ func TestLifetimes(t *testing.T) {
 			},
 		},
 		{
+			name:     "a pipeline stopped before the others started: no sending",
+			lifetime: WhileAnyRuns,
+			sender:   true,
+			steps: []step{
+				{0, true, []string{"start"}},
+				{0, false, []string{"start"}},
+				{1, true, []string{"start"}},
+				{2, true, []string{"start"}},
+				{1, false, []string{"start"}},
+				{2, false, []string{"start", "shutdown"}},
+			},
+		},
+		{
 			name:     "one user",
 			lifetime: WhileAllRun,
 			sender:   true,
