@@ -6,13 +6,11 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -23,6 +21,7 @@ import (
 	"github.com/wafermonitor/wafermonitor/exporter/webhookexporter/internal/metadatatest"
 	"github.com/wafermonitor/wafermonitor/internal/exporterhealth"
 	"github.com/wafermonitor/wafermonitor/internal/localapitest"
+	"github.com/wafermonitor/wafermonitor/internal/statustest"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 	"github.com/wafermonitor/wafermonitor/sdk/v1event"
 )
@@ -154,7 +153,7 @@ func TestLocalAPIRefusedInsideA200(t *testing.T) {
 	cfg.LocalAPI.MaxTimeSkew = 0 // every event keeps its own time
 	cfg.DeadLetter.Path = filepath.Join(t.TempDir(), "dead.jsonl")
 	e := startExporter(t, cfg)
-	host := &statusHost{Host: componenttest.NewNopHost()}
+	host := statustest.NewHost()
 	e.health = exporterhealth.NewTracker()
 	e.health.Start(host)
 
@@ -175,30 +174,11 @@ func TestLocalAPIRefusedInsideA200(t *testing.T) {
 		require.NoError(t, json.Unmarshal(d.Payload, &ev))
 		assert.Equal(t, ev.IdempotencyKey, d.IdempotencyKey)
 	}
-	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.statuses(), "health must be degraded")
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.Statuses(), "health must be degraded")
 
 	ok, _ := sampleSignals(t, "python-subjob-finished.json")
 	require.NoError(t, e.pushLogs(t.Context(), ok))
-	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, host.statuses())
-}
-
-// statusHost records the component status events reported to it.
-type statusHost struct {
-	component.Host
-	mu     sync.Mutex
-	events []componentstatus.Status
-}
-
-func (h *statusHost) Report(e *componentstatus.Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.events = append(h.events, e.Status())
-}
-
-func (h *statusHost) statuses() []componentstatus.Status {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]componentstatus.Status(nil), h.events...)
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, host.Statuses())
 }
 
 // TestLocalAPIRetryDuringResend: a retryable answer while events are

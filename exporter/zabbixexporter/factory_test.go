@@ -3,7 +3,6 @@ package zabbixexporter
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,30 +20,8 @@ import (
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadata"
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/trappertest"
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/zabbixsender"
+	"github.com/wafermonitor/wafermonitor/internal/statustest"
 )
-
-// statusHost records the component status events reported to it.
-type statusHost struct {
-	component.Host
-	mu     sync.Mutex
-	events []*componentstatus.Event
-}
-
-func (h *statusHost) Report(e *componentstatus.Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.events = append(h.events, e)
-}
-
-func (h *statusHost) statuses() []componentstatus.Status {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []componentstatus.Status
-	for _, e := range h.events {
-		out = append(out, e.Status())
-	}
-	return out
-}
 
 // The logs, traces and metrics exporters of one configuration share one
 // core (what was announced, the job types' state); it lives until the last
@@ -132,7 +109,7 @@ func TestRejectedValuesAreReported(t *testing.T) {
 	ctx := context.Background()
 	exp, err := f.CreateLogs(ctx, set, cfg)
 	require.NoError(t, err)
-	host := &statusHost{Host: componenttest.NewNopHost()}
+	host := statustest.NewHost()
 	require.NoError(t, exp.Start(ctx, host))
 	defer func() { require.NoError(t, exp.Shutdown(ctx)) }()
 	clock := &fakeClock{now: t0}
@@ -143,15 +120,13 @@ func TestRejectedValuesAreReported(t *testing.T) {
 	ev := event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "lot-1", kind: "started", status: "running", at: t0}
 	err = exp.ConsumeLogs(ctx, logsOf(ev))
 	require.ErrorIs(t, err, errValuesRejected)
-	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.statuses())
-	host.mu.Lock()
-	assert.ErrorContains(t, host.events[0].Err(), `litho lot-1 (job) on host "fab1-litho"`)
-	host.mu.Unlock()
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.Statuses())
+	assert.ErrorContains(t, host.Events()[0].Err(), `litho lot-1 (job) on host "fab1-litho"`)
 
 	clock.Advance(time.Hour)
 	srv.SetRefuse(nil)
 	require.NoError(t, exp.ConsumeLogs(ctx, logsOf(ev)))
-	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, host.statuses())
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, host.Statuses())
 }
 
 func TestNotStarted(t *testing.T) {

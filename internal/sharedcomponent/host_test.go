@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
+
+	"github.com/wafermonitor/wafermonitor/internal/statustest"
 )
 
 var (
@@ -30,7 +32,7 @@ func TestStatusReachesEveryPipeline(t *testing.T) {
 	require.NoError(t, err)
 	traces, err := m.LoadOrStore("k", func() (*recorder, error) { return r, nil })
 	require.NoError(t, err)
-	logsHost, tracesHost := newStatusHost(), newStatusHost()
+	logsHost, tracesHost := statustest.NewHost(), statustest.NewHost()
 
 	require.NoError(t, logs.Start(ctx, logsHost))
 	report := func(s componentstatus.Status) {
@@ -41,18 +43,18 @@ func TestStatusReachesEveryPipeline(t *testing.T) {
 		componentstatus.ReportStatus(r.host, ev)
 	}
 	report(recoverable)
-	assert.Equal(t, []componentstatus.Status{recoverable}, logsHost.statuses())
+	assert.Equal(t, []componentstatus.Status{recoverable}, logsHost.Statuses())
 
 	require.NoError(t, traces.Start(ctx, tracesHost))
-	assert.Equal(t, []componentstatus.Status{recoverable}, tracesHost.statuses(), "replayed to the later user")
+	assert.Equal(t, []componentstatus.Status{recoverable}, tracesHost.Statuses(), "replayed to the later user")
 	report(ok)
-	assert.Equal(t, []componentstatus.Status{recoverable, ok}, logsHost.statuses())
-	assert.Equal(t, []componentstatus.Status{recoverable, ok}, tracesHost.statuses())
+	assert.Equal(t, []componentstatus.Status{recoverable, ok}, logsHost.Statuses())
+	assert.Equal(t, []componentstatus.Status{recoverable, ok}, tracesHost.Statuses())
 
 	require.NoError(t, logs.Shutdown(ctx))
 	require.NoError(t, traces.Shutdown(ctx))
-	for _, h := range []*statusHost{logsHost, tracesHost} {
-		assert.Equal(t, []componentstatus.Status{recoverable, ok, stopping, stopped}, h.statuses())
+	for _, h := range []*statustest.Host{logsHost, tracesHost} {
+		assert.Equal(t, []componentstatus.Status{recoverable, ok, stopping, stopped}, h.Statuses())
 	}
 }
 
@@ -63,18 +65,18 @@ func TestFailedStartReachesEveryPipeline(t *testing.T) {
 	m := NewMap[string, *recorder](WhileAllRun)
 	r := &recorder{startErr: errors.New("address in use")}
 	var users []*Component[*recorder]
-	var hosts []*statusHost
+	var hosts []*statustest.Host
 	for range 3 {
 		c, err := m.LoadOrStore("k", func() (*recorder, error) { return r, nil })
 		require.NoError(t, err)
 		users = append(users, c)
-		hosts = append(hosts, newStatusHost())
+		hosts = append(hosts, statustest.NewHost())
 	}
 	require.NoError(t, users[0].Start(ctx, hosts[0]))
 	require.NoError(t, users[1].Start(ctx, hosts[1]))
 	require.ErrorContains(t, users[2].Start(ctx, hosts[2]), "address in use")
 	for i, h := range hosts {
-		assert.Equal(t, []componentstatus.Status{permanent}, h.statuses(), "pipeline %d", i)
+		assert.Equal(t, []componentstatus.Status{permanent}, h.Statuses(), "pipeline %d", i)
 	}
 	for _, c := range users {
 		require.NoError(t, c.Shutdown(ctx))
@@ -86,7 +88,7 @@ func TestExtensionsOfTheHost(t *testing.T) {
 	ctx := context.Background()
 	id := component.MustNewID("file_storage")
 	ext := &recorder{}
-	host := &extensionsHost{statusHost: newStatusHost(), ext: map[component.ID]component.Component{id: ext}}
+	host := &extensionsHost{Host: statustest.NewHost(), ext: map[component.ID]component.Component{id: ext}}
 	m := NewMap[string, *recorder](WhileAnyRuns)
 	r := &recorder{}
 	c, err := m.LoadOrStore("k", func() (*recorder, error) { return r, nil })
@@ -98,7 +100,7 @@ func TestExtensionsOfTheHost(t *testing.T) {
 }
 
 type extensionsHost struct {
-	*statusHost
+	*statustest.Host
 	ext map[component.ID]component.Component
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.uber.org/goleak"
 )
@@ -307,28 +306,6 @@ func TestConcurrentUsers(t *testing.T) {
 			assert.Equal(t, []string{"start", "shutdown"}, r.Calls())
 		})
 	}
-}
-
-// statusHost is one pipeline's host: it records the status events reported
-// for its pipeline.
-type statusHost struct {
-	component.Host
-	mu     sync.Mutex
-	events []componentstatus.Status
-}
-
-func newStatusHost() *statusHost { return &statusHost{Host: componenttest.NewNopHost()} }
-
-func (h *statusHost) Report(e *componentstatus.Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.events = append(h.events, e.Status())
-}
-
-func (h *statusHost) statuses() []componentstatus.Status {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]componentstatus.Status(nil), h.events...)
 }
 
 // A user that starts at once gets a started handle, or none: an instance

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -15,29 +14,10 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/wafermonitor/wafermonitor/internal/statustest"
 	"github.com/wafermonitor/wafermonitor/internal/testcollector"
 	"github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver/internal/metadata"
 )
-
-// pipelineHost is the host of one pipeline: it records the status events
-// reported for it.
-type pipelineHost struct {
-	component.Host
-	mu       sync.Mutex
-	statuses []componentstatus.Status
-}
-
-func (h *pipelineHost) Report(e *componentstatus.Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.statuses = append(h.statuses, e.Status())
-}
-
-func (h *pipelineHost) reported() []componentstatus.Status {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]componentstatus.Status(nil), h.statuses...)
-}
 
 // createAll creates the receiver of cfg for the logs, traces and metrics
 // pipelines, as the collector does when all three name it.
@@ -92,9 +72,9 @@ func TestFailedListenReachesEveryPipeline(t *testing.T) {
 	cfg.Endpoint = busy.Addr().String()
 	users := createAll(t, cfg)
 	ctx := context.Background()
-	var hosts []*pipelineHost
+	var hosts []*statustest.Host
 	for i, u := range users {
-		h := &pipelineHost{Host: componenttest.NewNopHost()}
+		h := statustest.NewHost()
 		hosts = append(hosts, h)
 		err := u.Start(ctx, h)
 		if i < len(users)-1 {
@@ -104,7 +84,7 @@ func TestFailedListenReachesEveryPipeline(t *testing.T) {
 		}
 	}
 	for i, h := range hosts {
-		assert.Contains(t, h.reported(), componentstatus.StatusPermanentError, "pipeline %d", i)
+		assert.Contains(t, h.Statuses(), componentstatus.StatusPermanentError, "pipeline %d", i)
 	}
 	for _, u := range users {
 		require.NoError(t, u.Shutdown(ctx))
