@@ -63,6 +63,9 @@ type Config struct {
 	// state across restarts. Without it, the state lives in memory only.
 	Storage *component.ID `mapstructure:"storage"`
 
+	// Schedules are jobs expected to start at known times (schedule.go).
+	Schedules []ScheduleConfig `mapstructure:"schedules"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -173,6 +176,7 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s matches every entity: set service_name, business_key or entity_type, or change the global settings instead", field))
 		}
 	}
+	errs = append(errs, validateSchedules(cfg.Schedules, cfg.Watchdog.Enabled)...)
 	return errors.Join(errs...)
 }
 
