@@ -14,6 +14,8 @@ targets=(
 	"FuzzRestore ./processor/jobhierarchyprocessor"
 	"FuzzRestoreState ./processor/jobhierarchyprocessor"
 	"FuzzDecodeBatch ./processor/jobhierarchyprocessor"
+	"FuzzRestoreSchedules ./processor/jobhierarchyprocessor"
+	"FuzzParseCron ./processor/jobhierarchyprocessor"
 	"FuzzRetryAfter ./exporter/webhookexporter"
 	"FuzzPayloads ./exporter/webhookexporter"
 	"FuzzLocalAPI ./exporter/webhookexporter"

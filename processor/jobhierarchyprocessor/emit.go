@@ -83,10 +83,10 @@ func (em *emitter) event(res entity.Resource, e entityRef, kind, status string, 
 		lr.SetSpanID(id.SpanID)
 	}
 	switch kind {
-	case semconv.KindTimeout:
+	case semconv.KindTimeout, semconv.KindMissed:
 		lr.SetSeverityNumber(plog.SeverityNumberError)
 		lr.SetSeverityText("ERROR")
-	case semconv.KindStalled, semconv.KindOrphanSubjobs:
+	case semconv.KindStalled, semconv.KindOrphanSubjobs, semconv.KindLateStart:
 		lr.SetSeverityNumber(plog.SeverityNumberWarn)
 		lr.SetSeverityText("WARN")
 	default:

@@ -31,6 +31,7 @@ func NewFactory() processor.Factory {
 		createDefaultConfig,
 		processor.WithTraces(createTraces, metadata.TracesStability),
 		processor.WithLogs(createLogs, metadata.LogsStability),
+		processor.WithMetrics(createMetrics, metadata.MetricsStability),
 	)
 }
 
@@ -70,8 +71,9 @@ func loadOrStore(cfg *Config, set processor.Settings) (*sharedcomponent.Componen
 // Job spans get roll-ups and late subjob spans a mark; log records pass
 // unchanged.
 var (
-	tracesCapabilities = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true})
-	logsCapabilities   = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: false})
+	tracesCapabilities  = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true})
+	logsCapabilities    = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: false})
+	metricsCapabilities = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: false})
 )
 
 func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
@@ -97,6 +99,23 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 	h.Unwrap().nextLogs = next
 	p, err := processorhelper.NewLogs(ctx, set, cfg, next, h.Unwrap().processLogs,
 		logsCapabilities, processorhelper.WithStart(h.Start), processorhelper.WithShutdown(h.Shutdown))
+	if err != nil {
+		_ = h.Release(ctx)
+		return nil, err
+	}
+	return p, nil
+}
+
+// createMetrics puts the processor in a metrics pipeline: metrics pass
+// through, and the schedules' series are sent there.
+func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
+	h, err := loadOrStore(cfg.(*Config), set)
+	if err != nil {
+		return nil, err
+	}
+	h.Unwrap().nextMetrics = next
+	p, err := processorhelper.NewMetrics(ctx, set, cfg, next, h.Unwrap().processMetrics,
+		metricsCapabilities, processorhelper.WithStart(h.Start), processorhelper.WithShutdown(h.Shutdown))
 	if err != nil {
 		_ = h.Release(ctx)
 		return nil, err

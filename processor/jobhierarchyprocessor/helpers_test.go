@@ -66,8 +66,10 @@ type harness struct {
 	h      *hierarchy
 	traces processor.Traces
 	logs   processor.Logs
+	mets   processor.Metrics
 	tsink  *consumertest.TracesSink
 	lsink  *consumertest.LogsSink
+	msink  *consumertest.MetricsSink
 	clock  *fakeClock
 	tel    *componenttest.Telemetry
 }
@@ -81,7 +83,7 @@ func newHarness(t testing.TB, cfg *Config, host component.Host) *harness {
 // starts (and restores its state).
 func newHarnessAt(t testing.TB, cfg *Config, host component.Host, start time.Time) *harness {
 	t.Helper()
-	hs := &harness{t: t, tsink: new(consumertest.TracesSink), lsink: new(consumertest.LogsSink), clock: &fakeClock{t: start}}
+	hs := &harness{t: t, tsink: new(consumertest.TracesSink), lsink: new(consumertest.LogsSink), msink: new(consumertest.MetricsSink), clock: &fakeClock{t: start}}
 	hs.tel = componenttest.NewTelemetry()
 	set := processortest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = hs.tel.NewTelemetrySettings()
@@ -91,6 +93,8 @@ func newHarnessAt(t testing.TB, cfg *Config, host component.Host, start time.Tim
 	require.NoError(t, err)
 	hs.logs, err = f.CreateLogs(context.Background(), set, cfg, hs.lsink)
 	require.NoError(t, err)
+	hs.mets, err = f.CreateMetrics(context.Background(), set, cfg, hs.msink)
+	require.NoError(t, err)
 	hs.h = mustShared(t, cfg)
 	hs.h.now = hs.clock.now
 	if host == nil {
@@ -98,6 +102,7 @@ func newHarnessAt(t testing.TB, cfg *Config, host component.Host, start time.Tim
 	}
 	require.NoError(t, hs.traces.Start(context.Background(), host))
 	require.NoError(t, hs.logs.Start(context.Background(), host))
+	require.NoError(t, hs.mets.Start(context.Background(), host))
 	t.Cleanup(func() { hs.shutdown() })
 	return hs
 }
@@ -105,6 +110,7 @@ func newHarnessAt(t testing.TB, cfg *Config, host component.Host, start time.Tim
 func (hs *harness) shutdown() {
 	require.NoError(hs.t, hs.traces.Shutdown(context.Background()))
 	require.NoError(hs.t, hs.logs.Shutdown(context.Background()))
+	require.NoError(hs.t, hs.mets.Shutdown(context.Background()))
 	_ = hs.tel.Shutdown(context.Background())
 }
 

@@ -135,6 +135,7 @@ func (h *hierarchy) passJob(span ptrace.Span, id string, res entity.Resource, no
 	s.Res = res
 	s.OwnOutcome = annotateJob(h.cfg.Outcome, span, s)
 	s.OwnStatus = str(attrs, semconv.AttrStatus)
+	h.schedules.observeJobSpan(span, id, res, now)
 	if !s.Passed {
 		s.Passed = true
 		s.PassedAt = now.UnixNano()

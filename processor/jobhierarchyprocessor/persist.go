@@ -133,11 +133,19 @@ func (h *hierarchy) checkpoint(ctx context.Context, final bool) error {
 		// Quiet: the snapshot goes on with what earlier entries paid for.
 		ops, commit = h.journalEntry(now.UnixNano(), false)
 	}
+	if op := h.schedules.stateOp(); op != nil {
+		ops = append(ops, op)
+	}
 	h.mu.Unlock()
 	if len(ops) == 0 {
 		return nil
 	}
 	if err := h.client.Batch(ctx, ops...); err != nil {
+		if h.schedules != nil {
+			h.mu.Lock()
+			h.schedules.dirty = true
+			h.mu.Unlock()
+		}
 		// The changes taken for this entry are in no later one: the next
 		// check writes everything. The entry's number is not used again, so
 		// an entry that was written after all is never replayed.
@@ -152,7 +160,9 @@ func (h *hierarchy) checkpoint(ctx context.Context, final bool) error {
 		return fmt.Errorf("storage: writing the job hierarchy state: %w", err)
 	}
 	c.lastWrite = now
-	commit()
+	if commit != nil {
+		commit()
+	}
 	return nil
 }
 

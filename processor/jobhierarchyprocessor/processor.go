@@ -62,9 +62,13 @@ type hierarchy struct {
 	openCount atomic.Int64
 	jobCount  atomic.Int64
 
+	// schedules are the expected schedules; nil when none is configured.
+	schedules *schedules
+
 	// Set when the pipelines are built, before Start.
-	nextLogs   consumer.Logs
-	nextTraces consumer.Traces
+	nextLogs    consumer.Logs
+	nextTraces  consumer.Traces
+	nextMetrics consumer.Metrics
 
 	client   storage.Client
 	storeMu  sync.Mutex // serialises checkpoints
@@ -80,6 +84,10 @@ func newHierarchy(cfg *Config, set processor.Settings) (*hierarchy, error) {
 	if err != nil {
 		return nil, err
 	}
+	sched, err := newSchedules(cfg.Schedules)
+	if err != nil {
+		return nil, err
+	}
 	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
@@ -91,6 +99,7 @@ func newHierarchy(cfg *Config, set processor.Settings) (*hierarchy, error) {
 		version:   set.BuildInfo.Version,
 		telemetry: tb,
 		rules:     rules,
+		schedules: sched,
 		ctx:       context.Background(),
 		now:       time.Now,
 		entities:  newTable[*openEntity](cfg.MaxOpenEntities, numEntityClasses),
@@ -124,7 +133,7 @@ func (h *hierarchy) Start(ctx context.Context, host component.Host) error {
 			return err
 		}
 		h.useStorage(client)
-		if err := h.restore(ctx); err != nil {
+		if err := errors.Join(h.restore(ctx), h.restoreSchedules(ctx)); err != nil {
 			_ = client.Close(ctx)
 			h.client = nil
 			return err
@@ -134,6 +143,11 @@ func (h *hierarchy) Start(ctx context.Context, host component.Host) error {
 		if err := h.checkpoint(ctx, false); err != nil {
 			h.logger.Warn("Writing the restored job hierarchy state to storage failed; retrying at the next check", zap.Error(err))
 		}
+	}
+	if h.client == nil {
+		h.mu.Lock()
+		h.schedules.beginAll(h.now())
+		h.mu.Unlock()
 	}
 	return nil
 }
@@ -198,7 +212,8 @@ func (h *hierarchy) Shutdown(ctx context.Context) error {
 }
 
 // tick is one periodic check: the watchdog, orphan and late subjobs, the
-// expiry of old summaries, then a checkpoint of what changed.
+// expiry of old summaries, the schedules' slots, then a checkpoint of what
+// changed.
 func (h *hierarchy) tick(ctx context.Context) {
 	h.emitLock.Lock()
 	defer h.emitLock.Unlock()
@@ -208,9 +223,14 @@ func (h *hierarchy) tick(ctx context.Context) {
 	h.sweepEntities(now, em)
 	h.sweepJobs(now, em)
 	h.flushLate(now, em)
+	h.schedules.sweep(now, em)
+	md, sendMetrics := h.schedules.metricsDue(now, h.version)
 	h.syncCounts()
 	h.mu.Unlock()
 	h.emit(ctx, em)
+	if sendMetrics {
+		h.emitMetrics(ctx, md)
+	}
 	if err := h.checkpoint(ctx, false); err != nil {
 		h.logger.Warn("Writing the job hierarchy state to storage failed; retrying at the next check", zap.Error(err))
 	}

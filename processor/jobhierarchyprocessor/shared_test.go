@@ -28,6 +28,7 @@ func TestStateWhileAnyPipelineRunsChecksWhileAllRun(t *testing.T) {
 	open := first.h.entities.len()
 	require.Equal(t, 2, open)
 	require.NoError(t, first.logs.Shutdown(ctx))
+	require.NoError(t, first.mets.Shutdown(ctx)) // the harness's third pipeline, the last
 	require.NoError(t, ext.Shutdown(ctx))
 
 	ext, host = startFileStorage(t, dir)

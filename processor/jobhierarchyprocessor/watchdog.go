@@ -105,6 +105,9 @@ func (h *hierarchy) matchLimits(e *openEntity) (time.Duration, time.Duration) {
 			break
 		}
 	}
+	if d := h.schedules.maxRuntime(e); d > 0 {
+		maxDur = d
+	}
 	return stall, maxDur
 }
 
@@ -119,6 +122,9 @@ func (h *hierarchy) observeRecord(res pcommon.Resource, lr plog.LogRecord, now t
 		return
 	}
 	if typ == semconv.EntityTypeJob {
+		if kind == semconv.KindStarted {
+			h.schedules.observeStart(res, lr, id, str(attrs, semconv.AttrBusinessKey), now)
+		}
 		if n, ok := integer(attrs, semconv.AttrExpectedSubjobs); ok {
 			h.summaryFor(id, entity.ResourceFrom(res), str(attrs, semconv.AttrBusinessKey), now, true).setExpected(n)
 			h.jobs.touch(id)
@@ -130,7 +136,7 @@ func (h *hierarchy) observeRecord(res pcommon.Resource, lr plog.LogRecord, now t
 		return
 	}
 	switch kind {
-	case semconv.KindStalled, semconv.KindRecovered, semconv.KindLateSubjobs, semconv.KindOrphanSubjobs:
+	case semconv.KindStalled, semconv.KindRecovered, semconv.KindLateSubjobs, semconv.KindOrphanSubjobs, semconv.KindMissed, semconv.KindLateStart:
 		// Another watchdog's findings (an agent's, upstream) are not signs
 		// of life of the entity.
 		return

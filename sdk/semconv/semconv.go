@@ -259,3 +259,48 @@ const (
 	// exceeded, seconds.
 	AttrWatchdogLimitS = "wafer.watchdog.limit_s"
 )
+
+// ---------------------------------------------------------------------------
+// jobhierarchy processor: expected schedules. A schedule names the jobs that
+// must start at known times; a slot that passes without one is missed.
+// ---------------------------------------------------------------------------
+
+// Event kinds of schedules. KindMissed is about a run that never started: its
+// entity is a job whose id derives from the schedule's name and the slot
+// (ids.FromName). KindLateStart is about the job that started late.
+const (
+	KindMissed    = "missed"
+	KindLateStart = "late_start"
+)
+
+// StatusMissed is the status of a missed run.
+const StatusMissed = "missed"
+
+// Schedule attributes, on missed and late_start log records.
+const (
+	// AttrScheduleName is the schedule's configured name.
+	AttrScheduleName = "wafer.schedule.name"
+	// AttrScheduleSlot is the slot, the time the run should have started,
+	// RFC 3339 in UTC.
+	AttrScheduleSlot = "wafer.schedule.slot"
+	// AttrScheduleGraceS is the schedule's grace, in seconds (missed).
+	AttrScheduleGraceS = "wafer.schedule.grace_s"
+	// AttrScheduleLateS is how long after its slot the run started, in
+	// seconds (late_start).
+	AttrScheduleLateS = "wafer.schedule.late_s"
+)
+
+// Schedule metrics, one series per configured schedule, with the data point
+// attribute MetricAttrSchedule (the schedule's name).
+const (
+	// MetricScheduleMissed counts missed slots (sum, monotonic, cumulative).
+	MetricScheduleMissed = "wafer.schedule.missed"
+	// MetricScheduleLateStart is how long after its slot the latest run
+	// started, in seconds (gauge, 0 when in time).
+	MetricScheduleLateStart = "wafer.schedule.late_start"
+	// MetricScheduleLastSuccess is when the last successful run ended, Unix
+	// seconds (gauge).
+	MetricScheduleLastSuccess = "wafer.schedule.last_success_timestamp"
+	// MetricAttrSchedule is the data point attribute naming the schedule.
+	MetricAttrSchedule = "schedule"
+)
