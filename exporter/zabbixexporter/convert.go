@@ -26,6 +26,9 @@ const (
 	itemRunning   = "wafer.running"
 	itemStalls    = "wafer.stalls"
 	itemTimeouts  = "wafer.timeouts"
+	// itemMissed is 1 per missed run of a schedule (the jobhierarchy
+	// processor's missed event).
+	itemMissed = "wafer.missed"
 	itemEvents    = "wafer.events"
 	// itemRollupComplete is 0 for a job whose roll-ups lost subjobs, sent
 	// with every rolled-up outcome.
@@ -229,6 +232,10 @@ func (c *converter) fromLog(res pcommon.Map, lr plog.LogRecord) []value {
 		rv.add(itemStatus, statusStalled)
 		rv.addFloat(itemStalls, 1)
 		rv.addFloat(itemRunning, float64(c.running.add(row, id)))
+	case kind == semconv.KindMissed:
+		// A run that never started: the status trigger fires, nothing ran.
+		rv.add(itemStatus, semconv.StatusMissed)
+		rv.addFloat(itemMissed, 1)
 	case semconv.IsTerminal(kind):
 		if kind == semconv.KindTimeout && status == "" {
 			status = semconv.StatusTimedOut

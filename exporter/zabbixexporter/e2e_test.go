@@ -303,6 +303,12 @@ processors:
           stall_timeout: 1h
         - business_key: lot-4712
           stall_timeout: 1h
+    schedules:
+      # Never runs: its missed events fire the template's missed trigger.
+      - name: litho-nightly
+        match: {service: litho-scheduler, business_key: lot-nightly, site: fab1}
+        every: 5s
+        grace: 1s
 exporters:
   zabbix:
     endpoints: ["%[2]s"]
@@ -499,11 +505,18 @@ func TestEndToEndRealZabbix(t *testing.T) {
 	require.Len(t, lh, 1)
 	assert.Equal(t, "29.25", lh[0].Value)
 
-	testcollector.WaitFor(t, 60*time.Second, "the failure, stall and timeout triggers", func() bool {
+	testcollector.WaitFor(t, 60*time.Second, "the failure, stall, timeout and missed triggers", func() bool {
 		return z.firing(hostID, "litho-scheduler lot-4711 (subjob) failed") &&
 			z.firing(hostID, "litho-scheduler lot-4711 (subjob) stalled") &&
-			z.firing(hostID, "litho-scheduler lot-late (job) timed out")
+			z.firing(hostID, "litho-scheduler lot-late (job) timed out") &&
+			z.firing(hostID, "litho-scheduler lot-nightly (job) missed a scheduled run")
 	})
+	missedRuns, ok := z.item(hostID, `wafer.missed["litho-scheduler","lot-nightly","job"]`)
+	require.True(t, ok, "the discovered missed runs item")
+	assert.NotEmpty(t, z.history(missedRuns))
+	legacyMissed, ok := z.item(hostID, "wafer.job.missed")
+	require.True(t, ok, "the old sidecar's key of the missed kind")
+	assert.Equal(t, "0", legacyMissed.State, "supported: %s", legacyMissed.Error)
 	stalls, ok := z.item(hostID, "wafer.stalls"+sub)
 	require.True(t, ok)
 	assert.NotEmpty(t, z.history(stalls))
@@ -511,8 +524,9 @@ func TestEndToEndRealZabbix(t *testing.T) {
 	assert.Contains(t, problems, "litho-scheduler lot-4711 (subjob) failed")
 	assert.Contains(t, problems, "litho-scheduler lot-4711 (subjob) stalled")
 	assert.Contains(t, problems, "litho-scheduler lot-late (job) timed out")
+	assert.Contains(t, problems, "litho-scheduler lot-nightly (job) missed a scheduled run")
 	assert.NotContains(t, problems, "litho-scheduler lot-4711 (job) failed", "the job itself has not ended")
-	t.Logf("%s: failure, stall and timeout triggers fired", time.Since(testStart).Round(time.Millisecond))
+	t.Logf("%s: failure, stall, timeout and missed triggers fired", time.Since(testStart).Round(time.Millisecond))
 
 	// The server goes away while values are being sent, the collector is
 	// killed and started again, the server comes back.

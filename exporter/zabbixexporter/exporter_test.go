@@ -91,6 +91,22 @@ func TestTimeoutAndRecovered(t *testing.T) {
 	assert.Equal(t, "0", got["fab1-litho wafer.running"+args].Value)
 }
 
+// TestMissedRun: a schedule's missed run sets the status the template's
+// missed trigger reads and counts one missed value; nothing is running.
+func TestMissedRun(t *testing.T) {
+	srv := trappertest.Start(t, nil)
+	e, _ := newTestExporter(t, srv, func(c *Config) { c.Discovery.ItemDelay = 0 })
+	ld := logsOf(event{site: "fab1", app: "litho", etype: "job", id: jobID, key: "nightly", kind: semconv.KindMissed, status: semconv.StatusMissed, at: t0})
+	require.NoError(t, e.pushLogs(context.Background(), ld))
+	got := byKey(srv.Values())
+	args := `["litho","nightly","job"]`
+	assert.Equal(t, "missed", got["fab1-litho wafer.status"+args].Value)
+	assert.Equal(t, "1", got["fab1-litho wafer.missed"+args].Value)
+	assert.Equal(t, "1", got["fab1-litho wafer.events"+args].Value)
+	assert.NotContains(t, got, "fab1-litho wafer.running"+args)
+	assert.NotContains(t, got, "fab1-litho wafer.completed"+args)
+}
+
 func TestRecordsThatAreNotEventsAreIgnored(t *testing.T) {
 	srv := trappertest.Start(t, nil)
 	e, _ := newTestExporter(t, srv, nil)
