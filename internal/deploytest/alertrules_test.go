@@ -19,13 +19,23 @@ import (
 )
 
 // seriesNotYetExposed are series the rules read that no collector exposes
-// yet: the jobhierarchy processor's schedules will. When a name is exposed,
-// remove it here and make TestAlertRulesOnRealCollectors drive it.
-var seriesNotYetExposed = []string{
-	"wafer_schedule_missed_total",
-	"wafer_schedule_late_start_seconds",
-	"wafer_schedule_last_success_timestamp_seconds",
-}
+// yet. When a name is exposed, remove it here and make
+// TestAlertRulesOnRealCollectors drive it.
+var seriesNotYetExposed []string
+
+// alertSchedules gives collector A a schedule every 5 s, added to
+// otelcol-config.yaml in a second file as a user does: one run reported in
+// time makes its late start and last success series, and every other slot
+// is missed.
+const alertSchedules = `
+processors:
+  jobhierarchy:
+    schedules:
+      - name: litho-nightly
+        match: {service: litho-scheduler, business_key: lot-nightly, site: fab1}
+        every: 5s
+        grace: 1s
+`
 
 // seriesOfOtherComponents are series the rules read of components that
 // otelcol-config.yaml does not run; the component's own test scrapes each
@@ -40,8 +50,9 @@ var prometheusOwnSeries = []string{"up"}
 // collectors and a real Prometheus that scrapes both endpoints of each
 // (:8888, the collector's own metrics; :8889, the job metrics) and
 // evaluates deploy/prometheus/wafermonitor-rules.yaml. Collector A (stall
-// timeout 2s, maximum job duration 6s) gets a failed job, a job that goes
-// silent, and an invalid event; collector B (memory limit 2 MiB) refuses
+// timeout 2s, maximum job duration 6s, a schedule every 5 s) gets a failed
+// job, a job that goes silent, an invalid event and one run of the schedule,
+// whose other slots are missed; collector B (memory limit 2 MiB) refuses
 // what it gets. Twice, so that each counter increases between two scrapes.
 // Then every series a rule reads must be there with the labels its matchers
 // and clauses name (but seriesNotYetExposed), exactly the alerts these
@@ -65,28 +76,40 @@ func TestAlertRulesOnRealCollectors(t *testing.T) {
 		c                    *testcollector.Collector
 		v1, otlp, self, jobs string
 	}
-	run := func(extraEnv ...string) collector {
+	run := func(schedules string, extraEnv ...string) collector {
 		env, ports := localEnv(t, config)
 		env = append(env, "WAFERMONITOR_DATA_DIR="+t.TempDir())
 		env = append(env, extraEnv...)
-		c := testcollector.Start(t, config, testcollector.Options{Env: env,
-			HealthURL: fmt.Sprintf("http://127.0.0.1:%d/", ports["WAFERMONITOR_HEALTH_ENDPOINT"])})
+		opts := testcollector.Options{Env: env, HealthURL: fmt.Sprintf("http://127.0.0.1:%d/", ports["WAFERMONITOR_HEALTH_ENDPOINT"])}
+		main := config
+		if schedules != "" {
+			main, opts.ConfigFiles = schedules, []string{filepath.Join(repoRoot(t), "otelcol-config.yaml")}
+		}
+		c := testcollector.Start(t, main, opts)
 		return collector{c: c,
 			v1:   fmt.Sprintf("http://127.0.0.1:%d", ports["WAFERMONITOR_V1_ENDPOINT"]),
 			otlp: fmt.Sprintf("http://127.0.0.1:%d", ports["WAFERMONITOR_OTLP_HTTP_ENDPOINT"]),
 			self: fmt.Sprintf("127.0.0.1:%d", ports["WAFERMONITOR_TELEMETRY_PORT"]),
 			jobs: fmt.Sprintf("127.0.0.1:%d", ports["WAFERMONITOR_PROMETHEUS_ENDPOINT"])}
 	}
-	a := run("WAFERMONITOR_STALL_TIMEOUT=2s", "WAFERMONITOR_MAX_JOB_DURATION=6s")
-	bc := run("WAFERMONITOR_MEMORY_LIMIT_MIB=2", "WAFERMONITOR_MEMORY_SPIKE_MIB=1")
+	a := run(alertSchedules, "WAFERMONITOR_STALL_TIMEOUT=2s", "WAFERMONITOR_MAX_JOB_DURATION=6s")
+	bc := run("", "WAFERMONITOR_MEMORY_LIMIT_MIB=2", "WAFERMONITOR_MEMORY_SPIKE_MIB=1")
 	prom := startPrometheus(t, []string{rulesPath(t)}, []string{a.self, a.jobs, bc.self, bc.jobs})
 	waitUntil(t, "all four endpoints scraped", 60*time.Second, func() (bool, string) {
 		up, err := prom.query(`up == 1`)
 		return err == nil && len(up) == 4, fmt.Sprint(up, err)
 	})
 
+	// One run of the schedule, reported ahead of its slot (its start is the
+	// slot's), in time.
+	slot := time.Unix(0, (time.Now().Add(2*time.Second).UnixNano()/int64(5*time.Second)+1)*int64(5*time.Second))
+	runID := uuid.NewString()
+	postV1(t, a.v1, scheduleRunEvent(runID, "started", "running", slot.Add(200*time.Millisecond)), http.StatusOK)
+	postV1(t, a.v1, scheduleRunEvent(runID, "finished", "succeeded", slot.Add(time.Second)), http.StatusOK)
+
 	// What the events below must make each collector count, once per round.
 	counted := []string{
+		fmt.Sprintf(`wafer_schedule_missed_total{instance=%q, schedule="litho-nightly"}`, a.jobs),
 		fmt.Sprintf(`wafer_entity_completed_total{instance=%q, wafer_entity_type="job", wafer_status="failed"}`, a.jobs),
 		fmt.Sprintf(`otelcol_processor_jobhierarchy_stalls_total{instance=%q, wafer_entity_type="job"}`, a.self),
 		fmt.Sprintf(`otelcol_processor_jobhierarchy_timeouts_total{instance=%q, wafer_entity_type="job"}`, a.self),
@@ -118,6 +141,7 @@ func TestAlertRulesOnRealCollectors(t *testing.T) {
 
 	want := []string{
 		"WaferJobFailed service_name=litho-scheduler wafer_site_id=fab1 wafer_status=failed",
+		"WaferScheduleMissed schedule=litho-nightly",
 		fmt.Sprintf("WaferJobStalled instance=%s wafer_entity_type=job", a.self),
 		fmt.Sprintf("WaferJobTimedOut instance=%s wafer_entity_type=job", a.self),
 		fmt.Sprintf("WafermonitorV1EventsRejected instance=%s reason=invalid", a.self),
@@ -292,6 +316,13 @@ func lithoJobEvent(id, kind, status string) string {
 	return fmt.Sprintf(`{"idempotency_key": %q, "site_id": "fab1", "app": {"name": "litho-scheduler", "version": "1.4.2"},`+
 		` "entity": {"type": "job", "id": %q, "business_key": "lot-4711"}, "event": {"kind": %q, "at": %q, "status": %q}}`,
 		uuid.NewString(), id, kind, time.Now().UTC().Format(time.RFC3339Nano), status)
+}
+
+// scheduleRunEvent is a v1 event of a run of alertSchedules' schedule.
+func scheduleRunEvent(id, kind, status string, at time.Time) string {
+	return fmt.Sprintf(`{"idempotency_key": %q, "site_id": "fab1", "app": {"name": "litho-scheduler", "version": "1.4.2"},`+
+		` "entity": {"type": "job", "id": %q, "business_key": "lot-nightly"}, "event": {"kind": %q, "at": %q, "status": %q}}`,
+		uuid.NewString(), id, kind, at.UTC().Format(time.RFC3339Nano), status)
 }
 
 // One span and one gauge point in OTLP/HTTP's JSON encoding.
