@@ -58,7 +58,7 @@ var (
 	modes        = []string{ModeSingle, ModeBatch}
 	envelopes    = []string{EnvelopeArray, EnvelopeObject}
 	entityTypes  = []string{semconv.EntityTypeJob, semconv.EntityTypeSubjob}
-	knownKinds   = []string{semconv.KindStarted, semconv.KindProgress, semconv.KindMetric, semconv.KindFinished, semconv.KindError, semconv.KindCanceled, semconv.KindStalled, semconv.KindRecovered, semconv.KindTimeout, semconv.KindLateSubjobs, semconv.KindOrphanSubjobs}
+	knownKinds   = []string{semconv.KindStarted, semconv.KindProgress, semconv.KindMetric, semconv.KindFinished, semconv.KindError, semconv.KindCanceled, semconv.KindStalled, semconv.KindRecovered, semconv.KindTimeout, semconv.KindLateSubjobs, semconv.KindOrphanSubjobs, semconv.KindMissed, semconv.KindLateStart}
 	knownOutcome = []string{semconv.OutcomeSuccess, semconv.OutcomeFailure, semconv.OutcomeCancellation, semconv.OutcomeError, semconv.OutcomeTimeout}
 )
 
@@ -143,9 +143,9 @@ type LocalAPIConfig struct {
 // the item's value.
 type FilterConfig struct {
 	// EventKinds: started, progress, metric, finished, error, canceled,
-	// stalled, recovered, timeout, late_subjobs, orphan_subjobs. A finished
-	// entity (traces pipeline) has the kind its status implies: canceled,
-	// timeout, or else finished.
+	// stalled, recovered, timeout, late_subjobs, orphan_subjobs, missed,
+	// late_start. A finished entity (traces pipeline) has the kind its
+	// status implies: canceled, timeout, or else finished.
 	EventKinds []string `mapstructure:"event_kinds"`
 	// Outcomes: success, failure, cancellation, error, timeout
 	// (cicd.pipeline.result). Events that are not terminal have no outcome.

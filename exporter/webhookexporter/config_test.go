@@ -144,3 +144,11 @@ func TestFactoryRejectsFormatForSignal(t *testing.T) {
 	_, err = f.CreateTraces(t.Context(), newSettings(), cfg)
 	assert.ErrorContains(t, err, `format "v1" is made of lifecycle events: use it in a logs pipeline`)
 }
+
+// TestFilterScheduleKinds: a filter may select the jobhierarchy processor's
+// schedule events.
+func TestFilterScheduleKinds(t *testing.T) {
+	cfg := loadConfig(t, "")
+	cfg.Filters = []FilterConfig{{EventKinds: []string{"missed", "late_start"}}}
+	assert.NoError(t, xconfmap.Validate(cfg))
+}
