@@ -29,7 +29,7 @@ const (
 	// itemMissed is 1 per missed run of a schedule (the jobhierarchy
 	// processor's missed event).
 	itemMissed = "wafer.missed"
-	itemEvents    = "wafer.events"
+	itemEvents = "wafer.events"
 	// itemRollupComplete is 0 for a job whose roll-ups lost subjobs, sent
 	// with every rolled-up outcome.
 	itemRollupComplete = "wafer.rollup.complete"

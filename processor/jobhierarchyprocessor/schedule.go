@@ -93,8 +93,8 @@ func newSchedule(cfg ScheduleConfig) (*schedule, error) {
 	}
 	h := fnv.New64a()
 	for _, f := range []string{cfg.Cron, cfg.Every.String(), cfg.Timezone, cfg.Grace.String(), cfg.Match.Service, cfg.Match.BusinessKey, cfg.Match.Site} {
-		h.Write([]byte(f))
-		h.Write([]byte{0})
+		_, _ = h.Write([]byte(f)) // a hash.Hash never fails
+		_, _ = h.Write([]byte{0})
 	}
 	return &schedule{
 		cfg: cfg, slots: slots,
