@@ -209,7 +209,7 @@ func (s *schedule) decide(now int64) (missed []int64, changed bool) {
 // collector was down. The slots whose decision fell in the downtime (at most
 // maxCatchUpSlots, the most recent) are decided after a grace from now, so
 // that runs reported elsewhere or held in a client's spool can still come.
-// It returns how many earlier slots were not checked.
+// It returns how many earlier slots were not checked (at least).
 func (s *schedule) resume(stored scheduleState, now time.Time) (skipped int) {
 	if stored.Fingerprint != s.fingerprint {
 		// Other slots or runs: only the series go on.
@@ -223,8 +223,19 @@ func (s *schedule) resume(stored scheduleState, now time.Time) (skipped int) {
 		s.st.Runs = map[int64]scheduleRun{}
 	}
 	n := now.UnixNano()
+	wait := int64(s.cfg.Grace + arrivalAllowance)
+	// After a long downtime, start near the slots to check rather than walk
+	// every slot since the stop: back twice as many periods as are checked.
+	if next := s.st.Next; next != 0 {
+		if period := s.slotAfter(next) - next; period > 0 {
+			if from := n - wait - 2*maxCatchUpSlots*period; from > next {
+				s.st.Next = s.slotAtOrAfter(from)
+				skipped = maxCatchUpSlots // at least; the log says so
+			}
+		}
+	}
 	var due []int64
-	for slot := s.st.Next; slot != 0 && slot+int64(s.cfg.Grace+arrivalAllowance) <= n; slot = s.slotAfter(slot) {
+	for slot := s.st.Next; slot != 0 && slot+wait <= n; slot = s.slotAfter(slot) {
 		due = append(due, slot)
 		if len(due) > 2*maxCatchUpSlots {
 			due = slices.Delete(due, 0, maxCatchUpSlots)
@@ -243,7 +254,7 @@ func (s *schedule) resume(stored scheduleState, now time.Time) (skipped int) {
 			}
 		}
 	}
-	s.st.heldBefore, s.st.holdUntil = n, n+int64(s.cfg.Grace+arrivalAllowance)
+	s.st.heldBefore, s.st.holdUntil = n, n+wait
 	return skipped
 }
 

@@ -132,7 +132,8 @@ func (h *hierarchy) restoreSchedules(ctx context.Context) error {
 		}
 		if skipped := s.resume(st, now); skipped > 0 {
 			h.logger.Warn("More slots of a schedule passed while the collector was down than are checked after a start; the earliest were not checked",
-				zap.String("schedule", s.cfg.Name), zap.Int("not_checked", skipped), zap.Int("checked", maxCatchUpSlots))
+				zap.String("schedule", s.cfg.Name), zap.Int("not_checked_at_least", skipped), zap.Int("checked", maxCatchUpSlots),
+				zap.String("first_checked", slotText(s.st.Next)))
 		}
 	}
 	return nil

@@ -321,3 +321,24 @@ func TestScheduleSeriesRefresh(t *testing.T) {
 	assert.Equal(t, []string{semconv.MetricScheduleMissed}, names, "no run and no success yet: only the counter, at 0")
 	assert.Equal(t, base.UnixNano(), int64(ms.At(0).Sum().DataPoints().At(0).StartTimestamp()))
 }
+
+// TestScheduleLongDowntime: after a stop of a week, an every-second
+// schedule checks its last 100 slots, quickly.
+func TestScheduleLongDowntime(t *testing.T) {
+	client := newMemClient()
+	sc := everyMinute()
+	sc.Every = time.Second
+	hs := newStoredHarness(t, scheduleConfig(sc), client, base)
+	hs.tickAt(base.Add(time.Second))
+	hs.shutdown()
+	week := base.Add(7 * 24 * time.Hour)
+	hs = newStoredHarness(t, scheduleConfig(sc), client, week)
+	hs.tickAt(week.Add(20 * time.Second))
+	missed := hs.scheduleEvents(semconv.KindMissed)
+	// Due at the start: the slots up to 20 s (grace and allowance) before
+	// it, the last 100 of them checked; by the check 20 s later, those up
+	// to the start too.
+	require.Len(t, missed, maxCatchUpSlots+20)
+	assert.Equal(t, week.Add(-119*time.Second).UTC().Format(time.RFC3339Nano), missed[0].Attributes().AsRaw()[semconv.AttrScheduleSlot])
+	assert.Equal(t, week.UTC().Format(time.RFC3339Nano), missed[len(missed)-1].Attributes().AsRaw()[semconv.AttrScheduleSlot])
+}

@@ -108,7 +108,7 @@ func (ss *schedules) take(run scheduleRun) {
 		if changed {
 			ss.dirty, ss.metricsChanged = true, true
 		}
-		if late != nil {
+		if late != nil && len(ss.late) < maxPendingRuns {
 			ss.late = append(ss.late, pendingLate{s: s, lateRun: *late})
 		}
 	}
