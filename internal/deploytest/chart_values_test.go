@@ -236,6 +236,9 @@ func TestChartRejects(t *testing.T) {
 		{"no gateway OTLP", []string{"--set", "mode=agent-gateway", "--set", "gateway.ports.otlp-grpc.enabled=false"}, "gateway.ports.otlp-grpc"},
 		{"no health port", []string{"--set", "ports.health.enabled=false"}, "health"},
 		{"digest", []string{"--set", "image.digest=latest"}, "digest"},
+		{"schedules on several gateway replicas", []string{"--set", "mode=agent-gateway", "--set", "gateway.replicas=3",
+			"--set", "gateway.config.processors.jobhierarchy.schedules[0].name=nightly",
+			"--set", "gateway.config.processors.jobhierarchy.schedules[0].cron=0 2 * * *"}, "gateway.replicas is 3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, err := runHelm(t, append([]string{"template", releaseName, chartDir(t), "--namespace", namespace}, tc.args...)...)

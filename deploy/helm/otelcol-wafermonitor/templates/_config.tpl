@@ -160,7 +160,8 @@ service:
       exporters: [csv]
     metrics:
       receivers: {{ $recv }}
-      processors: [memory_limiter, batch]
+      # jobhierarchy passes metrics through and adds the schedules' series.
+      processors: [memory_limiter, jobhierarchy, batch]
       exporters: [{{ include "wm.metricsExporter" . }}]
 {{- end -}}
 
@@ -265,6 +266,14 @@ service:
 {{- $_ := unset (index $cfg $section) $name -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+{{/*
+A schedule must see every matching job's start: gateway replicas each hold the jobs the agents
+route to them by trace ID, so a replica would report runs started on another one as missed.
+*/}}
+{{- $jh := dig "processors" "jobhierarchy" dict $cfg | default dict -}}
+{{- if and (eq .name "gateway") (gt (int (.v.replicas | default 1)) 1) ($jh.schedules) -}}
+{{- fail (printf "gateway.config.processors.jobhierarchy.schedules: schedules need one collector that sees every matching job, but gateway.replicas is %v (each replica sees only the jobs routed to it, and would report the others' runs as missed); run schedules with gateway.replicas: 1, or in a collector of their own that receives every job's events (docs/schedules.md)" .v.replicas) -}}
 {{- end -}}
 {{- if .root.Values.auth.bearerToken.secretName -}}
 {{- include "wm.bearerTokenAuth" (dict "cfg" $cfg "forwarding" (and (eq .name "agent") .forwardHost)) -}}
