@@ -239,6 +239,9 @@ func TestChartRejects(t *testing.T) {
 		{"schedules on several gateway replicas", []string{"--set", "mode=agent-gateway", "--set", "gateway.replicas=3",
 			"--set", "gateway.config.processors.jobhierarchy.schedules[0].name=nightly",
 			"--set", "gateway.config.processors.jobhierarchy.schedules[0].cron=0 2 * * *"}, "gateway.replicas is 3"},
+		{"schedules on agents", []string{"--set", "mode=agent",
+			"--set", "config.processors.jobhierarchy.schedules[0].name=nightly",
+			"--set", "config.processors.jobhierarchy.schedules[0].cron=0 2 * * *"}, "each agent sees only the jobs of its node"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, err := runHelm(t, append([]string{"template", releaseName, chartDir(t), "--namespace", namespace}, tc.args...)...)

@@ -272,6 +272,9 @@ A schedule must see every matching job's start: gateway replicas each hold the j
 route to them by trace ID, so a replica would report runs started on another one as missed.
 */}}
 {{- $jh := dig "processors" "jobhierarchy" dict $cfg | default dict -}}
+{{- if and (eq .name "agent") (not .forwardHost) ($jh.schedules) -}}
+{{- fail "agent.config.processors.jobhierarchy.schedules: schedules need one collector that sees every matching job, but each agent sees only the jobs of its node (and would report runs on other nodes as missed); run schedules on a gateway with gateway.replicas: 1 (mode: agent-gateway), or in a collector of their own (docs/schedules.md)" -}}
+{{- end -}}
 {{- if and (eq .name "gateway") (gt (int (.v.replicas | default 1)) 1) ($jh.schedules) -}}
 {{- fail (printf "gateway.config.processors.jobhierarchy.schedules: schedules need one collector that sees every matching job, but gateway.replicas is %v (each replica sees only the jobs routed to it, and would report the others' runs as missed); run schedules with gateway.replicas: 1, or in a collector of their own that receives every job's events (docs/schedules.md)" .v.replicas) -}}
 {{- end -}}
