@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -36,18 +37,6 @@ var protocols = []protocol{
 		path: func(bool) string { return "/v1/logs" }, port: func(c *collector) int { return c.otlpPort }},
 }
 
-// mode is the shape of the load: closed loop with a number of clients each
-// sending its next request when the previous one is answered, or open loop
-// at a fixed request rate.
-type mode struct {
-	name    string
-	clients int
-	events  int // per request
-	rate    int // requests/s; 0 = closed loop
-}
-
-func (m mode) batch() bool { return m.events > 1 }
-
 // requester sends one protocol's requests for one mode.
 type requester struct {
 	client  *http.Client
@@ -55,10 +44,11 @@ type requester struct {
 	ctype   string
 	tmpls   [2]*template // by parity of the first event: started first, finished first
 	counter *atomic.Uint64
+	events  eventMapping
 }
 
-func newRequester(client *http.Client, c *collector, p protocol, m mode, counter *atomic.Uint64) *requester {
-	r := &requester{client: client, ctype: p.contentType, counter: counter,
+func newRequester(client *http.Client, c *collector, p protocol, m mode, counter *atomic.Uint64, events eventMapping) *requester {
+	r := &requester{client: client, ctype: p.contentType, counter: counter, events: events,
 		url: fmt.Sprintf("http://127.0.0.1:%d%s", p.port(c), p.path(m.batch()))}
 	r.tmpls[0] = newTemplate(p.enc, m.events, true, m.batch())
 	if m.events%2 == 1 {
@@ -69,11 +59,19 @@ func newRequester(client *http.Client, c *collector, p protocol, m mode, counter
 	return r
 }
 
+// httpError is an answer other than 200.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
 // send renders and posts the next request; buf is the caller's scratch.
 func (r *requester) send(ctx context.Context, buf []byte) ([]byte, error) {
 	events := uint64(r.tmpls[0].events)
 	first := r.counter.Add(events) - events
-	body := r.tmpls[first%2].render(buf, first)
+	body := r.tmpls[first%2].render(buf, first, r.events)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(body))
 	if err != nil {
 		return body, err
@@ -86,7 +84,7 @@ func (r *requester) send(ctx context.Context, buf []byte) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		_ = resp.Body.Close()
-		return body, fmt.Errorf("%s: HTTP %d: %s", r.url, resp.StatusCode, bytes.TrimSpace(msg))
+		return body, &httpError{status: resp.StatusCode, msg: fmt.Sprintf("%s: HTTP %d: %s", r.url, resp.StatusCode, bytes.TrimSpace(msg))}
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
@@ -98,17 +96,24 @@ type sample struct {
 	requests  int
 	events    int
 	errors    int
+	byStatus  map[int]int // errors by HTTP status; 0: no answer (timeout, connection)
 	firstErr  string
 	elapsed   time.Duration
 	latencies []time.Duration
 	cpu       time.Duration // collector user+system CPU during the cell
 	peakRSS   uint64        // collector VmHWM during the cell, bytes
 	late      int           // open loop: requests sent more than 1 ms after their time
+	io        ioCounters    // collector's /proc/PID/io during the cell
+	csvBytes  int64         // growth of the CSV files in the data directory
+	mem       memStatsDelta // the collector's Go allocator during the cell
+	// cpuProfile and heapProfile are the files of the cell's profiles, if taken.
+	cpuProfile, heapProfile string
 }
 
 // tally is one worker's count, merged into the cell's sample at its end.
 type tally struct {
 	n, errs  int
+	byStatus map[int]int
 	firstErr error
 	lat      []time.Duration
 }
@@ -116,6 +121,15 @@ type tally struct {
 func (t *tally) record(err error, latency time.Duration) {
 	if err != nil {
 		t.errs++
+		if t.byStatus == nil {
+			t.byStatus = map[int]int{}
+		}
+		var he *httpError
+		if errors.As(err, &he) {
+			t.byStatus[he.status]++
+		} else {
+			t.byStatus[0]++
+		}
 		if t.firstErr == nil {
 			t.firstErr = err
 		}
@@ -130,6 +144,12 @@ func (t *tally) mergeInto(mu *sync.Mutex, out *sample) {
 	defer mu.Unlock()
 	out.requests += t.n
 	out.errors += t.errs
+	for status, n := range t.byStatus {
+		if out.byStatus == nil {
+			out.byStatus = map[int]int{}
+		}
+		out.byStatus[status] += n
+	}
 	if t.firstErr != nil && out.firstErr == "" {
 		out.firstErr = t.firstErr.Error()
 	}

@@ -66,11 +66,19 @@ func mustUUID(s string) ids.UUID {
 	return u
 }
 
+// benchEvent is one event of the workload: about a subjob of job, or, with
+// ofJob, about the job itself (only `started`, to open jobs before a run).
 type benchEvent struct {
 	job, subjob, n uint64
 	started        bool
+	ofJob          bool
 }
 
+// eventMapping gives the event that counter value n stands for.
+type eventMapping func(n uint64) benchEvent
+
+// eventOf is the regular workload: one job after another, each subjob's
+// started event followed at once by its finished event.
 func eventOf(n uint64) benchEvent {
 	s := n / 2
 	return benchEvent{job: s / subjobsPerJob, subjob: s, n: n, started: n%2 == 0}
@@ -102,6 +110,13 @@ var finishedMetrics = []struct {
 }
 
 func v1JSON(buf *bytes.Buffer, e benchEvent) {
+	if e.ofJob {
+		fmt.Fprintf(buf, `{"idempotency_key":%q,"site_id":%q,"app":{"app_id":%q,"name":%q,"version":%q},`+
+			`"entity":{"type":"job","id":%q,"business_key":%q},"event":{"kind":%q,"at":"2025-10-19T12:00:00.123456+00:00",`+
+			`"status":%q,"metadata":{"expected_subjobs":%d}}}`,
+			eventKey(e.n), siteID, appID, appName, appVersion, jobUUID(e.job), bizKey, e.kind(), e.status(), subjobsPerJob)
+		return
+	}
 	fmt.Fprintf(buf, `{"idempotency_key":%q,"site_id":%q,"app":{"app_id":%q,"name":%q,"version":%q},`+
 		`"entity":{"type":"subjob","id":%q,"parent_id":%q,"business_key":%q,"sub_key":%q},`+
 		`"event":{"kind":%q,"at":"2025-10-19T12:00:00.123456+00:00",`,
@@ -177,7 +192,9 @@ func newTemplate(enc encoding, events int, firstStarted bool, batch bool) *templ
 	slots := make([]benchEvent, events)
 	for i := range slots {
 		started := (i%2 == 0) == firstStarted
-		slots[i] = benchEvent{job: placeholderJob, subjob: placeholderSubjob + uint64(i/2), n: placeholderEvent + uint64(i), started: started}
+		// Every slot has IDs of its own, so that the events of one request
+		// may belong to different jobs (the open-jobs workload).
+		slots[i] = benchEvent{job: placeholderJob + uint64(i), subjob: placeholderSubjob + uint64(i), n: placeholderEvent + uint64(i), started: started}
 	}
 	body := encodeEvents(enc, slots, batch)
 	t := &template{body: body, events: events, patches: make([][]patch, events)}
@@ -242,8 +259,7 @@ func encodeEvents(enc encoding, events []benchEvent, batch bool) []byte {
 }
 
 // locate records every occurrence of old in the body as a place of slot's
-// field. Occurrences already claimed by an earlier slot (a job's ID is shared
-// by the events of its subjobs) are claimed again: the same value goes there.
+// field.
 func (t *template) locate(slot int, old []byte, field func(benchEvent) []byte) {
 	found := 0
 	for off := 0; ; {
@@ -260,11 +276,12 @@ func (t *template) locate(slot int, old []byte, field func(benchEvent) []byte) {
 	}
 }
 
-// render writes the body for the events starting at n into dst.
-func (t *template) render(dst []byte, first uint64) []byte {
+// render writes the body for the events of counter values first,
+// first+1, … into dst.
+func (t *template) render(dst []byte, first uint64, events eventMapping) []byte {
 	dst = append(dst[:0], t.body...)
 	for i, ps := range t.patches {
-		e := eventOf(first + uint64(i))
+		e := events(first + uint64(i))
 		for _, p := range ps {
 			copy(dst[p.off:], p.field(e))
 		}

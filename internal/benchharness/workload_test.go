@@ -8,34 +8,90 @@ import (
 // A patched template must be byte for byte the encoding of the events it
 // stands for, or the run would not send what it claims.
 func TestTemplateRendersTheEncodingOfItsEvents(t *testing.T) {
-	for _, enc := range []encoding{encV1, encOTLPJSON, encOTLPProto} {
-		for _, events := range []int{1, 100} {
-			batch := events > 1
-			// Event numbers as the harness allocates them: cell ranges
-			// start at multiples of 2e9 and a request takes the next
-			// `events` numbers, so a batch always starts at a multiple of
-			// 100 and a single event alternates started and finished.
-			firsts := []uint64{0, 2_000_000_000 + 700, 4_000_000_000 + 1234500}
-			if !batch {
-				firsts = append(firsts, 1, 2_000_000_000+12345)
-			}
-			tmpls := [2]*template{newTemplate(enc, events, true, batch), newTemplate(enc, events, false, batch)}
-			for _, first := range firsts {
-				got := tmpls[first%2].render(nil, first)
-				evs := make([]benchEvent, events)
-				for i := range evs {
-					evs[i] = eventOf(first + uint64(i))
+	mappings := []struct {
+		name   string
+		events func(start uint64) eventMapping
+	}{
+		{"one job after another", func(uint64) eventMapping { return eventOf }},
+		// Every event of a request about another job.
+		{"open jobs", func(start uint64) eventMapping { return openJobsMapping(10000, start) }},
+	}
+	for _, mp := range mappings {
+		for _, enc := range []encoding{encV1, encOTLPJSON, encOTLPProto} {
+			for _, events := range []int{1, 100} {
+				batch := events > 1
+				// Event numbers as the harness allocates them: cell ranges
+				// start at multiples of 2e9 and a request takes the next
+				// `events` numbers, so a batch always starts at a multiple of
+				// 100 and a single event alternates started and finished.
+				firsts := []uint64{0, 2_000_000_000 + 700, 4_000_000_000 + 1234500}
+				if !batch {
+					firsts = append(firsts, 1, 2_000_000_000+12345)
 				}
-				want := encodeEvents(enc, evs, batch)
-				if !bytes.Equal(got, want) {
-					i := 0
-					for i < len(got) && i < len(want) && got[i] == want[i] {
-						i++
+				tmpls := [2]*template{newTemplate(enc, events, true, batch), newTemplate(enc, events, false, batch)}
+				for _, first := range firsts {
+					start := first - first%2_000_000_000
+					mapping := mp.events(start)
+					got := tmpls[first%2].render(nil, first, mapping)
+					evs := make([]benchEvent, events)
+					for i := range evs {
+						evs[i] = mapping(first + uint64(i))
 					}
-					t.Fatalf("encoding %d, %d events from %d: differs at byte %d of %d: got %q, want %q",
-						enc, events, first, i, len(want), got[i:min(i+60, len(got))], want[i:min(i+60, len(want))])
+					want := encodeEvents(enc, evs, batch)
+					if !bytes.Equal(got, want) {
+						i := 0
+						for i < len(got) && i < len(want) && got[i] == want[i] {
+							i++
+						}
+						t.Fatalf("%s, encoding %d, %d events from %d: differs at byte %d of %d: got %q, want %q",
+							mp.name, enc, events, first, i, len(want), got[i:min(i+60, len(got))], want[i:min(i+60, len(want))])
+					}
 				}
 			}
+		}
+	}
+}
+
+// The open-jobs workload keeps every job with one open subjob: a job's
+// next subjob starts, then its previous one finishes, and consecutive
+// events are about different jobs.
+func TestOpenJobsWorkloadKeepsOneOpenSubjobPerJob(t *testing.T) {
+	const jobs = 50
+	const start = 6_000_000_000
+	open := map[uint64]uint64{} // subjob -> job
+	for _, e := range prefillEvents(jobs, 0) {
+		if !e.ofJob {
+			open[e.subjob] = e.job
+		}
+	}
+	if len(open) != jobs {
+		t.Fatalf("prefill opens %d subjobs, want one for each of %d jobs", len(open), jobs)
+	}
+	events := openJobsMapping(jobs, start)
+	var prevJob uint64
+	for n := uint64(start); n < start+10*jobs; n++ {
+		e := events(n)
+		if e.n != n {
+			t.Fatalf("event %d has key number %d", n, e.n)
+		}
+		if n > start && (n-start)%2 == 0 && e.job == prevJob {
+			t.Fatalf("events %d and %d are both about job %x", n-1, n, e.job)
+		}
+		prevJob = e.job
+		if e.started {
+			if _, dup := open[e.subjob]; dup {
+				t.Fatalf("event %d starts subjob %x, already open", n, e.subjob)
+			}
+			open[e.subjob] = e.job
+			continue
+		}
+		job, ok := open[e.subjob]
+		if !ok || job != e.job {
+			t.Fatalf("event %d finishes subjob %x of job %x, which is not open under that job", n, e.subjob, e.job)
+		}
+		delete(open, e.subjob)
+		if len(open) != jobs {
+			t.Fatalf("after event %d, %d subjobs are open, want %d (one per job)", n, len(open), jobs)
 		}
 	}
 }
