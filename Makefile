@@ -88,7 +88,9 @@ lint: vet $(GOLANGCI)
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## bench: side-by-side benchmarks (about 6-10 min on 2 cores) into docs/benchmarks.md and docs/benchmarks.svg
+## bench: the shipped configuration beside a plain pipeline, v1 against OTLP, the SDK (about 12 min on 2 cores) into docs/benchmarks.md
+# BENCH_ARGS=-quick: a 2-minute smoke run of the harness, its report under the system temp directory;
+# BENCH_ARGS='-baseline-rev REV': the same run with a before/after table against a build of REV
 bench: build
 	OTELCOL_WAFERMONITOR_BIN=$(BIN) $(GO) run ./internal/benchharness $(BENCH_ARGS)
 
