@@ -49,7 +49,7 @@ func noStatePipeline(s *shippedConfig) pipeline {
 
 func baselinePipeline(s *shippedConfig, desc string) pipeline {
 	return pipeline{name: pipeBaseline, shipped: s, openJobs: true,
-		title: fmt.Sprintf("the shipped configuration (`%s`) on the baseline build, %s", s.path, desc)}
+		title: fmt.Sprintf("`%s` on the baseline build, %s", s.name, desc)}
 }
 
 var plainPipeline = pipeline{name: pipePlain, title: "receiver → batch → debug"}

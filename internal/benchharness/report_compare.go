@@ -34,7 +34,7 @@ func (w *writer) beforeAfter(r *results) {
 	}
 	w.p("## Before and after: this build and the baseline build\n\n")
 	w.p("The default pipeline on this build and on `%s` (`-baseline-bin`/`-baseline-rev`, running `%s`),\n",
-		r.baselineDesc, r.collectors[pipeBaseline].pipeline.shipped.path)
+		r.baselineDesc, r.collectors[pipeBaseline].pipeline.shipped.name)
 	w.p("interleaved in the same rounds. `-baseline-rev REV` builds it from `git archive REV` with the flags of `make build`.\n\n")
 	w.p("| measure | this build | baseline | this ÷ baseline |\n|---|---|---|---|\n")
 	row := func(name string, now, base float64, format string) {
@@ -52,7 +52,6 @@ func (w *writer) beforeAfter(r *results) {
 		now, base := r.cell(pipeDefault, "v1", m.name), r.cell(pipeBaseline, "v1", m.name)
 		row("v1 p99 ms, "+m.name, ms(now.pct(0.99)), ms(base.pct(0.99)), "%.2f")
 		row("v1 bytes written per event, "+m.name, r.fileWrites(now, "v1", m), r.fileWrites(base, "v1", m), "%.0f")
-		row("v1 bytes to disk per event, "+m.name, now.perEvent(now.io.writeBytes), base.perEvent(base.io.writeBytes), "%.0f")
 	}
 	nowInfo, baseInfo := r.collectors[pipeDefault], r.collectors[pipeBaseline]
 	if n, b := len(nowInfo.afterLoad), len(baseInfo.afterLoad); n > 0 && b > 0 {
@@ -101,10 +100,11 @@ func (w *writer) diskWrites(r *results) {
 	w.p("*Written* is what the collector passed to write calls (`wchar` of its `/proc/PID/io`) during the cell, less\n")
 	w.p("its HTTP answers (the `plain` pipeline's `wchar` for the same protocol and load: it writes no file); the CSV\n")
 	w.p("files' share is their growth, and the rest goes to `file_storage` (bbolt): the persistent queues and the\n")
-	w.p("processor's state. *To disk* is `write_bytes` (pages of the page cache the process dirtied; a page written\n")
-	w.p("again before the kernel wrote it back counts once). The processor's state checkpoints alone are `default`\n")
-	w.p("less `nostate` in the open-jobs cells (*Targets*). Allocation is the Go runtime's `TotalAlloc` over the cell.\n")
-	w.p("Per accepted event, all rounds.\n\n")
+	w.p("processor's state. The processor's state checkpoints alone are `default` less `nostate` in the open-jobs cells\n")
+	w.p("(*Targets*). *To disk* is `write_bytes`: pages of the page cache the process dirtied, where a page written\n")
+	w.p("again before the kernel wrote it back counts once, so it is far below what is written when the same file pages\n")
+	w.p("are rewritten, and within a cell it depends on when the kernel writes back. Allocation is the Go runtime's\n")
+	w.p("`TotalAlloc` over the cell. Per accepted event, all rounds.\n\n")
 	for _, pipe := range r.pipelines {
 		info := r.collectors[pipe]
 		if !info.pipeline.openJobs {

@@ -1,9 +1,6 @@
 package main
 
-import (
-	"sort"
-	"strings"
-)
+import "strings"
 
 func (w *writer) method(r *results) {
 	w.p("## What is compared\n\n")
@@ -11,8 +8,14 @@ func (w *writer) method(r *results) {
 	w.p("`finished` (status `succeeded`, with `cpu_user_s`, `cpu_system_s`, `mem_max_mb`, `duration_s`). Every event has\n")
 	w.p("its own subjob/idempotency-key numbers, so nothing repeats within a run. In most cells the jobs come one after\n")
 	w.p("another, each subjob's `finished` right after its `started`.\n\n")
-	w.p("**Open jobs.** Before the rounds, the `default` (and `baseline`) collector is sent `started` for %d jobs\n", r.opts.openJobs)
-	w.p("(`expected_subjobs` 100) and for one subjob of each, so its processor holds them open, as on a site where many\n")
+	var stateful []string
+	for _, pipe := range r.pipelines {
+		if r.collectors[pipe].pipeline.openJobs {
+			stateful = append(stateful, "`"+pipe+"`")
+		}
+	}
+	w.p("**Open jobs.** Before the rounds, the %s collectors are sent `started` for %d jobs\n", strings.Join(stateful, ", "), r.opts.openJobs)
+	w.p("(`expected_subjobs` 100) and for one subjob of each, so their processor holds them open, as on a site where many\n")
 	w.p("lots run at once, for the whole run. The open-jobs cells (*%s*) report subjobs of all these\n", r.openJobsMode.name)
 	w.p("jobs in turn: each event is about another job; a job's next subjob starts, then its previous one finishes, so every\n")
 	w.p("job keeps one open subjob and its roll-up grows.\n\n")
@@ -28,18 +31,15 @@ func (w *writer) method(r *results) {
 	w.p("builds a span of every terminal event, updates its cumulative metrics and checks the idempotency key, so\n")
 	w.p("its downstream pipeline carries half a span and metric points per event more than the OTLP one.\n\n")
 	w.p("**The pipelines.** One collector per pipeline, both receivers in every one.\n\n")
+	movedListed := false
 	for _, pipe := range r.pipelines {
 		info := r.collectors[pipe]
 		w.p("- `%s`: %s", pipe, info.pipeline.title)
-		if s := info.pipeline.shipped; s != nil {
-			var moved []string
-			for _, ref := range s.refs {
-				if strings.HasSuffix(ref.name, "_DATA_DIR") || listenAddrRE.MatchString(ref.def) || (strings.HasSuffix(ref.name, "_PORT") && isNumber(ref.def)) {
-					moved = append(moved, "`"+ref.name+"`")
-				}
-			}
-			sort.Strings(moved)
-			w.p(". Set: %s (free loopback ports, a fresh data directory); every other setting at its default. A second\n", strings.Join(moved, ", "))
+		if s := info.pipeline.shipped; s != nil && movedListed {
+			w.p("; addresses and data directory moved, and pprof added, as for `%s`", pipeDefault)
+		} else if s != nil {
+			movedListed = true
+			w.p(". Set: `%s` (free loopback ports, a fresh data directory); every other setting at its default. A second\n", strings.Join(s.moved(), "`, `"))
 			w.p("  configuration file adds the `pprof` extension on a loopback port, for the profiles")
 		}
 		w.p(".\n")

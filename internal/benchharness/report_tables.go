@@ -109,7 +109,11 @@ func (w *writer) ingestion(r *results) {
 		for _, m := range r.modes {
 			for _, p := range protocols {
 				if a := r.cells[cellKey{pipe, p.name, m.name}]; a != nil && a.errors > 0 {
-					errs = append(errs, fmt.Sprintf("`%s` %s %s: %s", pipe, p.name, m.name, a.firstErr))
+					msg := a.firstErr
+					if len(msg) > 240 {
+						msg = msg[:240] + "…"
+					}
+					errs = append(errs, fmt.Sprintf("`%s` %s %s: %s", pipe, p.name, m.name, msg))
 				}
 			}
 		}

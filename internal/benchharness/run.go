@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log"
 	"net/http"
 	"os"
@@ -149,6 +150,13 @@ func baselineSetup(ctx context.Context, root, workDir string, o *options) (pipel
 	s, err := readShipped(config)
 	if err != nil {
 		return pipeline{}, "", err
+	}
+	switch {
+	case o.baselineConfig != "":
+	case o.baselineRev != "":
+		s.name = fmt.Sprintf("%s of %s", s.name, o.baselineRev)
+	default:
+		s.name = fmt.Sprintf("%s of this tree", s.name)
 	}
 	return baselinePipeline(s, o.baselineDesc), bin, nil
 }

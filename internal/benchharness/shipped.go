@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,8 @@ import (
 // other collectors of the run.
 type shippedConfig struct {
 	path string
+	// name is how the report names the file.
+	name string
 	text string
 	refs []envRef // in order of first appearance
 }
@@ -38,7 +41,7 @@ func readShipped(path string) (*shippedConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the shipped configuration: %w", err)
 	}
-	s := &shippedConfig{path: path, text: string(b)}
+	s := &shippedConfig{path: path, name: filepath.Base(path), text: string(b)}
 	seen := map[string]bool{}
 	for _, m := range envRefRE.FindAllStringSubmatch(s.text, -1) {
 		if !seen[m[1]] {
@@ -63,9 +66,9 @@ func (s *shippedConfig) moveEnv(dataDir string, freePort func() (int, error)) (m
 	moved := movedEnv{vars: map[string]string{}}
 	for _, r := range s.refs {
 		switch {
-		case strings.HasSuffix(r.name, "_DATA_DIR"):
+		case r.isDataDir():
 			moved.vars[r.name] = dataDir
-		case listenAddrRE.MatchString(r.def), strings.HasSuffix(r.name, "_PORT") && isNumber(r.def):
+		case r.isAddress():
 			port, err := freePort()
 			if err != nil {
 				return movedEnv{}, err
@@ -101,6 +104,25 @@ func (s *shippedConfig) moveEnv(dataDir string, freePort func() (int, error)) (m
 			s.path, strings.Join(missing, ", no "))
 	}
 	return moved, nil
+}
+
+func (r envRef) isDataDir() bool { return strings.HasSuffix(r.name, "_DATA_DIR") }
+
+// isAddress: the variable sets an address or port to listen on.
+func (r envRef) isAddress() bool {
+	return listenAddrRE.MatchString(r.def) || strings.HasSuffix(r.name, "_PORT") && isNumber(r.def)
+}
+
+// moved are the variables the harness sets.
+func (s *shippedConfig) moved() []string {
+	var out []string
+	for _, r := range s.refs {
+		if r.isDataDir() || r.isAddress() {
+			out = append(out, r.name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func isNumber(s string) bool {

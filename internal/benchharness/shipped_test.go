@@ -30,10 +30,12 @@ func TestShippedConfigurationIsMovedOnlyThroughItsVariables(t *testing.T) {
 		switch {
 		case strings.HasSuffix(r.name, "_DATA_DIR"):
 			require.Equal(t, dataDir, v, r.name)
+			require.Contains(t, s.moved(), r.name)
 		case listenAddrRE.MatchString(r.def):
 			require.True(t, strings.HasPrefix(v, "127.0.0.1:"), "%s=%q, want a loopback address", r.name, v)
 			require.NotContains(t, ports, v, "%s reuses the port of %s", r.name, ports[v])
 			ports[v] = r.name
+			require.Contains(t, s.moved(), r.name)
 		case strings.HasSuffix(r.name, "_PORT"):
 			require.True(t, set && isNumber(v), "%s=%q", r.name, v)
 		default:
