@@ -139,17 +139,23 @@ func (t *tally) record(err error, latency time.Duration) {
 	t.n++
 }
 
+// addCounts adds src's counts to dst, which it makes when needed.
+func addCounts(dst, src map[int]int) map[int]int {
+	for k, n := range src {
+		if dst == nil {
+			dst = map[int]int{}
+		}
+		dst[k] += n
+	}
+	return dst
+}
+
 func (t *tally) mergeInto(mu *sync.Mutex, out *sample) {
 	mu.Lock()
 	defer mu.Unlock()
 	out.requests += t.n
 	out.errors += t.errs
-	for status, n := range t.byStatus {
-		if out.byStatus == nil {
-			out.byStatus = map[int]int{}
-		}
-		out.byStatus[status] += n
-	}
+	out.byStatus = addCounts(out.byStatus, t.byStatus)
 	if t.firstErr != nil && out.firstErr == "" {
 		out.firstErr = t.firstErr.Error()
 	}

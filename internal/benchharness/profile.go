@@ -14,7 +14,11 @@ import (
 
 // pprofGet fetches a path of the collector's pprof extension.
 func (c *collector) pprofGet(ctx context.Context, path string) ([]byte, error) {
-	u := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", c.pprofPort, path)
+	return httpGet(ctx, fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", c.pprofPort, path))
+}
+
+// httpGet is the body of a 200 answer to a GET of u.
+func httpGet(ctx context.Context, u string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err

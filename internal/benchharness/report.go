@@ -193,13 +193,11 @@ func (w *writer) targets(r *results) {
 	w.p("| v1 %s ≥ 2× the events/s of %s | %s (rounds %s) | %.0f events/s against %.0f | %s |\n",
 		modeBatch.name, modeSingle16.name, f2(br), roundRange(b, s, rate), b.eventsPerSec(), s.eventsPerSec(), yesNo(br >= 2))
 	var refused []string
-	for _, m := range r.modes {
-		for _, p := range protocols {
-			if a := r.cells[cellKey{d, p.name, m.name}]; a != nil && a.errors > 0 {
-				refused = append(refused, fmt.Sprintf("%s %s: %s of %d", p.name, m.name, errorsText(a), a.requests+a.errors))
-			}
+	r.eachCell(d, func(m mode, p string, a *agg) {
+		if a.errors > 0 {
+			refused = append(refused, fmt.Sprintf("%s %s: %s of %d", p, m.name, errorsText(a), a.requests+a.errors))
 		}
-	}
+	})
 	w.p("| nothing refused (an old client drops an event on any error status) | %s | `plain`: %d errors | %s |\n",
 		orNone(strings.Join(refused, "; ")), r.pipelineErrors(pipePlain), yesNo(len(refused) == 0))
 	if len(r.mem) > 0 {

@@ -113,17 +113,11 @@ func (w *writer) diskWrites(r *results) {
 		w.p("### `%s`\n\n", pipe)
 		w.p("| load | protocol | written B/event | CSV files | file_storage (queues, state) | to disk B/event | allocated KiB/event | GC cycles |\n")
 		w.p("|---|---|---|---|---|---|---|---|\n")
-		for _, m := range r.modes {
-			for _, p := range protocols {
-				a := r.cells[cellKey{pipe, p.name, m.name}]
-				if a == nil {
-					continue
-				}
-				written := r.fileWrites(a, p.name, m)
-				w.p("| %s | %s | %.0f | %.0f | %.0f | %.0f | %.1f | %d |\n", m.name, p.name, written, a.perEvent(a.csvBytes),
-					written-a.perEvent(a.csvBytes), a.perEvent(a.io.writeBytes), a.perEvent(int64(a.mem.allocBytes))/1024, a.mem.gcs)
-			}
-		}
+		r.eachCell(pipe, func(m mode, p string, a *agg) {
+			written := r.fileWrites(a, p, m)
+			w.p("| %s | %s | %.0f | %.0f | %.0f | %.0f | %.1f | %d |\n", m.name, p, written, a.perEvent(a.csvBytes),
+				written-a.perEvent(a.csvBytes), a.perEvent(a.io.writeBytes), a.perEvent(int64(a.mem.allocBytes))/1024, a.mem.gcs)
+		})
 		w.p("\n")
 		w.p("State the collector held (its own metrics): %s after the %d open jobs were sent; %s after the last cell.\n\n",
 			stateText(info.stateAfterPrefill), r.opts.openJobs, stateText(info.stateAtEnd))

@@ -92,31 +92,23 @@ func (w *writer) ingestion(r *results) {
 		w.p("### `%s`: %s\n\n", pipe, r.collectors[pipe].pipeline.title)
 		w.p("| load | protocol | events/s | p50 ms | p99 ms | CPU-s per 10^6 events | allocated KiB/event | peak RSS MiB | requests | errors |\n")
 		w.p("|---|---|---|---|---|---|---|---|---|---|\n")
-		for _, m := range r.modes {
-			for _, p := range protocols {
-				a := r.cells[cellKey{pipe, p.name, m.name}]
-				if a == nil {
-					continue
-				}
-				w.p("| %s | %s | %.0f | %.2f | %.2f | %.1f | %.1f | %s | %d | %s |\n", m.name, p.name, a.eventsPerSec(),
-					ms(a.pct(0.5)), ms(a.pct(0.99)), a.cpuPerMillion(), a.perEvent(int64(a.mem.allocBytes))/1024, mibs(a.peakRSS), a.requests, errorsText(a))
-			}
-		}
+		r.eachCell(pipe, func(m mode, p string, a *agg) {
+			w.p("| %s | %s | %.0f | %.2f | %.2f | %.1f | %.1f | %s | %d | %s |\n", m.name, p, a.eventsPerSec(),
+				ms(a.pct(0.5)), ms(a.pct(0.99)), a.cpuPerMillion(), a.perEvent(int64(a.mem.allocBytes))/1024, mibs(a.peakRSS), a.requests, errorsText(a))
+		})
 		w.p("\n")
 	}
 	var errs []string
 	for _, pipe := range r.pipelines {
-		for _, m := range r.modes {
-			for _, p := range protocols {
-				if a := r.cells[cellKey{pipe, p.name, m.name}]; a != nil && a.errors > 0 {
-					msg := a.firstErr
-					if len(msg) > 240 {
-						msg = msg[:240] + "…"
-					}
-					errs = append(errs, fmt.Sprintf("`%s` %s %s: %s", pipe, p.name, m.name, msg))
+		r.eachCell(pipe, func(m mode, p string, a *agg) {
+			if a.errors > 0 {
+				msg := a.firstErr
+				if len(msg) > 240 {
+					msg = msg[:240] + "…"
 				}
+				errs = append(errs, fmt.Sprintf("`%s` %s %s: %s", pipe, p, m.name, msg))
 			}
-		}
+		})
 	}
 	if len(errs) > 0 {
 		w.p("First error of each cell with errors: %s\n\n", strings.Join(errs, "; "))

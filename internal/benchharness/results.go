@@ -19,12 +19,7 @@ func (a *agg) add(s sample) {
 	a.requests += s.requests
 	a.events += s.events
 	a.errors += s.errors
-	for status, n := range s.byStatus {
-		if a.byStatus == nil {
-			a.byStatus = map[int]int{}
-		}
-		a.byStatus[status] += n
-	}
+	a.byStatus = addCounts(a.byStatus, s.byStatus)
 	if a.firstErr == "" {
 		a.firstErr = s.firstErr
 	}
@@ -133,6 +128,17 @@ func (r *results) cell(pipeline, protocol, mode string) *agg {
 		return a
 	}
 	return &agg{}
+}
+
+// eachCell calls f for every measured cell of a pipeline, mode by mode.
+func (r *results) eachCell(pipeline string, f func(m mode, protocol string, a *agg)) {
+	for _, m := range r.modes {
+		for _, p := range protocols {
+			if a := r.cells[cellKey{pipeline, p.name, m.name}]; a != nil {
+				f(m, p.name, a)
+			}
+		}
+	}
 }
 
 func (r *results) has(pipeline string) bool {

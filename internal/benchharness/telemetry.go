@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 )
@@ -27,21 +25,9 @@ func (c *collector) telemetry(ctx context.Context) (map[string]float64, error) {
 	if c.telemetryPort == 0 {
 		return nil, nil
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://localhost:%d/metrics", c.telemetryPort), nil)
+	body, err := httpGet(ctx, fmt.Sprintf("http://localhost:%d/metrics", c.telemetryPort))
 	if err != nil {
 		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("the collector's metrics: HTTP %d", resp.StatusCode)
 	}
 	return parsePrometheusText(body, telemetryNames), nil
 }
