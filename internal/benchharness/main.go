@@ -79,16 +79,16 @@ func defaultOptions() options {
 func applyQuick(o *options, set map[string]bool) {
 	dir := filepath.Join(os.TempDir(), "wafermonitor-bench-quick")
 	quick := map[string]func(){
-		"budget":         func() { o.budget = 5 * time.Minute },
-		"cell":           func() { o.cell = time.Second },
-		"rounds":         func() { o.rounds = 1 },
-		"open-jobs":      func() { o.openJobs = 1000 },
-		"idle-after":     func() { o.idleAfter = []time.Duration{0, 3 * time.Second} },
-		"out":            func() { o.out = filepath.Join(dir, "benchmarks.md") },
-		"svg":            func() { o.svg = filepath.Join(dir, "benchmarks.svg") },
-		"profile-dir":    func() { o.profileDir = filepath.Join(dir, "profiles") },
-		"memory-jobs":    func() { o.memJobs = []int{1000} },
-		"only-ingestion": func() { o.onlyLoad = true },
+		"budget":      func() { o.budget = 5 * time.Minute },
+		"cell":        func() { o.cell = time.Second },
+		"rounds":      func() { o.rounds = 1 },
+		"open-jobs":   func() { o.openJobs = 1000 },
+		"idle-after":  func() { o.idleAfter = []time.Duration{0, 3 * time.Second} },
+		"out":         func() { o.out = filepath.Join(dir, "benchmarks.md") },
+		"svg":         func() { o.svg = filepath.Join(dir, "benchmarks.svg") },
+		"profile-dir": func() { o.profileDir = filepath.Join(dir, "profiles") },
+		"memory-jobs": func() { o.memJobs = []int{1000} },
+		"sdk-count":   func() { o.sdkCount = 0 },
 	}
 	for name, apply := range quick {
 		if !set[name] {
@@ -110,7 +110,7 @@ func main() {
 	flag.StringVar(&o.svg, "svg", o.svg, "chart")
 	flag.StringVar(&o.profileDir, "profile-dir", "", "where to save the CPU and heap profiles of the last round (default: a new directory under the system temp directory)")
 	flag.StringVar(&o.config, "config", o.config, "the shipped configuration the default pipeline runs")
-	flag.IntVar(&o.sdkCount, "sdk-count", o.sdkCount, "runs of each SDK benchmark (-count)")
+	flag.IntVar(&o.sdkCount, "sdk-count", o.sdkCount, "runs of each SDK benchmark (-count); 0 skips them")
 	flag.StringVar(&o.sdkTime, "sdk-benchtime", o.sdkTime, "-benchtime of the SDK benchmarks")
 	flag.StringVar(&o.baseline, "baseline-bin", "", "another build of the collector (e.g. of an earlier commit) that runs the shipped configuration interleaved with this one's, for a before/after table")
 	flag.StringVar(&o.baselineRev, "baseline-rev", "", "a git revision to build the baseline from (git archive into a temporary directory), instead of -baseline-bin")
@@ -135,8 +135,8 @@ func main() {
 	if o.quick {
 		applyQuick(&o, set)
 	}
-	if o.rounds < 1 || o.cell < time.Second || o.rate < 1 || o.openJobs < 1 {
-		log.Fatal("-rounds, -rate and -open-jobs must be positive and -cell at least 1s (a CPU profile's shortest)")
+	if o.rounds < 1 || o.cell < time.Second || o.rate < 1 || o.openJobs < 1 || o.sdkCount < 0 {
+		log.Fatal("-rounds, -rate and -open-jobs must be positive, -sdk-count not negative and -cell at least 1s (a CPU profile's shortest)")
 	}
 	o.args = os.Args[1:]
 	if _, err := run(o); err != nil {

@@ -243,8 +243,8 @@ func (w *writer) rssTargets(r *results) {
 	if p := r.collectors[pipePlain]; p != nil && len(p.afterLoad) > 0 {
 		peer = fmt.Sprintf("`plain`: %s MiB at %s", mibs(p.afterLoad[len(p.afterLoad)-1].rss), last.at)
 	}
-	w.p("| RSS back under 150 MiB within 60 s of the load's end | %s; Go heap %s MiB, %s MiB held by the runtime unused | %s | %s |\n",
-		strings.Join(seq, ", "), mibs(last.mem.heapAlloc), mibs(last.mem.retained()), peer,
+	w.p("| RSS back under 150 MiB within 60 s of the load's end | %s; of the last, %s MiB map files, Go heap %s MiB, %s MiB held by the runtime unused | %s | %s |\n",
+		strings.Join(seq, ", "), mibs(last.rssFile), mibs(last.mem.heapAlloc), mibs(last.mem.retained()), peer,
 		yesNo(last.err == nil && last.at <= time.Minute && last.rss < 150*mib))
 	limit := "none"
 	if info.memoryLimitMiB > 0 {

@@ -67,11 +67,12 @@ func (w *writer) beforeAfter(r *results) {
 func (w *writer) memoryAfterLoad(r *results) {
 	w.p("## Memory after the load\n\n")
 	w.p("RSS (`VmRSS`) of each collector started and idle, at its peak over the run (`VmHWM`), and at times after the\n")
-	w.p("last cell; with the Go heap in use (`HeapAlloc`) and what the Go runtime holds unused without returning it to\n")
-	w.p("the system (`HeapIdle − HeapReleased`), from the collector's `runtime.MemStats` (pprof). MiB.\n\n")
+	w.p("last cell: with the part that maps files (`RssFile`: bbolt maps its databases), the Go heap in use (`HeapAlloc`)\n")
+	w.p("and what the Go runtime holds unused without returning it to the system (`HeapIdle − HeapReleased`), from the\n")
+	w.p("collector's `runtime.MemStats` (pprof). MiB.\n\n")
 	w.p("| pipeline | idle, before the load | peak | memory_limiter limit |")
 	for _, at := range r.opts.idleAfter {
-		w.p(" %s after: RSS (heap, held unused) |", at)
+		w.p(" %s after: RSS (files; heap, held unused) |", at)
 	}
 	w.p("\n|---|---|---|---|%s\n", strings.Repeat("---|", len(r.opts.idleAfter)))
 	for _, pipe := range r.pipelines {
@@ -86,7 +87,7 @@ func (w *writer) memoryAfterLoad(r *results) {
 				w.p(" not read: %v |", a.err)
 				continue
 			}
-			w.p(" %s (%s, %s) |", mibs(a.rss), mibs(a.mem.heapAlloc), mibs(a.mem.retained()))
+			w.p(" %s (%s; %s, %s) |", mibs(a.rss), mibs(a.rssFile), mibs(a.mem.heapAlloc), mibs(a.mem.retained()))
 		}
 		w.p("\n")
 	}

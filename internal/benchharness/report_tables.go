@@ -98,21 +98,38 @@ func (w *writer) ingestion(r *results) {
 		})
 		w.p("\n")
 	}
-	var errs []string
+	w.errorMessages(r)
+}
+
+// errorMessages lists each distinct error message once, with the cells
+// that got it.
+func (w *writer) errorMessages(r *results) {
+	var order []string
+	cells := map[string][]string{}
 	for _, pipe := range r.pipelines {
 		r.eachCell(pipe, func(m mode, p string, a *agg) {
-			if a.errors > 0 {
-				msg := a.firstErr
-				if len(msg) > 240 {
-					msg = msg[:240] + "…"
-				}
-				errs = append(errs, fmt.Sprintf("`%s` %s %s: %s", pipe, p, m.name, msg))
+			if a.errors == 0 {
+				return
 			}
+			// "http://127.0.0.1:PORT/v1/event: HTTP 503: …" without the URL.
+			msg := a.firstErr
+			if i := strings.Index(msg, ": HTTP "); i >= 0 {
+				msg = msg[i+2:]
+			}
+			if cells[msg] == nil {
+				order = append(order, msg)
+			}
+			cells[msg] = append(cells[msg], fmt.Sprintf("`%s` %s %s", pipe, p, m.name))
 		})
 	}
-	if len(errs) > 0 {
-		w.p("First error of each cell with errors: %s\n\n", strings.Join(errs, "; "))
+	if len(order) == 0 {
+		return
 	}
+	w.p("The first error of each cell with errors:\n\n")
+	for _, msg := range order {
+		w.p("- `%s`: %s\n", msg, strings.Join(cells[msg], "; "))
+	}
+	w.p("\n")
 }
 
 func (w *writer) sdk(r *results) {

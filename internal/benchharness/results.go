@@ -85,8 +85,11 @@ func (a *agg) pct(p float64) time.Duration {
 type afterLoad struct {
 	at  time.Duration
 	rss uint64
-	mem memStats
-	err error
+	// rssFile is the part of rss that maps files (bbolt maps its
+	// databases), which the Go runtime does not manage.
+	rssFile uint64
+	mem     memStats
+	err     error
 }
 
 // collectorInfo is what the report says of one collector beside its cells.

@@ -73,7 +73,10 @@ func run(o options) (*results, error) {
 	}
 
 	if o.onlyLoad {
-		res.sdkErr = errors.New("skipped (-only-ingestion)")
+		o.memJobs, o.sdkCount = nil, 0
+	}
+	if o.sdkCount == 0 {
+		res.sdkErr = errors.New("skipped (-quick, -only-ingestion or -sdk-count 0)")
 	} else {
 		log.Printf("SDK benchmarks (go test -bench in sdk/jobs)")
 		res.sdk, res.sdkRaw, res.sdkErr = runSDKBenchmarks(ctx, root, o.sdkCount, o.sdkTime)
@@ -300,6 +303,9 @@ func (h *harness) afterLoad(ctx context.Context) {
 		for _, c := range h.cols {
 			a := afterLoad{at: at}
 			a.rss, a.err = c.status("VmRSS")
+			if a.err == nil {
+				a.rssFile, a.err = c.status("RssFile")
+			}
 			if a.err == nil {
 				a.mem, a.err = c.memStats(ctx)
 			}
