@@ -100,7 +100,7 @@ func applyQuick(o *options, set map[string]bool) {
 func main() {
 	o := defaultOptions()
 	flag.BoolVar(&o.quick, "quick", false, "a smoke test of the harness in about two minutes (one short round, 1,000 open jobs, no SDK benchmarks); the report goes under the system temp directory unless -out is given")
-	flag.DurationVar(&o.budget, "budget", o.budget, "wall time the whole run may take; rounds stop early to keep it")
+	flag.DurationVar(&o.budget, "budget", o.budget, "wall time the run may take after building the collectors; rounds stop early to keep it")
 	flag.DurationVar(&o.cell, "cell", o.cell, "duration of one cell's load (pipeline × protocol × load shape) in one round")
 	flag.IntVar(&o.rounds, "rounds", o.rounds, "interleaved rounds over all cells")
 	flag.IntVar(&o.rate, "rate", o.rate, "request rate of the open-loop cells (requests/s)")

@@ -24,9 +24,9 @@ type harness struct {
 
 func run(o options) (*results, error) {
 	start := time.Now()
-	deadline := start.Add(o.budget)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(time.Minute))
-	defer cancel()
+	// Builds are not part of the measurement's budget.
+	buildCtx, cancelBuild := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancelBuild()
 	root, err := repoRoot()
 	if err != nil {
 		return nil, err
@@ -53,7 +53,7 @@ func run(o options) (*results, error) {
 	res.modes = append(append([]mode(nil), closedModes...), res.openMode, res.openJobsMode)
 
 	log.Printf("building the collector")
-	bin, err := buildCollector(ctx, root, workDir)
+	bin, err := buildCollector(buildCtx, root, workDir)
 	if err != nil {
 		return nil, err
 	}
@@ -64,13 +64,16 @@ func run(o options) (*results, error) {
 	pipes := []pipeline{defaultPipeline(shipped), plainPipeline, noStatePipeline(shipped)}
 	bins := []string{bin, bin, bin}
 	if o.baselineRev != "" || o.baseline != "" {
-		p, baseBin, err := baselineSetup(ctx, root, workDir, &o)
+		p, baseBin, err := baselineSetup(buildCtx, root, workDir, &o)
 		if err != nil {
 			return nil, err
 		}
 		res.baselineDesc, res.opts = o.baselineDesc, o
 		pipes, bins = append(pipes, p), append(bins, baseBin)
 	}
+	deadline := time.Now().Add(o.budget)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(time.Minute))
+	defer cancel()
 
 	if o.onlyLoad {
 		o.memJobs, o.sdkCount = nil, 0
