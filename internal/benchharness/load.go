@@ -67,10 +67,43 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.msg }
 
-// send renders and posts the next request; buf is the caller's scratch.
-func (r *requester) send(ctx context.Context, buf []byte) ([]byte, error) {
-	events := uint64(r.tmpls[0].events)
-	first := r.counter.Add(events) - events
+// unit is how many requests a client sends in order, each once the one
+// before it is answered: a subjob's started and finished events, as a real
+// client sends them, when a request carries one event; one request when it
+// carries a batch (of whole subjobs). Sent by different clients at once, a
+// finished event could overtake its started one and leave the subjob open.
+func (r *requester) unit() int {
+	if r.tmpls[0].events%2 == 1 {
+		return 2
+	}
+	return 1
+}
+
+// reserve takes the counter values of the events of the next unit.
+func (r *requester) reserve() uint64 {
+	n := uint64(r.unit() * r.tmpls[0].events)
+	return r.counter.Add(n) - n
+}
+
+// sendUnit sends the requests of the unit whose first event has counter
+// value first, each once the one before it is answered and not before
+// due(i), and records each latency from due(i).
+func (r *requester) sendUnit(ctx context.Context, buf []byte, first uint64, due func(i int) time.Time, t *tally) []byte {
+	for i := 0; i < r.unit(); i++ {
+		at := due(i)
+		if w := time.Until(at); w > 0 {
+			time.Sleep(w)
+		}
+		var err error
+		buf, err = r.send(ctx, buf, first+uint64(i*r.tmpls[0].events))
+		t.record(err, time.Since(at))
+	}
+	return buf
+}
+
+// send renders and posts the request whose first event has counter value
+// first; buf is the caller's scratch.
+func (r *requester) send(ctx context.Context, buf []byte, first uint64) ([]byte, error) {
 	body := r.tmpls[first%2].render(buf, first, r.events)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(body))
 	if err != nil {
@@ -102,7 +135,7 @@ type sample struct {
 	latencies []time.Duration
 	cpu       time.Duration // collector user+system CPU during the cell
 	peakRSS   uint64        // collector VmHWM during the cell, bytes
-	late      int           // open loop: requests sent more than 1 ms after their time
+	late      int           // open loop: units whose first request was sent more than 1 ms after its time
 	io        ioCounters    // collector's /proc/PID/io during the cell
 	csvBytes  int64         // growth of the CSV files in the data directory
 	mem       memStatsDelta // the collector's Go allocator during the cell
@@ -177,12 +210,10 @@ func closedLoop(ctx context.Context, r *requester, m mode, d time.Duration) samp
 			defer wg.Done()
 			t := tally{lat: make([]time.Duration, 0, 4096)}
 			var buf []byte
-			// Requests in flight at the end are finished and counted (the
+			// Units in flight at the end are finished and counted (the
 			// cell's elapsed time includes them), so no connection is cut.
-			for t0 := time.Now(); t0.Before(end) && ctx.Err() == nil; t0 = time.Now() {
-				var err error
-				buf, err = r.send(ctx, buf)
-				t.record(err, time.Since(t0))
+			for time.Now().Before(end) && ctx.Err() == nil {
+				buf = r.sendUnit(ctx, buf, r.reserve(), func(int) time.Time { return time.Now() }, &t)
 			}
 			t.mergeInto(&mu, &out)
 		}()
@@ -193,15 +224,17 @@ func closedLoop(ctx context.Context, r *requester, m mode, d time.Duration) samp
 	return out
 }
 
-// openLoop sends m.rate requests/s for d whatever the answers' delay, and
-// measures each latency from the time the request was due, so that a stall
-// counts against every request it delays (no coordinated omission).
+// openLoop sends m.rate requests/s for d whatever the answers' delay (but
+// for the second request of a unit, which waits for the first one's answer),
+// and measures each latency from the time the request was due, so that a
+// stall counts against every request it delays (no coordinated omission).
 func openLoop(ctx context.Context, r *requester, m mode, d time.Duration) sample {
 	ctx, cancel := context.WithTimeout(ctx, d+5*time.Second)
 	defer cancel()
 	interval := time.Second / time.Duration(m.rate)
-	total := int(d / interval)
-	due := make(chan time.Time, total)
+	unit := r.unit()
+	units := int(d/interval) / unit
+	due := make(chan time.Time, units)
 	var (
 		mu   sync.Mutex
 		out  sample
@@ -214,21 +247,20 @@ func openLoop(ctx context.Context, r *requester, m mode, d time.Duration) sample
 		go func() {
 			defer wg.Done()
 			var buf []byte
-			t := tally{lat: make([]time.Duration, 0, total/64+16)}
+			t := tally{lat: make([]time.Duration, 0, units*unit/64+16)}
 			for at := range due {
+				// Late: the load generator, not the collector, held it up.
 				if time.Since(at) > time.Millisecond {
 					late.Add(1)
 				}
-				var err error
-				buf, err = r.send(ctx, buf)
-				t.record(err, time.Since(at))
+				buf = r.sendUnit(ctx, buf, r.reserve(), func(i int) time.Time { return at.Add(time.Duration(i) * interval) }, &t)
 			}
 			t.mergeInto(&mu, &out)
 		}()
 	}
 	start := time.Now()
-	for i := 0; i < total && ctx.Err() == nil; i++ {
-		at := start.Add(time.Duration(i) * interval)
+	for i := 0; i < units && ctx.Err() == nil; i++ {
+		at := start.Add(time.Duration(i*unit) * interval)
 		if w := time.Until(at); w > 0 {
 			time.Sleep(w)
 		}

@@ -210,14 +210,15 @@ func (w *writer) targets(r *results) {
 	w.p("\n")
 }
 
-// lateText is how many requests of an open-loop cell the load generator
-// sent more than 1 ms after their time: a busy machine, not the collector.
+// lateText is how many subjobs (units of a started and a finished
+// request) of an open-loop cell the load generator began to send more than
+// 1 ms after their time: a busy machine, not the collector.
 func lateText(a *agg) string {
-	n := a.requests + a.errors
+	n := (a.requests + a.errors) / 2
 	if n == 0 {
 		return "no request"
 	}
-	return fmt.Sprintf("%.1f%% sent more than 1 ms late", 100*float64(a.late)/float64(n))
+	return fmt.Sprintf("%.1f%% of the subjobs sent more than 1 ms late", 100*float64(a.late)/float64(n))
 }
 
 func orNone(s string) string {
