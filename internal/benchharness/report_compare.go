@@ -68,9 +68,8 @@ func (w *writer) memoryAfterLoad(r *results) {
 	w.p("## Memory after the load\n\n")
 	w.p("RSS (`VmRSS`) of each collector started and idle, at its peak over the run (`VmHWM`), and at times after the\n")
 	w.p("last cell: with the part that maps files (`RssFile`: the collector's own code, about `plain`'s figure, and the\n")
-	w.p("databases bbolt maps), the Go heap in use (`HeapAlloc`)\n")
-	w.p("and what the Go runtime holds unused without returning it to the system (`HeapIdle − HeapReleased`), from the\n")
-	w.p("collector's `runtime.MemStats` (pprof). MiB.\n\n")
+	w.p("databases bbolt maps), the Go heap in use (`HeapAlloc`) and what the Go runtime holds unused without returning\n")
+	w.p("it to the system (`HeapIdle − HeapReleased`), from the collector's `runtime.MemStats` (pprof). MiB.\n\n")
 	w.p("| pipeline | idle, before the load | peak | memory_limiter limit |")
 	for _, at := range r.opts.idleAfter {
 		w.p(" %s after: RSS (files; heap, held unused) |", at)
@@ -102,12 +101,11 @@ func (w *writer) diskWrites(r *results) {
 	w.p("*Written* is what the collector passed to write calls (`wchar` of its `/proc/PID/io`) during the cell, less\n")
 	w.p("its HTTP answers (the `plain` pipeline's `wchar` for the same protocol and load: it writes no file); the CSV\n")
 	w.p("files' share is their growth (less in a cell where a file was rotated and compressed), and the rest goes to\n")
-	w.p("`file_storage` (bbolt): the persistent queues and the\n")
-	w.p("processor's state. The processor's state checkpoints alone are `default` less `nostate` in the open-jobs cells\n")
-	w.p("(*Targets*). *To disk* is `write_bytes`: pages of the page cache the process dirtied, where a page written\n")
-	w.p("again before the kernel wrote it back counts once, so it is far below what is written when the same file pages\n")
-	w.p("are rewritten, and within a cell it depends on when the kernel writes back. Allocation is the Go runtime's\n")
-	w.p("`TotalAlloc` over the cell. Per accepted event, all rounds.\n\n")
+	w.p("`file_storage` (bbolt): the persistent queues and the processor's state. The processor's state checkpoints\n")
+	w.p("alone are `default` less `nostate` in the open-jobs cells (*Targets*). *To disk* is `write_bytes`: pages of the\n")
+	w.p("page cache the process dirtied, where a page written again before the kernel wrote it back counts once, so it\n")
+	w.p("is far below what is written when the same file pages are rewritten, and within a cell it depends on when the\n")
+	w.p("kernel writes back. Allocation is the Go runtime's `TotalAlloc` over the cell. Per accepted event, all rounds.\n\n")
 	for _, pipe := range r.pipelines {
 		info := r.collectors[pipe]
 		if !info.pipeline.openJobs {
