@@ -92,7 +92,7 @@ func TestQuickRunMeasuresEveryCell(t *testing.T) {
 	targets := strings.Index(report, "## Targets: the `default` pipeline")
 	require.Positive(t, targets)
 	require.Less(t, targets, strings.Index(report, "### `plain`"), "the default pipeline's rows lead the report")
-	for _, want := range []string{"## Before and after", "## Memory after the load", "## Writes and allocations per event", "## Where the time goes", o.profileDir} {
+	for _, want := range []string{"## Before and after", "## Memory after the load", "## Writes and allocations per event", "## Where the time goes", "| tree measured | ", o.profileDir} {
 		require.Contains(t, report, want)
 	}
 	svg, err := os.ReadFile(o.svg)

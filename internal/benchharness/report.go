@@ -17,7 +17,9 @@ type machine struct {
 	cpuModel, memTotal string
 	goVersion, kernel  string
 	loadStart, loadEnd string
-	gomaxprocs         int
+	// commit is the revision of the tree measured.
+	commit     string
+	gomaxprocs int
 }
 
 func firstLine(path, prefix string) string {
@@ -58,6 +60,26 @@ func describeMachine() machine {
 		m.goVersion = strings.TrimSpace(string(out))
 	}
 	return m
+}
+
+// treeCommit is the revision of the repository at root, and whether files
+// other than the report differ from it.
+func treeCommit(root string) string {
+	out, err := exec.Command("git", "-C", root, "log", "-1", "--format=%h (%s)").Output()
+	if err != nil {
+		return "unknown (not a git checkout)"
+	}
+	commit := strings.TrimSpace(string(out))
+	status, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output()
+	if err != nil {
+		return commit
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(status)), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && !strings.HasPrefix(f[len(f)-1], "docs/benchmarks.") {
+			return commit + " with uncommitted changes"
+		}
+	}
+	return commit
 }
 
 func ratio(a, b float64) float64 {
@@ -161,8 +183,8 @@ func (w *writer) header(r *results) {
 	w.p("peer measured in the same run are the result; absolute figures are for this machine only** and, on a shared\n")
 	w.p("machine, noisy: every cell ran in each of %d interleaved rounds, and the spread of a ratio over the rounds is\n", r.rounds)
 	w.p("shown next to it.\n\n")
-	w.p("Latest run: %s to %s UTC, load average %s at the start and %s at the end (the machine has %d CPUs).\n",
-		r.started.Format("2006-01-02 15:04"), r.finished.Format("15:04"), r.machine.loadStart, r.machine.loadEnd, r.machine.nproc)
+	w.p("Latest run: %s to %s UTC of `%s`, load average %s at the start and %s at the end (the machine has %d CPUs).\n",
+		r.started.Format("2006-01-02 15:04"), r.finished.Format("15:04"), r.machine.commit, r.machine.loadStart, r.machine.loadEnd, r.machine.nproc)
 	w.p("CPU and heap profiles of every cell of the last round: `%s`.\n\n", r.opts.profileDir)
 	w.p("![v1 and OTLP/HTTP ingestion on the default pipeline: events/s and collector CPU per million events](benchmarks.svg)\n\n")
 }

@@ -60,6 +60,7 @@ func (w *writer) machineTable(r *results) {
 	w.p("| memory | %s |\n", r.machine.memTotal)
 	w.p("| kernel | %s |\n", r.machine.kernel)
 	w.p("| Go | %s |\n", r.machine.goVersion)
+	w.p("| tree measured | %s |\n", r.machine.commit)
 	w.p("| load average (1, 5, 15 min) | %s at the start, %s at the end (the machine is shared) |\n", r.machine.loadStart, r.machine.loadEnd)
 	w.p("| command | `%s` |\n\n", r.command)
 	if r.sdkRaw != "" {

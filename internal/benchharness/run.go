@@ -51,6 +51,7 @@ func run(o options) (*results, error) {
 		command:  strings.TrimSpace("make bench  # = go run ./internal/benchharness " + strings.Join(o.args, " ")),
 		openMode: openMode(o.rate), openJobsMode: openJobsMode(o.rate, o.openJobs), machine: describeMachine()}
 	res.modes = append(append([]mode(nil), closedModes...), res.openMode, res.openJobsMode)
+	res.machine.commit = treeCommit(root)
 
 	log.Printf("building the collector")
 	bin, err := buildCollector(buildCtx, root, workDir)
