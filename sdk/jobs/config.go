@@ -175,7 +175,9 @@ func WithService(name, version string) Option {
 }
 
 // WithAppID sets the application's UUID, as older clients report it. The
-// default is none.
+// default is none. An id that is not a UUID ("my-app") is reported as the
+// wafermonitor receiver reports it when an old client sends it: as its
+// name-based UUID (ids.FromName), with the text in wafer.app.id.original.
 func WithAppID(id string) Option {
 	return optionFunc(func(c *config) { c.appID = id })
 }

@@ -139,9 +139,7 @@ func setupResource(ctx context.Context, cfg config) (*resource.Resource, error) 
 	if cfg.site != "" {
 		attrs = append(attrs, attribute.String(semconv.AttrSiteID, cfg.site))
 	}
-	if cfg.appID != "" {
-		attrs = append(attrs, attribute.String(semconv.AttrAppID, cfg.appID))
-	}
+	attrs = append(attrs, appIDAttributes(cfg.appID)...)
 	// The options go last: what the code says explicitly wins over the
 	// environment, and they already fell back to it.
 	res, err := resource.New(ctx,

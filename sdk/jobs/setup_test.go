@@ -10,6 +10,9 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/log/global"
+
+	"github.com/wafermonitor/wafermonitor/sdk/ids"
+	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
 // restoreGlobals undoes what Setup registers.
@@ -118,5 +121,35 @@ func TestParseUUID(t *testing.T) {
 		if _, err := ParseUUID(s); err == nil {
 			t.Errorf("ParseUUID(%q) succeeded", s)
 		}
+	}
+}
+
+// TestSetupResourceAppID: the app id on the OTLP resource is what the
+// wafermonitor receiver writes for the same id sent over v1: a UUID in
+// canonical form, any other id as its name-based UUID (the value
+// docs/semantic-conventions.md gives for "job-123") with the text kept.
+func TestSetupResourceAppID(t *testing.T) {
+	tests := []struct {
+		name, appID, wantID, wantOriginal string
+	}{
+		{"none", "", "", ""},
+		{"blank", "  ", "", ""},
+		{"UUID", "A1B2C3D4-0000-4000-8000-000000000001", jobUUID, ""},
+		{"UUID in braces", "{" + jobUUID + "}", jobUUID, ""},
+		{"name", "job-123", "5f4ff086-8ba6-572c-83ff-ea88802f7964", "job-123"},
+		{"nil UUID", "00000000-0000-0000-0000-000000000000", formatUUID(ids.FromName("00000000-0000-0000-0000-000000000000")), "00000000-0000-0000-0000-000000000000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := setupResource(context.Background(), config{serviceName: "svc", appID: tt.appID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, _ := res.Set().Value(semconv.AttrAppID)
+			original, _ := res.Set().Value(semconv.AttrAppIDOriginal)
+			if id.AsString() != tt.wantID || original.AsString() != tt.wantOriginal {
+				t.Errorf("app id %q, original %q; want %q, %q", id.AsString(), original.AsString(), tt.wantID, tt.wantOriginal)
+			}
+		})
 	}
 }

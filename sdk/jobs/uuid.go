@@ -4,9 +4,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/wafermonitor/wafermonitor/sdk/ids"
+	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
 // UUID is the 16 bytes of a job's or subjob's UUID.
@@ -89,4 +93,22 @@ func newUUID(xray bool, now time.Time) UUID {
 	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80
 	return u
+}
+
+// appIDAttributes are the resource attributes of an app id as the
+// wafermonitor receiver writes them for the same id sent over v1: a UUID in
+// canonical lower-case form; any other id (also the nil UUID) as the
+// name-based UUID of its text (ids.FromName), with the text kept in
+// wafer.app.id.original. None for a blank id.
+func appIDAttributes(appID string) []attribute.KeyValue {
+	if strings.TrimSpace(appID) == "" {
+		return nil
+	}
+	if u, err := ParseUUID(appID); err == nil && u != (UUID{}) {
+		return []attribute.KeyValue{attribute.String(semconv.AttrAppID, formatUUID(u))}
+	}
+	return []attribute.KeyValue{
+		attribute.String(semconv.AttrAppID, formatUUID(ids.FromName(appID))),
+		attribute.String(semconv.AttrAppIDOriginal, appID),
+	}
 }
