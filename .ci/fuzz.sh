@@ -28,6 +28,7 @@ targets=(
 	"FuzzReadResponse ./exporter/zabbixexporter/internal/zabbixsender"
 	"FuzzParseInfo ./exporter/zabbixexporter/internal/zabbixsender"
 	"FuzzCheckFile ./extension/filestorageextension"
+	"FuzzParseNumber ./internal/entity"
 )
 for t in "${targets[@]}"; do
 	set -- $t
