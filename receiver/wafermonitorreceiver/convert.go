@@ -14,20 +14,10 @@ import (
 	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/sdk/ids"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
+	"github.com/wafermonitor/wafermonitor/sdk/v1event"
 )
 
 const scopeName = "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
-
-// The metadata fields the receiver interprets.
-const (
-	metadataError    = "error"
-	metadataErrType  = "error_type"
-	metadataExpected = "expected_subjobs"
-	metadataDone     = "done"
-	metadataTotal    = "total"
-	metadataFraction = "fraction"
-	metadataMessage  = "message"
-)
 
 // converter turns events into the three signals. version is the scope version.
 type converter struct {
@@ -39,7 +29,10 @@ func resourceOf(e *event) entity.Resource {
 }
 
 func refOf(e *event) entity.Ref {
-	ref := entity.Ref{Type: e.EntityType, ID: e.EntityID.String(), BusinessKey: e.BusinessKey, SubKey: e.SubKey}
+	ref := entity.Ref{
+		Type: e.EntityType, ID: e.EntityID.String(), BusinessKey: e.BusinessKey, SubKey: e.SubKey,
+		TypeOriginal: e.EntityTypeOriginal, IDOriginal: e.EntityIDOriginal, ParentIDOriginal: e.ParentIDOriginal,
+	}
 	if e.HasParent {
 		ref.ParentID = e.ParentID.String()
 	}
@@ -83,21 +76,14 @@ func (c *converter) toLogs(events []event, received time.Time) plog.Logs {
 		lr.Body().SetStr(e.EntityType + " " + e.EntityID.String() + " " + e.Kind + ": " + e.Status)
 		attrs := lr.Attributes()
 		attrs.EnsureCapacity(12 + len(e.Metrics))
-		putEntityAttributes(e, attrs)
-		attrs.PutStr(semconv.AttrEventKind, e.Kind)
-		if e.KindOriginal != "" {
-			attrs.PutStr(semconv.AttrEventKindOriginal, e.KindOriginal)
-		}
-		if e.AtOriginal != "" {
-			attrs.PutStr(semconv.AttrEventAtOriginal, e.AtOriginal)
-		}
-		attrs.PutStr(semconv.AttrIdempotencyKey, e.IdempotencyKey)
+		v := entity.Of(attrs)
+		putEntityAttributes(e, v)
+		v.PutEvent(e.Kind, e.KindOriginal, e.IdempotencyKey)
+		v.PutAtOriginal(e.AtOriginal)
 		if semconv.IsTerminal(e.Kind) {
-			if outcome := semconv.OutcomeOf(e.Status); outcome != "" {
-				attrs.PutStr(semconv.AttrOutcome, outcome)
-			}
+			v.PutOutcome(semconv.OutcomeOf(e.Status))
 		}
-		putProgress(e, attrs)
+		putProgress(e, v)
 	}
 	return logs
 }
@@ -113,69 +99,54 @@ func severity(e *event) (plog.SeverityNumber, string) {
 }
 
 // putEntityAttributes writes what spans and log records share.
-func putEntityAttributes(e *event, attrs pcommon.Map) {
-	refOf(e).PutAttributes(attrs, e.Status)
-	if e.EntityTypeOriginal != "" {
-		attrs.PutStr(semconv.AttrEntityTypeOriginal, e.EntityTypeOriginal)
-	}
-	if e.EntityIDOriginal != "" {
-		attrs.PutStr(semconv.AttrEntityIDOriginal, e.EntityIDOriginal)
-	}
-	if e.ParentIDOriginal != "" {
-		attrs.PutStr(semconv.AttrParentIDOriginal, e.ParentIDOriginal)
-	}
+func putEntityAttributes(e *event, v entity.View) {
+	refOf(e).PutAttributes(v.Attributes(), e.Status)
 	for _, m := range e.Metrics {
-		attrs.PutDouble(semconv.MetricPrefix+m.Name, m.Value)
+		v.PutMetric(m.Name, m.Value)
 	}
 	if e.MetricsUnparsed != nil {
-		setRaw(attrs.PutEmpty(semconv.AttrMetricsUnparsed), e.MetricsUnparsed)
+		setRaw(v.Attributes().PutEmpty(semconv.AttrMetricsUnparsed), e.MetricsUnparsed)
 	}
-	if msg, ok := e.Metadata[metadataError].(string); ok && msg != "" {
-		attrs.PutStr(semconv.AttrErrorMessage, msg)
-	}
-	if typ, ok := e.Metadata[metadataErrType].(string); ok && typ != "" {
-		attrs.PutStr(semconv.AttrErrorType, typ)
-	}
-	if n, ok := e.Metadata[metadataExpected].(json.Number); ok {
-		if v, err := n.Int64(); err == nil {
-			attrs.PutInt(semconv.AttrExpectedSubjobs, v)
-		}
+	errType, _ := e.Metadata[v1event.MetadataErrorType].(string)
+	v.PutError(errType, errorMessage(e))
+	if n, ok := metadataInt(e.Metadata[v1event.MetadataExpectedSubjobs]); ok {
+		v.PutExpectedSubjobs(n)
 	}
 	switch {
 	case len(e.Metadata) > 0:
-		putRaw(attrs.PutEmptyMap(semconv.AttrMetadata), e.Metadata)
+		putRaw(v.Attributes().PutEmptyMap(semconv.AttrMetadata), e.Metadata)
 	case e.MetadataOther != nil:
-		setRaw(attrs.PutEmpty(semconv.AttrMetadata), e.MetadataOther)
+		setRaw(v.Attributes().PutEmpty(semconv.AttrMetadata), e.MetadataOther)
 	}
+}
+
+func errorMessage(e *event) string {
+	msg, _ := e.Metadata[v1event.MetadataError].(string)
+	return msg
 }
 
 // putProgress maps the progress fields the clients put in metadata.
-func putProgress(e *event, attrs pcommon.Map) {
-	done, hasDone := number(e.Metadata[metadataDone])
-	total, hasTotal := number(e.Metadata[metadataTotal])
-	if hasDone {
-		attrs.PutDouble(semconv.AttrProgressDone, done)
+func putProgress(e *event, v entity.View) {
+	md := e.Metadata
+	var p entity.Progress
+	p.Done, p.HasDone = metricNumber(md[v1event.MetadataDone])
+	p.Total, p.HasTotal = metricNumber(md[v1event.MetadataTotal])
+	p.Fraction, p.HasFraction = metricNumber(md[v1event.MetadataFraction])
+	if e.Kind == semconv.KindProgress {
+		p.Message, _ = md[v1event.MetadataMessage].(string)
 	}
-	if hasTotal {
-		attrs.PutDouble(semconv.AttrProgressTotal, total)
-	}
-	if f, ok := number(e.Metadata[metadataFraction]); ok {
-		attrs.PutDouble(semconv.AttrProgressFraction, f)
-	} else if hasDone && hasTotal && total > 0 {
-		attrs.PutDouble(semconv.AttrProgressFraction, done/total)
-	}
-	if msg, ok := e.Metadata[metadataMessage].(string); ok && e.Kind == semconv.KindProgress {
-		attrs.PutStr(semconv.AttrProgressMessage, msg)
-	}
+	v.PutProgress(p)
 }
 
-func number(v any) (float64, bool) {
-	n, ok := v.(json.Number)
-	if !ok {
-		return 0, false
+// metadataInt reads a whole number in metadata, entity.ParseInt's rules.
+func metadataInt(v any) (int64, bool) {
+	switch t := v.(type) {
+	case json.Number:
+		return entity.ParseInt(string(t))
+	case string:
+		return entity.ParseInt(t)
 	}
-	f, err := n.Float64()
-	return f, err == nil
+	return 0, false
 }
 
 // putRaw copies decoded JSON into an attribute map, keeping integers as
@@ -250,15 +221,13 @@ func (c *converter) toTraces(events []event) (ptrace.Traces, int) {
 		}
 		span.SetStartTimestamp(pcommon.NewTimestampFromTime(e.Start))
 		span.SetEndTimestamp(pcommon.NewTimestampFromTime(e.At))
-		attrs := span.Attributes()
-		putEntityAttributes(e, attrs)
-		if outcome := semconv.OutcomeOf(e.Status); outcome != "" {
-			attrs.PutStr(semconv.AttrOutcome, outcome)
-		}
+		v := entity.Of(span.Attributes())
+		putEntityAttributes(e, v)
+		v.PutOutcome(semconv.OutcomeOf(e.Status))
 		switch e.Status {
 		case semconv.StatusFailed, semconv.StatusTimedOut:
 			span.Status().SetCode(ptrace.StatusCodeError)
-			msg, _ := e.Metadata[metadataError].(string)
+			msg := errorMessage(e)
 			if msg == "" {
 				msg = e.Status
 			}

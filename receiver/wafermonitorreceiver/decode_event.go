@@ -4,11 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/sdk/ids"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 	"github.com/wafermonitor/wafermonitor/sdk/v1event"
@@ -156,11 +156,7 @@ func derivedKey(e *event) string {
 	if e.KindOriginal != "" {
 		kind = e.KindOriginal
 	}
-	at := strconv.FormatInt(e.At.UnixNano(), 10)
-	if e.AtOriginal != "" {
-		at = "at=" + e.AtOriginal
-	}
-	return "derived:" + e.EntityID.String() + ":" + kind + ":" + at
+	return entity.DerivedKey(e.EntityID.String(), kind, e.At, e.AtOriginal)
 }
 
 // contentKey is the idempotency key of an event sent with neither a key

@@ -40,7 +40,6 @@ var internedStrings = func() map[string]string {
 		semconv.KindStarted, semconv.KindProgress, semconv.KindMetric, semconv.KindFinished, semconv.KindError, semconv.KindCanceled,
 		semconv.StatusRunning, semconv.StatusSucceeded, semconv.StatusFailed, semconv.StatusCanceled, "success", "in_progress",
 		semconv.MetricKeyCPUUserS, semconv.MetricKeyCPUSystemS, semconv.MetricKeyMemMaxMB, semconv.MetricKeyDurationS,
-		metadataError, metadataErrType, metadataExpected, metadataDone, metadataTotal, metadataFraction, metadataMessage,
 	})
 	m := make(map[string]string, len(names))
 	for _, s := range names {

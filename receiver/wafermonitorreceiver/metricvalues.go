@@ -2,11 +2,9 @@ package wafermonitorreceiver // import "github.com/wafermonitor/wafermonitor/rec
 
 import (
 	"encoding/json"
-	"math"
 	"sort"
-	"strconv"
-	"strings"
 
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 	"github.com/wafermonitor/wafermonitor/sdk/v1event"
 )
@@ -55,25 +53,16 @@ func metricValues(v any) (values []metricValue, unparsed any) {
 }
 
 // metricNumber is a JSON number, or a string holding a decimal number, that
-// is finite.
+// is finite (entity.ParseNumber): a metric's value, or a number the contract
+// gives a meaning in metadata.
 func metricNumber(v any) (float64, bool) {
-	var s string
 	switch t := v.(type) {
 	case json.Number:
-		s = string(t)
+		return entity.ParseNumber(string(t))
 	case string:
-		s = strings.TrimSpace(t)
-		if strings.ContainsAny(s, "xXpP_") { // hexadecimal floats and digit separators are Go's, not numbers a client means
-			return 0, false
-		}
-	default:
-		return 0, false
+		return entity.ParseNumber(t)
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, false
-	}
-	return f, true
+	return 0, false
 }
 
 // metadataOf splits an event's metadata: an object, read for the fields

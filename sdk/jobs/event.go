@@ -309,35 +309,35 @@ func (j *Job) v1Event(ev *event) v1event.Event {
 			SubKey:      v1event.Optional(j.subKey),
 		},
 		Event: v1event.Body{
-			Kind:     kinds[ev.kind],
-			At:       ev.at.UTC().Format(time.RFC3339Nano),
-			Status:   ev.status,
-			Metrics:  make(map[string]float64, 4+len(ev.metrics)),
-			Metadata: map[string]any{},
+			Kind:    kinds[ev.kind],
+			At:      ev.at.UTC().Format(time.RFC3339Nano),
+			Status:  ev.status,
+			Metrics: make(map[string]float64, 4+len(ev.metrics)),
 		},
 	}
 	var mvs [8]namedValue
 	for _, mv := range ev.appendMetrics(mvs[:0]) {
 		out.Event.Metrics[mv.name] = mv.value
 	}
-	md := out.Event.Metadata
+	md := map[string]any{}
+	out.Event.Metadata = md
 	if ev.hasProgress {
 		if ev.hasDoneTotal {
-			md["done"], md["total"] = ev.done, ev.total
+			md[v1event.MetadataDone], md[v1event.MetadataTotal] = ev.done, ev.total
 		}
-		md["fraction"] = ev.fraction
+		md[v1event.MetadataFraction] = ev.fraction
 		if ev.progressMessage != "" {
-			md["message"] = ev.progressMessage
+			md[v1event.MetadataMessage] = ev.progressMessage
 		}
 	}
 	if ev.errMessage != "" {
-		md["error"] = ev.errMessage
+		md[v1event.MetadataError] = ev.errMessage
 	}
 	if ev.errType != "" {
-		md["error_type"] = ev.errType
+		md[v1event.MetadataErrorType] = ev.errType
 	}
 	if j.hasExpected && ev.kind == kindStarted {
-		md["expected_subjobs"] = j.expected
+		md[v1event.MetadataExpectedSubjobs] = j.expected
 	}
 	for _, a := range ev.attrs {
 		md[string(a.Key)] = a.Value.AsInterface()

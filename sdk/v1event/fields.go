@@ -34,6 +34,20 @@ const (
 	MetricDurationSeconds = "duration_seconds"
 )
 
+// The event.metadata fields the v1 contract gives a meaning: a failure's
+// message and class, the subjobs a job declares, and a progress event's
+// work units done of a total, fraction done and message. Any other
+// metadata is the client's own.
+const (
+	MetadataError           = "error"
+	MetadataErrorType       = "error_type"
+	MetadataExpectedSubjobs = "expected_subjobs"
+	MetadataDone            = "done"
+	MetadataTotal           = "total"
+	MetadataFraction        = "fraction"
+	MetadataMessage         = "message"
+)
+
 // Flat is a field of the older clients' flat events, which carry the
 // canonical event's information without nesting: its names in the order
 // they are looked up, snake_case (C, R) before camelCase (Java).
@@ -63,13 +77,15 @@ var (
 // object, makes an event flat.
 var FlatMarkers = []Flat{FlatEntityID, FlatEntityType, FlatEventKind}
 
-// FieldNames returns every field name of the canonical and the flat events.
+// FieldNames returns every field name of the canonical and the flat events
+// and of the metadata the contract interprets.
 func FieldNames() []string {
 	names := []string{
 		FieldIdempotencyKey, FieldSiteID, FieldApp, FieldAppID, FieldAppName, FieldAppVersion,
 		FieldEntity, FieldEntityType, FieldEntityID, FieldParentID, FieldBusinessKey, FieldSubKey,
 		FieldEvent, FieldKind, FieldAt, FieldStatus, FieldMetrics, FieldMetadata,
 		FieldEvents, MetadataParentJobID, MetricDurationSeconds,
+		MetadataError, MetadataErrorType, MetadataExpectedSubjobs, MetadataDone, MetadataTotal, MetadataFraction, MetadataMessage,
 	}
 	for _, f := range flatFields() {
 		names = append(names, f...)
