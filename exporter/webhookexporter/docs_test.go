@@ -123,7 +123,7 @@ exporters:
 	assert.Equal(t, "aaaaaaaa-0000-4000-8000-000000000001", *stored["a0000000-0000-4000-8000-000000000004"].Entity.BusinessKey)
 	backlog := stored["a0000000-0000-4000-8000-000000000003"]
 	assert.Equal(t, "lot-4712", *backlog.Entity.BusinessKey)
-	original, err := localapitest.FromISOFormat(backlog.Event.Metadata["original_at"].(string))
+	original, err := localapitest.FromISOFormat(backlog.Event.Metadata.(map[string]any)["original_at"].(string))
 	require.NoError(t, err)
 	assert.WithinDuration(t, now.Add(-3*time.Hour), original, time.Millisecond)
 	assert.Positive(t, api.Requests()[localapitest.SinglePath], "events failed inside a 200 are resent alone")

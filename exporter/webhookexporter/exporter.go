@@ -18,9 +18,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wafermonitor/wafermonitor/exporter/webhookexporter/internal/metadata"
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/internal/exporterhealth"
 	"github.com/wafermonitor/wafermonitor/internal/sharedcomponent"
-	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
 const (
@@ -169,7 +169,7 @@ func (e *webhookExporter) pushTraces(ctx context.Context, td ptrace.Traces) erro
 						ID:              key,
 						Source:          e.cfg.CloudEvents.Source,
 						Type:            cloudEventType(e.cfg.CloudEvents.TypePrefix, f.entityType, "completed"),
-						Subject:         str(span.Attributes(), semconv.AttrEntityID),
+						Subject:         entity.Of(span.Attributes()).ID(),
 						Time:            rfc3339(span.EndTimestamp()),
 						DataContentType: contentTypeJSON,
 						TraceParent:     traceParent(span.TraceID(), span.SpanID()),

@@ -21,8 +21,12 @@ const (
 )
 
 // metadataOriginalAt is the event.metadata key that keeps an event's own
-// time when it is sent with the send time.
-const metadataOriginalAt = "original_at"
+// time when it is sent with the send time; metadataOriginal keeps the
+// client's metadata then, when it was not an object.
+const (
+	metadataOriginalAt = "original_at"
+	metadataOriginal   = "original_metadata"
+)
 
 // forLocalAPI makes an event one the Local API stores: it keeps jobs with a
 // NOT NULL business key, so an event without one (a client that sent none,
@@ -30,7 +34,8 @@ const metadataOriginalAt = "original_at"
 // only by id) takes its job's id: a job's own id, a subjob's parent id, so
 // that a job and its subjobs share it. An event whose time is further than
 // maxSkew from now, which the Local API would refuse, is sent at now with
-// its own time in event.metadata.original_at.
+// its own time in event.metadata.original_at (metadata that is no object
+// moves to event.metadata.original_metadata then).
 func forLocalAPI(ev *v1event.Event, at, now time.Time, maxSkew time.Duration) {
 	if ev.Entity.BusinessKey == nil {
 		key := ev.Entity.ID
@@ -40,10 +45,15 @@ func forLocalAPI(ev *v1event.Event, at, now time.Time, maxSkew time.Duration) {
 		ev.Entity.BusinessKey = &key
 	}
 	if maxSkew > 0 && (at.Sub(now) > maxSkew || now.Sub(at) > maxSkew) {
-		if ev.Event.Metadata == nil {
-			ev.Event.Metadata = map[string]any{}
+		md, isObject := ev.Event.Metadata.(map[string]any)
+		if !isObject {
+			md = map[string]any{}
+			if ev.Event.Metadata != nil {
+				md[metadataOriginal] = ev.Event.Metadata
+			}
+			ev.Event.Metadata = md
 		}
-		ev.Event.Metadata[metadataOriginalAt] = ev.Event.At
+		md[metadataOriginalAt] = ev.Event.At
 		ev.Event.At = v1Time(pcommon.NewTimestampFromTime(now))
 	}
 }

@@ -87,7 +87,7 @@ func TestLocalAPIStoresEverySample(t *testing.T) {
 			// Sent at the send time, its own time kept.
 			early := stored["11111111-1111-4111-8111-111111111111"]
 			assert.Equal(t, "2025-10-19T12:00:00.000000+00:00", early.Event.At)
-			assert.Equal(t, "2025-10-19T08:00:00.000000+00:00", early.Event.Metadata["original_at"])
+			assert.Equal(t, "2025-10-19T08:00:00.000000+00:00", early.Event.Metadata.(map[string]any)["original_at"])
 			// Within the limit an event keeps its own time.
 			started := stored["0f8fad5b-d9cb-469f-a165-70867728950e"]
 			assert.Equal(t, "2025-10-19T12:00:00.123456+00:00", started.Event.At)

@@ -4,14 +4,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math"
-	"strconv"
-	"strings"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 	"github.com/wafermonitor/wafermonitor/sdk/v1event"
 )
@@ -47,70 +47,47 @@ type cloudEvent struct {
 	Data            any    `json:"data"`
 }
 
-// rollupFields names the jobhierarchy processor's roll-ups in a record.
-var rollupFields = map[string]string{
-	semconv.AttrSubjobsTotal:         "subjobs_total",
-	semconv.AttrSubjobsSucceeded:     "subjobs_succeeded",
-	semconv.AttrSubjobsFailed:        "subjobs_failed",
-	semconv.AttrSubjobsCanceled:      "subjobs_canceled",
-	semconv.AttrSubjobsTimedOut:      "subjobs_timed_out",
-	semconv.AttrSubjobsOther:         "subjobs_other",
-	semconv.AttrSubjobsMissing:       "subjobs_missing",
-	semconv.AttrSubjobsLate:          "subjobs_late",
-	semconv.AttrJobCPUUserSum:        "subjobs_cpu_user_s_sum",
-	semconv.AttrJobCPUSystemSum:      "subjobs_cpu_system_s_sum",
-	semconv.AttrJobMemMaxMBMax:       "subjobs_mem_max_mb_max",
-	semconv.AttrJobSubjobDurationMin: "subjob_duration_s_min",
-	semconv.AttrJobSubjobDurationMax: "subjob_duration_s_max",
-	semconv.AttrJobSubjobDurationSum: "subjob_duration_s_sum",
-	semconv.AttrJobOutcome:           "job_outcome",
-	semconv.AttrExpectedSubjobs:      "expected_subjobs",
-	semconv.AttrSubjobLate:           "late",
-}
+// recordFields names, in a record, the roll-ups the jobhierarchy processor
+// writes on a job's span (entity.RollupFields) and the job attributes that
+// go with them.
+var recordFields = func() []entity.Field {
+	return append(slices.Clone(entity.RollupFields),
+		entity.Field{Attr: semconv.AttrJobOutcome, Name: "job_outcome"},
+		entity.Field{Attr: semconv.AttrExpectedSubjobs, Name: "expected_subjobs"},
+		entity.Field{Attr: semconv.AttrSubjobLate, Name: "late"},
+	)
+}()
 
 // Attributes that a record or v1 event names itself; every other span
 // attribute is copied into a record under its own name.
-var mappedAttributes = map[string]bool{
-	semconv.AttrEntityType: true, semconv.AttrEntityID: true, semconv.AttrParentID: true,
-	semconv.AttrBusinessKey: true, semconv.AttrSubKey: true, semconv.AttrOrphan: true,
-	semconv.AttrStatus: true, semconv.AttrOutcome: true, semconv.AttrErrorType: true,
-	semconv.AttrErrorMessage: true, semconv.AttrDurationS: true, semconv.AttrCPUUserS: true,
-	semconv.AttrCPUSystemS: true, semconv.AttrMemMaxMB: true, semconv.AttrMetadata: true,
-	semconv.AttrJobRollupComplete: true,
-}
-
-func str(attrs pcommon.Map, key string) string {
-	if v, ok := attrs.Get(key); ok {
-		return v.AsString()
+var mappedAttributes = func() map[string]bool {
+	m := map[string]bool{
+		semconv.AttrEntityType: true, semconv.AttrEntityID: true, semconv.AttrParentID: true,
+		semconv.AttrBusinessKey: true, semconv.AttrSubKey: true, semconv.AttrOrphan: true,
+		semconv.AttrStatus: true, semconv.AttrOutcome: true, semconv.AttrErrorType: true,
+		semconv.AttrErrorMessage: true, semconv.AttrDurationS: true, semconv.AttrCPUUserS: true,
+		semconv.AttrCPUSystemS: true, semconv.AttrMemMaxMB: true, semconv.AttrMetadata: true,
+		semconv.AttrJobRollupComplete: true,
 	}
-	return ""
-}
-
-func optStr(attrs pcommon.Map, key string) *string {
-	return v1event.Optional(str(attrs, key))
-}
-
-func num(attrs pcommon.Map, key string) (float64, bool) {
-	v, ok := attrs.Get(key)
-	if !ok {
-		return 0, false
+	for _, f := range recordFields {
+		m[f.Attr] = true
 	}
-	return numValue(v)
-}
+	return m
+}()
 
-// numValue reads a finite number; JSON has no NaN or infinity.
-func numValue(v pcommon.Value) (float64, bool) {
-	switch v.Type() {
-	case pcommon.ValueTypeDouble:
-		f := v.Double()
-		return f, !math.IsNaN(f) && !math.IsInf(f, 0)
-	case pcommon.ValueTypeInt:
-		return float64(v.Int()), true
-	case pcommon.ValueTypeStr:
-		f, err := strconv.ParseFloat(v.Str(), 64)
-		return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+// jsonValue is an attribute's value in a payload: a number attribute
+// (entity.IsNumeric) read as a number, an int kept an int, and left out when
+// it is none (NaN, infinities, text); any other value as it is, with the
+// numbers JSON cannot hold inside it made null.
+func jsonValue(attr string, v pcommon.Value) (any, bool) {
+	if !entity.IsNumeric(attr) {
+		return jsonSafe(v.AsRaw()), true
 	}
-	return 0, false
+	if v.Type() == pcommon.ValueTypeInt {
+		return v.Int(), true
+	}
+	f, ok := entity.Number(v)
+	return f, ok
 }
 
 func rfc3339(ts pcommon.Timestamp) string {
@@ -136,121 +113,95 @@ func eventTime(lr plog.LogRecord) time.Time {
 	return lr.ObservedTimestamp().AsTime()
 }
 
-// original is the id string a client sent, kept in attribute key when it
-// was not a UUID, or else id.
-func original(attrs pcommon.Map, key, id string) string {
-	if s := str(attrs, key); s != "" {
-		return s
-	}
-	return id
-}
-
-// derivedKey is the key the wafermonitor receiver derives for an event sent
-// without one, so that the same event gets the same key on every path.
-func derivedKey(entityID, kind string, at pcommon.Timestamp) string {
-	return "derived:" + entityID + ":" + kind + ":" + strconv.FormatInt(at.AsTime().UnixNano(), 10)
-}
-
-func resourceFacts(res pcommon.Resource) facts {
-	attrs := res.Attributes()
-	return facts{
-		site:    str(attrs, semconv.AttrSiteID),
-		appName: str(attrs, semconv.AttrServiceName),
-		appID:   str(attrs, semconv.AttrAppID),
-	}
-}
-
 // isLifecycle tells a job or subjob lifecycle event from any other log
-// record that shares the pipeline (application logs over OTLP): only
-// events have an entity and a kind.
-func isLifecycle(attrs pcommon.Map) bool {
-	return str(attrs, semconv.AttrEntityID) != "" && str(attrs, semconv.AttrEventKind) != ""
-}
+// record that shares the pipeline (application logs arriving over OTLP).
+func isLifecycle(attrs pcommon.Map) bool { return entity.Of(attrs).IsEvent() }
 
 // isEntity tells a job or subjob span from any other span.
-func isEntity(attrs pcommon.Map) bool {
-	return str(attrs, semconv.AttrEntityID) != ""
+func isEntity(attrs pcommon.Map) bool { return entity.Of(attrs).ID() != "" }
+
+// orSent is the text a client sent, kept in an *.original attribute when
+// the receiver had to interpret it, or else the value used.
+func orSent(original, used string) string {
+	if original != "" {
+		return original
+	}
+	return used
 }
 
-// eventOf rebuilds the v1 event of a log record.
-func eventOf(res pcommon.Resource, lr plog.LogRecord) (v1event.Event, facts) {
-	ra := res.Attributes()
-	attrs := lr.Attributes()
-	f := resourceFacts(res)
-	f.kind = str(attrs, semconv.AttrEventKind)
-	f.status = str(attrs, semconv.AttrStatus)
-	f.outcome = str(attrs, semconv.AttrOutcome)
-	f.entityType = str(attrs, semconv.AttrEntityType)
+func resourceFacts(res pcommon.Resource) (entity.Resource, facts) {
+	r := entity.ResourceFrom(res)
+	return r, facts{site: r.SiteID, appName: r.ServiceName, appID: r.AppID}
+}
 
-	at := pcommon.NewTimestampFromTime(eventTime(lr))
-	entityID := str(attrs, semconv.AttrEntityID)
-	key := str(attrs, semconv.AttrIdempotencyKey)
+// eventOf rebuilds the v1 event of a log record: what the client sent,
+// where the receiver kept it (its ids, its own kind, metadata of any JSON
+// type).
+func eventOf(res pcommon.Resource, lr plog.LogRecord) (v1event.Event, facts) {
+	v := entity.Of(lr.Attributes())
+	r, f := resourceFacts(res)
+	ref := v.Ref()
+	f.kind = v.Kind()
+	f.status = v.Status()
+	if semconv.IsTerminal(f.kind) {
+		f.outcome = v.Outcome()
+	}
+	f.entityType = ref.Type
+
+	at := eventTime(lr)
+	key := v.IdempotencyKey()
 	if key == "" {
-		key = derivedKey(entityID, f.kind, at)
+		key = v.DerivedKey(at)
 	}
 	ev := v1event.Event{
 		IdempotencyKey: key,
 		SiteID:         f.site,
-		App:            v1event.App{AppID: original(ra, semconv.AttrAppIDOriginal, f.appID), Name: f.appName, Version: str(ra, semconv.AttrServiceVersion)},
+		App:            v1event.App{AppID: orSent(r.AppIDOriginal, r.AppID), Name: f.appName, Version: r.ServiceVersion},
 		Entity: v1event.Entity{
-			Type:        f.entityType,
-			ID:          original(attrs, semconv.AttrEntityIDOriginal, entityID),
-			ParentID:    v1event.Optional(original(attrs, semconv.AttrParentIDOriginal, str(attrs, semconv.AttrParentID))),
-			BusinessKey: optStr(attrs, semconv.AttrBusinessKey),
-			SubKey:      optStr(attrs, semconv.AttrSubKey),
+			Type:        ref.Type,
+			ID:          orSent(ref.IDOriginal, ref.ID),
+			ParentID:    v1event.Optional(orSent(ref.ParentIDOriginal, ref.ParentID)),
+			BusinessKey: v1event.Optional(ref.BusinessKey),
+			SubKey:      v1event.Optional(ref.SubKey),
 		},
 		Event: v1event.Body{
-			Kind:     f.kind,
-			At:       v1Time(at),
+			Kind:     v.SentKind(),
+			At:       v1Time(pcommon.NewTimestampFromTime(at)),
 			Status:   f.status,
-			Metrics:  metricsOf(attrs),
-			Metadata: metadataOf(attrs),
+			Metrics:  metricsOf(v),
+			Metadata: metadataOf(v),
 		},
 	}
 	return ev, f
 }
 
-// metricsOf collects the wafer.metric.* attributes under their v1 keys.
-func metricsOf(attrs pcommon.Map) map[string]float64 {
+// metricsOf collects the measurements under their v1 keys.
+func metricsOf(v entity.View) map[string]float64 {
 	m := map[string]float64{}
-	for k, v := range attrs.All() {
-		name, ok := strings.CutPrefix(k, semconv.MetricPrefix)
-		if !ok || name == "" {
-			continue
-		}
-		if f, ok := numValue(v); ok {
-			m[name] = f
-		}
-	}
+	v.Metrics(func(key string, value float64) { m[key] = value })
 	return m
 }
 
-// metadataOf returns wafer.metadata unchanged. A record without it (an event
-// from OTLP or synthesised by the jobhierarchy processor) gets the metadata
-// fields the v1 clients send, rebuilt from their attributes.
-func metadataOf(attrs pcommon.Map) map[string]any {
-	if v, ok := attrs.Get(semconv.AttrMetadata); ok && v.Type() == pcommon.ValueTypeMap {
-		return jsonSafe(v.Map().AsRaw()).(map[string]any)
+// metadataOf returns wafer.metadata as the client sent it: an object, or
+// any other JSON value. A record without it (an event from OTLP or
+// synthesised by the jobhierarchy processor) gets the metadata fields the
+// v1 contract interprets, rebuilt from their attributes.
+func metadataOf(v entity.View) any {
+	if md, ok := v.Metadata(); ok {
+		if md.Type() == pcommon.ValueTypeMap {
+			return jsonSafe(md.Map().AsRaw())
+		}
+		return jsonSafe(md.AsRaw())
 	}
 	md := map[string]any{}
-	for key, attr := range metadataAttributes {
-		if v, ok := attrs.Get(attr); ok {
-			md[key] = jsonSafe(v.AsRaw())
+	for _, f := range entity.V1MetadataFields {
+		if val, ok := v.Attributes().Get(f.Attr); ok {
+			if value, ok := jsonValue(f.Attr, val); ok {
+				md[f.Name] = value
+			}
 		}
 	}
 	return md
-}
-
-// metadataAttributes maps v1 metadata keys to the attributes the
-// wafermonitor receiver derives from them.
-var metadataAttributes = map[string]string{
-	"error":            semconv.AttrErrorMessage,
-	"error_type":       semconv.AttrErrorType,
-	"expected_subjobs": semconv.AttrExpectedSubjobs,
-	"done":             semconv.AttrProgressDone,
-	"total":            semconv.AttrProgressTotal,
-	"fraction":         semconv.AttrProgressFraction,
-	"message":          semconv.AttrProgressMessage,
 }
 
 // jsonSafe replaces the numbers JSON cannot hold (NaN, infinities) with
@@ -287,23 +238,21 @@ func kindOfSpan(status string) string {
 // recordOf flattens a finished entity's span into one JSON object.
 func recordOf(res pcommon.Resource, span ptrace.Span) (map[string]any, facts, string) {
 	attrs := span.Attributes()
-	f := resourceFacts(res)
-	f.status = str(attrs, semconv.AttrStatus)
+	v := entity.Of(attrs)
+	rs, f := resourceFacts(res)
+	ref := v.Ref()
+	f.status = v.Status()
 	f.kind = kindOfSpan(f.status)
-	f.outcome = str(attrs, semconv.AttrOutcome)
-	if f.outcome == "" {
-		f.outcome = semconv.OutcomeOf(f.status)
-	}
-	f.entityType = str(attrs, semconv.AttrEntityType)
-	entityID := str(attrs, semconv.AttrEntityID)
-	key := derivedKey(entityID, f.kind, span.EndTimestamp())
+	f.outcome = entity.SpanOutcome(span)
+	f.entityType = ref.Type
+	key := entity.DerivedKey(ref.ID, f.kind, span.EndTimestamp().AsTime(), "")
 
 	r := map[string]any{
 		"idempotency_key": key,
 		"site_id":         f.site,
 		"service_name":    f.appName,
 		"entity_type":     f.entityType,
-		"entity_id":       entityID,
+		"entity_id":       ref.ID,
 		"name":            span.Name(),
 		"kind":            f.kind,
 		"status":          f.status,
@@ -317,47 +266,45 @@ func recordOf(res pcommon.Resource, span ptrace.Span) (map[string]any, facts, st
 			r[name] = value
 		}
 	}
-	put("service_version", str(res.Attributes(), semconv.AttrServiceVersion))
+	put("service_version", rs.ServiceVersion)
 	put("app_id", f.appID)
-	put("parent_id", str(attrs, semconv.AttrParentID))
-	put("business_key", str(attrs, semconv.AttrBusinessKey))
-	put("sub_key", str(attrs, semconv.AttrSubKey))
+	put("parent_id", ref.ParentID)
+	put("business_key", ref.BusinessKey)
+	put("sub_key", ref.SubKey)
 	put("outcome", f.outcome)
-	put("error_type", str(attrs, semconv.AttrErrorType))
-	put("error_message", str(attrs, semconv.AttrErrorMessage))
-	if v, ok := attrs.Get(semconv.AttrOrphan); ok && v.Bool() {
+	put("error_type", v.ErrorType())
+	put("error_message", v.ErrorMessage())
+	if v.Orphan() {
 		r["orphan"] = true
 	}
-	if d, ok := num(attrs, semconv.AttrDurationS); ok {
+	if d, ok := entity.SpanDuration(span); ok {
 		r["duration_s"] = d
-	} else {
-		r["duration_s"] = span.EndTimestamp().AsTime().Sub(span.StartTimestamp().AsTime()).Seconds()
 	}
-	for name, attr := range map[string]string{"cpu_user_s": semconv.AttrCPUUserS, "cpu_system_s": semconv.AttrCPUSystemS, "mem_max_mb": semconv.AttrMemMaxMB} {
-		if v, ok := num(attrs, attr); ok {
-			r[name] = v
+	for _, key := range []string{semconv.MetricKeyCPUUserS, semconv.MetricKeyCPUSystemS, semconv.MetricKeyMemMaxMB} {
+		if value, ok := v.Metric(key); ok {
+			r[key] = value
 		}
 	}
-	if v, ok := attrs.Get(semconv.AttrMetadata); ok {
-		r["metadata"] = jsonSafe(v.AsRaw())
+	if md, ok := v.Metadata(); ok {
+		r["metadata"] = jsonSafe(md.AsRaw())
 	}
-	rollups := false
-	for attr, name := range rollupFields {
-		if v, ok := attrs.Get(attr); ok {
-			r[name] = jsonSafe(v.AsRaw())
-			rollups = rollups || attr != semconv.AttrSubjobLate && attr != semconv.AttrExpectedSubjobs
+	for _, field := range recordFields {
+		if val, ok := attrs.Get(field.Attr); ok {
+			if value, ok := jsonValue(field.Attr, val); ok {
+				r[field.Name] = value
+			}
 		}
 	}
 	// A job's roll-ups are complete unless the processor says otherwise.
-	if v, ok := attrs.Get(semconv.AttrJobRollupComplete); ok {
-		r["rollup_complete"] = v.Type() != pcommon.ValueTypeBool || v.Bool()
-	} else if rollups {
-		r["rollup_complete"] = true
+	if v.RolledUp() || v.Has(semconv.AttrJobRollupComplete) {
+		r["rollup_complete"] = v.RollupComplete()
 	}
 	// Any other attribute keeps its attribute name.
-	for k, v := range attrs.All() {
-		if _, rollup := rollupFields[k]; !rollup && !mappedAttributes[k] {
-			r[k] = jsonSafe(v.AsRaw())
+	for k, val := range attrs.All() {
+		if !mappedAttributes[k] {
+			if value, ok := jsonValue(k, val); ok {
+				r[k] = value
+			}
 		}
 	}
 	return r, f, key

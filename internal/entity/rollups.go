@@ -2,6 +2,7 @@ package entity // import "github.com/wafermonitor/wafermonitor/internal/entity"
 
 import (
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
+	"github.com/wafermonitor/wafermonitor/sdk/v1event"
 )
 
 // Rollups are the jobhierarchy processor's summary of a job's subjobs, as
@@ -62,7 +63,7 @@ func (v View) PutRollups(r Rollups) {
 }
 
 // Field is an attribute and the name outputs give it: a CSV column, a
-// field of the webhook's record.
+// field of the webhook's record, a v1 metadata field.
 type Field struct {
 	Attr, Name string
 }
@@ -85,4 +86,17 @@ var RollupFields = []Field{
 	{semconv.AttrJobSubjobDurationMin, "subjob_duration_s_min"},
 	{semconv.AttrJobSubjobDurationMax, "subjob_duration_s_max"},
 	{semconv.AttrJobSubjobDurationSum, "subjob_duration_s_sum"},
+}
+
+// V1MetadataFields are the event.metadata fields the v1 contract gives a
+// meaning, and the attributes the receiver makes of them; the webhook
+// rebuilds them from the attributes for events that came without metadata.
+var V1MetadataFields = []Field{
+	{semconv.AttrErrorMessage, v1event.MetadataError},
+	{semconv.AttrErrorType, v1event.MetadataErrorType},
+	{semconv.AttrExpectedSubjobs, v1event.MetadataExpectedSubjobs},
+	{semconv.AttrProgressDone, v1event.MetadataDone},
+	{semconv.AttrProgressTotal, v1event.MetadataTotal},
+	{semconv.AttrProgressFraction, v1event.MetadataFraction},
+	{semconv.AttrProgressMessage, v1event.MetadataMessage},
 }

@@ -36,11 +36,14 @@ type Entity struct {
 // Body is what happened: kind, time (RFC 3339), status, numeric metrics
 // and free-form metadata.
 type Body struct {
-	Kind     string             `json:"kind"`
-	At       string             `json:"at"`
-	Status   string             `json:"status"`
-	Metrics  map[string]float64 `json:"metrics"`
-	Metadata map[string]any     `json:"metadata"`
+	Kind    string             `json:"kind"`
+	At      string             `json:"at"`
+	Status  string             `json:"status"`
+	Metrics map[string]float64 `json:"metrics"`
+	// Metadata is an object (map[string]any) from well-behaved clients;
+	// the old sidecar kept metadata of any JSON type (a list, a string, a
+	// number), and so does an Event sent back to it.
+	Metadata any `json:"metadata"`
 }
 
 // Optional returns nil for an empty string, for the nullable entity fields.
