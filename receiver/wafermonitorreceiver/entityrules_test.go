@@ -5,9 +5,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/internal/entity/entitytest"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
+	"github.com/wafermonitor/wafermonitor/sdk/v1event"
 )
 
 // TestNumbersFollowTheEntityRules: a metric, and a number the contract reads
@@ -61,5 +64,23 @@ func TestExpectedSubjobsIsAWholeNumber(t *testing.T) {
 			ev["metadata"] = map[string]any{"expected_subjobs": tt.sent}
 		}))
 		assert.Equal(t, tt.want, out.log[semconv.AttrExpectedSubjobs], "%v", tt.sent)
+	}
+}
+
+// TestV1MetadataFields: each metadata field the contract interprets
+// becomes the attribute entity.V1MetadataFields names (the webhook rebuilds
+// metadata from the same table).
+func TestV1MetadataFields(t *testing.T) {
+	values := map[string]any{
+		v1event.MetadataError: "boom", v1event.MetadataErrorType: "E1", v1event.MetadataExpectedSubjobs: 4,
+		v1event.MetadataDone: 1, v1event.MetadataTotal: 4, v1event.MetadataFraction: 0.25, v1event.MetadataMessage: "m",
+	}
+	require.Len(t, entity.V1MetadataFields, len(values))
+	for _, f := range entity.V1MetadataFields {
+		_, out := convertLoose(t, looseEvent(func(_, _, _, ev map[string]any) {
+			ev["kind"] = "progress"
+			ev["metadata"] = map[string]any{f.Name: values[f.Name]}
+		}))
+		assert.Contains(t, out.log, f.Attr, f.Name)
 	}
 }
