@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
@@ -77,50 +78,25 @@ func newConverter(cfg *Config) (*converter, error) {
 	return c, nil
 }
 
-func str(m pcommon.Map, key string) string {
-	if v, ok := m.Get(key); ok {
-		return v.AsString()
-	}
-	return ""
-}
-
-func num(m pcommon.Map, key string) (float64, bool) {
-	v, ok := m.Get(key)
-	if !ok {
-		return 0, false
-	}
-	switch v.Type() {
-	case pcommon.ValueTypeDouble:
-		f := v.Double()
-		// Zabbix has no NaN or infinity: such a value would turn the item unsupported.
-		return f, !math.IsNaN(f) && !math.IsInf(f, 0)
-	case pcommon.ValueTypeInt:
-		return float64(v.Int()), true
-	case pcommon.ValueTypeStr:
-		f, err := strconv.ParseFloat(v.Str(), 64)
-		return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
-	}
-	return 0, false
-}
-
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // rowOf names the job type of an entity from its attributes and resource.
 func (c *converter) rowOf(attrs, res pcommon.Map, job string) jobType {
-	site := str(attrs, semconv.AttrSiteID)
+	v, r := entity.Of(attrs), entity.Of(res)
+	site := v.Text(semconv.AttrSiteID)
 	if site == "" {
-		site = str(res, semconv.AttrSiteID)
+		site = r.Text(semconv.AttrSiteID)
 	}
-	app := str(attrs, semconv.AttrServiceName)
+	app := v.Text(semconv.AttrServiceName)
 	if app == "" {
-		app = str(res, semconv.AttrServiceName)
+		app = r.Text(semconv.AttrServiceName)
 	}
 	return jobType{
 		host:       hostName(c.host.render(attrs, res)),
 		site:       keyParam(site),
 		app:        keyParam(app),
 		job:        keyParam(job),
-		entityType: keyParam(str(attrs, semconv.AttrEntityType)),
+		entityType: keyParam(v.Type()),
 	}
 }
 
@@ -156,29 +132,33 @@ func (rv *rowValues) add(item, text string) {
 	rv.out = append(rv.out, value{host: rv.row.host, key: itemKey(item, rv.row), text: text, at: rv.at, row: rv.row, id: rv.id})
 }
 
-func (rv *rowValues) addFloat(item string, f float64) { rv.add(item, formatFloat(f)) }
-
-// outcomeOf is the entity's outcome: the jobhierarchy processor's rolled-up
-// job outcome, else the event's own, else the one its status implies.
-func outcomeOf(attrs pcommon.Map, status string) string {
-	if o := str(attrs, semconv.AttrJobOutcome); o != "" {
-		return o
+// addFloat adds a number; Zabbix has no NaN or infinity (such a value
+// would turn the item unsupported), so they are left out.
+func (rv *rowValues) addFloat(item string, f float64) {
+	if !math.IsNaN(f) && !math.IsInf(f, 0) {
+		rv.add(item, formatFloat(f))
 	}
-	if o := str(attrs, semconv.AttrOutcome); o != "" {
-		return o
-	}
-	return semconv.OutcomeOf(status)
 }
 
-// measurements adds what a terminal event or span carries.
-func (rv *rowValues) measurements(attrs pcommon.Map, outcome string, failedEvent bool) {
+// outcomeOf is the entity's outcome: the jobhierarchy processor's rolled-up
+// job outcome, else the entity's own (entity.View.Outcome).
+func outcomeOf(v entity.View) string {
+	if o := v.JobOutcome(); o != "" {
+		return o
+	}
+	return v.Outcome()
+}
+
+// measurements adds what a terminal event or span carries; duration is
+// its wall time when known.
+func (rv *rowValues) measurements(v entity.View, duration float64, hasDuration bool, outcome string, failedEvent bool) {
 	rv.addFloat(itemCompleted, 1)
 	if outcome != "" {
 		rv.add(itemOutcome, outcome)
 	}
-	if _, rolledUp := attrs.Get(semconv.AttrJobOutcome); rolledUp {
+	if v.RolledUp() {
 		complete := 1.0
-		if v, ok := attrs.Get(semconv.AttrJobRollupComplete); ok && v.Type() == pcommon.ValueTypeBool && !v.Bool() {
+		if !v.RollupComplete() {
 			complete = 0
 		}
 		rv.addFloat(itemRollupComplete, complete)
@@ -189,13 +169,15 @@ func (rv *rowValues) measurements(attrs pcommon.Map, outcome string, failedEvent
 	if outcome == semconv.OutcomeTimeout {
 		rv.addFloat(itemTimeouts, 1)
 	}
-	for _, m := range []struct{ attr, item string }{
-		{semconv.AttrDurationS, itemDuration},
-		{semconv.AttrCPUUserS, itemCPUUser},
-		{semconv.AttrCPUSystemS, itemCPUSystem},
-		{semconv.AttrMemMaxMB, itemMemoryMax},
+	if hasDuration {
+		rv.addFloat(itemDuration, duration)
+	}
+	for _, m := range []struct{ key, item string }{
+		{semconv.MetricKeyCPUUserS, itemCPUUser},
+		{semconv.MetricKeyCPUSystemS, itemCPUSystem},
+		{semconv.MetricKeyMemMaxMB, itemMemoryMax},
 	} {
-		if f, ok := num(attrs, m.attr); ok {
+		if f, ok := v.Metric(m.key); ok {
 			rv.addFloat(m.item, f)
 		}
 	}
@@ -205,8 +187,9 @@ func (rv *rowValues) measurements(attrs pcommon.Map, outcome string, failedEvent
 // events (no entity type or event kind) give nothing.
 func (c *converter) fromLog(res pcommon.Map, lr plog.LogRecord) []value {
 	attrs := lr.Attributes()
-	kind := str(attrs, semconv.AttrEventKind)
-	etype := str(attrs, semconv.AttrEntityType)
+	v := entity.Of(attrs)
+	kind := v.Kind()
+	etype := v.Type()
 	if kind == "" || etype == "" {
 		return nil
 	}
@@ -218,7 +201,7 @@ func (c *converter) fromLog(res pcommon.Map, lr plog.LogRecord) []value {
 		at = lr.ObservedTimestamp().AsTime()
 	}
 	row := c.rowOf(attrs, res, c.job.render(attrs, res))
-	id := str(attrs, semconv.AttrEntityID)
+	id := v.ID()
 	n := maxOtherValues
 	if semconv.IsTerminal(kind) {
 		n = maxTerminalValues
@@ -226,7 +209,7 @@ func (c *converter) fromLog(res pcommon.Map, lr plog.LogRecord) []value {
 	rv := newRowValues(&row, at, eventID(attrs, id, kind, at), n)
 	rv.addFloat(itemEvents, 1)
 
-	status := str(attrs, semconv.AttrStatus)
+	status := v.Status()
 	switch {
 	case kind == semconv.KindStalled:
 		rv.add(itemStatus, statusStalled)
@@ -243,11 +226,12 @@ func (c *converter) fromLog(res pcommon.Map, lr plog.LogRecord) []value {
 		if status != "" {
 			rv.add(itemStatus, status)
 		}
-		outcome := outcomeOf(attrs, status)
+		outcome := outcomeOf(v)
 		if kind == semconv.KindTimeout {
 			outcome = semconv.OutcomeTimeout
 		}
-		rv.measurements(attrs, outcome, kind == semconv.KindError)
+		duration, hasDuration := v.DurationS()
+		rv.measurements(v, duration, hasDuration, outcome, kind == semconv.KindError)
 		rv.addFloat(itemRunning, float64(c.running.remove(row, id)))
 	case kind == semconv.KindStarted, kind == semconv.KindProgress, kind == semconv.KindMetric, kind == semconv.KindRecovered:
 		if status != "" {
@@ -257,15 +241,15 @@ func (c *converter) fromLog(res pcommon.Map, lr plog.LogRecord) []value {
 	}
 	out := rv.out
 	if c.legacy {
-		v := "1"
-		if d, ok := num(attrs, semconv.AttrDurationS); ok {
-			v = formatFloat(d)
+		text := "1"
+		if d, ok := v.DurationS(); ok {
+			text = formatFloat(d)
 		}
 		host := hostName(c.legacyHost.render(attrs, res))
 		out = append(out, value{
 			host: host,
 			key:  semconv.EventName(keyParam(etype), keyParam(kind)),
-			text: v,
+			text: text,
 			at:   at,
 			row:  &jobType{host: host, legacy: true},
 			id:   rv.id,
@@ -278,25 +262,23 @@ func (c *converter) fromLog(res pcommon.Map, lr plog.LogRecord) []value {
 // (other applications' spans) give nothing.
 func (c *converter) fromSpan(res pcommon.Map, span ptrace.Span) []value {
 	attrs := span.Attributes()
-	if str(attrs, semconv.AttrEntityType) == "" {
+	v := entity.Of(attrs)
+	if v.Type() == "" {
 		return nil
 	}
 	row := c.rowOf(attrs, res, c.job.render(attrs, res))
 	rv := newRowValues(&row, span.EndTimestamp().AsTime(), spanEventID(span, attrs), maxTerminalValues)
 	rv.addFloat(itemEvents, 1)
-	status := str(attrs, semconv.AttrStatus)
-	if status != "" {
+	if status := v.Status(); status != "" {
 		rv.add(itemStatus, status)
 	}
-	outcome := outcomeOf(attrs, status)
-	if outcome == "" && span.Status().Code() == ptrace.StatusCodeError {
-		outcome = semconv.OutcomeFailure
+	outcome := v.JobOutcome()
+	if outcome == "" {
+		outcome = entity.SpanOutcome(span)
 	}
-	if _, ok := attrs.Get(semconv.AttrDurationS); !ok && span.EndTimestamp() > span.StartTimestamp() {
-		attrs = copyWith(attrs, semconv.AttrDurationS, span.EndTimestamp().AsTime().Sub(span.StartTimestamp().AsTime()).Seconds())
-	}
-	rv.measurements(attrs, outcome, false)
-	rv.addFloat(itemRunning, float64(c.running.remove(row, str(attrs, semconv.AttrEntityID))))
+	duration, hasDuration := entity.SpanDuration(span)
+	rv.measurements(v, duration, hasDuration, outcome, false)
+	rv.addFloat(itemRunning, float64(c.running.remove(row, v.ID())))
 	return rv.out
 }
 
@@ -305,7 +287,7 @@ func (c *converter) fromSpan(res pcommon.Map, span ptrace.Span) []value {
 // set and keep across retries and paths; else its entity, kind and time (as
 // the receiver derives a missing key).
 func eventID(attrs pcommon.Map, entityID, kind string, at time.Time) uint64 {
-	if key := str(attrs, semconv.AttrIdempotencyKey); key != "" {
+	if key := entity.Of(attrs).IdempotencyKey(); key != "" {
 		return eventHash("key", key)
 	}
 	return eventHash("event", entityID, kind, strconv.FormatInt(at.UnixNano(), 10))
@@ -316,14 +298,8 @@ func eventID(attrs pcommon.Map, entityID, kind string, at time.Time) uint64 {
 // the same span sent again is the same, and two spans of one entity (an
 // error, then the finish) are not.
 func spanEventID(span ptrace.Span, attrs pcommon.Map) uint64 {
+	v := entity.Of(attrs)
 	tid, sid := span.TraceID(), span.SpanID()
-	return newIDHash().addString("span").addBytes(tid[:]).addBytes(sid[:]).addString(str(attrs, semconv.AttrEntityID)).
-		addString(strconv.FormatUint(uint64(span.EndTimestamp()), 10)).addString(str(attrs, semconv.AttrStatus)).sum()
-}
-
-func copyWith(attrs pcommon.Map, key string, f float64) pcommon.Map {
-	m := pcommon.NewMap()
-	attrs.CopyTo(m)
-	m.PutDouble(key, f)
-	return m
+	return newIDHash().addString("span").addBytes(tid[:]).addBytes(sid[:]).addString(v.ID()).
+		addString(strconv.FormatUint(uint64(span.EndTimestamp()), 10)).addString(v.Status()).sum()
 }

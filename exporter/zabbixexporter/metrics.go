@@ -1,6 +1,7 @@
 package zabbixexporter // import "github.com/wafermonitor/wafermonitor/exporter/zabbixexporter"
 
 import (
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
@@ -86,7 +88,7 @@ func (c *converter) fromMetrics(md pmetric.Metrics, state *metricDeltas) (values
 					for p := 0; p < dps.Len(); p++ {
 						dp := dps.At(p)
 						attrs := dp.Attributes()
-						if str(attrs, semconv.AttrEntityType) == "" {
+						if entity.Of(attrs).Type() == "" {
 							continue
 						}
 						v := dp.DoubleValue()
@@ -101,7 +103,7 @@ func (c *converter) fromMetrics(md pmetric.Metrics, state *metricDeltas) (values
 						at := dp.Timestamp().AsTime()
 						if m.Name() == semconv.MetricEvents {
 							add(row, itemEvents, d.count, 0, false, at)
-							switch str(attrs, semconv.AttrEventKind) {
+							switch entity.Of(attrs).Kind() {
 							case semconv.KindStalled:
 								add(row, itemStalls, d.count, 0, false, at)
 							case semconv.KindTimeout:
@@ -109,7 +111,7 @@ func (c *converter) fromMetrics(md pmetric.Metrics, state *metricDeltas) (values
 							}
 						} else {
 							add(row, itemCompleted, d.count, 0, false, at)
-							if semconv.OutcomeOf(str(attrs, semconv.AttrStatus)) == semconv.OutcomeFailure {
+							if semconv.OutcomeOf(entity.Of(attrs).Status()) == semconv.OutcomeFailure {
 								add(row, itemFailures, d.count, 0, false, at)
 							}
 						}
@@ -129,7 +131,7 @@ func (c *converter) fromMetrics(md pmetric.Metrics, state *metricDeltas) (values
 					for p := 0; p < dps.Len(); p++ {
 						dp := dps.At(p)
 						attrs := dp.Attributes()
-						if str(attrs, semconv.AttrEntityType) == "" || !dp.HasSum() {
+						if entity.Of(attrs).Type() == "" || !dp.HasSum() {
 							continue
 						}
 						d, ok := delta(next, seriesKey{m.Name(), resKey, attrsKey(attrs)}, cumulative, dp.StartTimestamp(), dp.Timestamp(), float64(dp.Count()), dp.Sum())
@@ -148,6 +150,9 @@ func (c *converter) fromMetrics(md pmetric.Metrics, state *metricDeltas) (values
 		v := a.sum
 		if a.mean {
 			v = a.sum / a.count
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue // Zabbix has no NaN or infinity: the item would turn unsupported
 		}
 		text := formatFloat(v)
 		values = append(values, value{host: row.host, key: itemKey(a.item, &row), text: text, at: a.at, row: &row, id: eventHash("metrics", text)})
