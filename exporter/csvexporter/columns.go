@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
@@ -127,8 +128,28 @@ var originalIDColumns = []ColumnConfig{
 	{Name: "app_id_original", Attribute: semconv.AttrAppIDOriginal},
 }
 
+// originalEventColumns show the kind and time a client sent when the
+// receiver could not use them (event_kind is then "other", the timestamp
+// the receive time), as the old sidecar stored them; empty otherwise. They
+// come after the original ids, so that the columns before them keep their
+// places.
+var originalEventColumns = []ColumnConfig{
+	{Name: "event_kind_original", Attribute: semconv.AttrEventKindOriginal},
+	{Name: "at_original", Attribute: semconv.AttrEventAtOriginal},
+}
+
+// rollupColumns are the jobhierarchy processor's roll-ups, named as every
+// output names them (entity.RollupFields).
+func rollupColumns() []ColumnConfig {
+	cols := make([]ColumnConfig, len(entity.RollupFields))
+	for i, f := range entity.RollupFields {
+		cols[i] = ColumnConfig{Name: f.Name, Attribute: f.Attr}
+	}
+	return cols
+}
+
 // defaultEventColumns are the old sidecar's event columns, in its order,
-// then the original ids.
+// then the original ids, kind and time.
 var defaultEventColumns = slices.Concat(
 	[]ColumnConfig{
 		{Name: "timestamp", Field: "timestamp"},
@@ -142,6 +163,7 @@ var defaultEventColumns = slices.Concat(
 	measurementColumns,
 	[]ColumnConfig{{Name: "metadata_json", Attribute: semconv.AttrMetadata}},
 	originalIDColumns,
+	originalEventColumns,
 )
 
 // defaultEntityColumns describe a finished job or subjob, then the roll-ups
@@ -164,20 +186,9 @@ var defaultEntityColumns = slices.Concat(
 		{Name: "expected_subjobs", Attribute: semconv.AttrExpectedSubjobs},
 		{Name: "job_outcome", Attribute: semconv.AttrJobOutcome},
 		{Name: "rollup_complete", Attribute: semconv.AttrJobRollupComplete},
-		{Name: "subjobs_total", Attribute: semconv.AttrSubjobsTotal},
-		{Name: "subjobs_succeeded", Attribute: semconv.AttrSubjobsSucceeded},
-		{Name: "subjobs_failed", Attribute: semconv.AttrSubjobsFailed},
-		{Name: "subjobs_canceled", Attribute: semconv.AttrSubjobsCanceled},
-		{Name: "subjobs_timed_out", Attribute: semconv.AttrSubjobsTimedOut},
-		{Name: "subjobs_other", Attribute: semconv.AttrSubjobsOther},
-		{Name: "subjobs_missing", Attribute: semconv.AttrSubjobsMissing},
-		{Name: "subjobs_late", Attribute: semconv.AttrSubjobsLate},
-		{Name: "subjobs_cpu_user_s_sum", Attribute: semconv.AttrJobCPUUserSum},
-		{Name: "subjobs_cpu_system_s_sum", Attribute: semconv.AttrJobCPUSystemSum},
-		{Name: "subjobs_mem_max_mb_max", Attribute: semconv.AttrJobMemMaxMBMax},
-		{Name: "subjob_duration_s_min", Attribute: semconv.AttrJobSubjobDurationMin},
-		{Name: "subjob_duration_s_max", Attribute: semconv.AttrJobSubjobDurationMax},
-		{Name: "subjob_duration_s_sum", Attribute: semconv.AttrJobSubjobDurationSum},
+	},
+	rollupColumns(),
+	[]ColumnConfig{
 		{Name: "subjob_late", Attribute: semconv.AttrSubjobLate},
 		{Name: "trace_id", Field: "trace_id"},
 		{Name: "span_id", Field: "span_id"},
@@ -186,21 +197,45 @@ var defaultEntityColumns = slices.Concat(
 	originalIDColumns,
 )
 
-// column reads one cell of a row.
+// column reads one cell of a row. A numeric attribute (entity.IsNumeric)
+// is read as every component reads it: a numeric string is a number, a
+// value that is no finite number an empty cell.
 type column struct {
-	name  string
-	attr  string
-	field fieldFunc
+	name    string
+	attr    string
+	field   fieldFunc
+	numeric bool
 }
 
 func (c *column) value(r *record) (pcommon.Value, bool) {
 	if c.field != nil {
 		return c.field(r)
 	}
-	if v, ok := r.attrs.Get(c.attr); ok {
-		return v, true
+	v, ok := r.attrs.Get(c.attr)
+	if !ok {
+		v, ok = r.resource.Get(c.attr)
 	}
-	return r.resource.Get(c.attr)
+	if !ok || !c.numeric {
+		return v, ok
+	}
+	return numberValue(v)
+}
+
+// numberValue is v as a number cell: ints and finite doubles as they are,
+// a numeric string as its double.
+func numberValue(v pcommon.Value) (pcommon.Value, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return v, true
+	case pcommon.ValueTypeDouble:
+		_, ok := entity.Number(v)
+		return v, ok
+	}
+	f, ok := entity.Number(v)
+	if !ok {
+		return pcommon.Value{}, false
+	}
+	return pcommon.NewValueDouble(f), true
 }
 
 // buildColumns resolves a validated output configuration.
@@ -212,7 +247,7 @@ func buildColumns(o OutputConfig, defaults []ColumnConfig, fields map[string]fie
 	all := append(append([]ColumnConfig(nil), configured...), o.ExtraColumns...)
 	cols := make([]column, len(all))
 	for i, c := range all {
-		cols[i] = column{name: c.Name, attr: c.Attribute}
+		cols[i] = column{name: c.Name, attr: c.Attribute, numeric: c.Field == "" && entity.IsNumeric(c.Attribute)}
 		if c.Field != "" {
 			cols[i].field = fields[c.Field]
 		}

@@ -55,7 +55,7 @@ func looseCases(recent time.Time) []looseCase {
 		{name: "string app id", mut: func(app, _, _ map[string]any) { app["app_id"] = "my-app" },
 			row: map[string]string{"app_id": fromName("my-app"), "app_id_original": "my-app"}, entity: map[string]string{"app_id_original": "my-app"}},
 		{name: "unknown kind", mut: func(_, _, ev map[string]any) { ev["kind"], ev["status"] = "heartbeat", nil },
-			row: map[string]string{"event_kind": "other", "status": "running"}},
+			row: map[string]string{"event_kind": "other", "event_kind_original": "heartbeat", "status": "running"}},
 		{name: "metric strings", mut: func(_, _, ev map[string]any) {
 			ev["metrics"] = map[string]any{"duration_s": "12.5", "cpu_user_s": "abc", "mem_max_mb": map[string]any{"peak": 3}}
 		},
@@ -65,7 +65,7 @@ func looseCases(recent time.Time) []looseCase {
 		{name: "metadata string", mut: func(_, _, ev map[string]any) { ev["metadata"] = "note" },
 			row: map[string]string{"metadata_json": "note"}},
 		{name: "unparseable time", mut: func(_, _, ev map[string]any) { ev["at"] = "yesterday" }, clamped: true,
-			row: map[string]string{"event_kind": "finished"}, entity: map[string]string{}},
+			row: map[string]string{"event_kind": "finished", "event_kind_original": "", "at_original": "yesterday"}, entity: map[string]string{}},
 		{name: "year 9999 with a huge duration", mut: func(_, _, ev map[string]any) {
 			ev["at"], ev["metrics"] = "9999-12-31T00:00:00Z", map[string]any{"duration_s": 1e300}
 		}, clamped: true, row: map[string]string{}, entity: map[string]string{}},
