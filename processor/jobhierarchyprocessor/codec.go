@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
@@ -106,6 +107,8 @@ func encodeBatch(b *stateBatch) []byte {
 		body = binary.LittleEndian.AppendUint64(body, e.hash)
 		body = append(body, e.flags)
 	}
+	body = appendExtras(body, len(b.entities), func(i int) []string { return entityExtras(b.entities[i]) })
+	body = appendExtras(body, len(b.summaries), func(i int) []string { return summaryExtras(b.summaries[i]) })
 
 	out := make([]byte, 0, len(body)+64+len(resources)*64)
 	out = append(out, batchFormat)
@@ -129,6 +132,58 @@ func resourceFields(r entity.Resource) []string {
 func resourceOf(fields []string) entity.Resource {
 	fields = append(fields, make([]string, max(0, 5-len(fields)))...)
 	return entity.Resource{ServiceName: fields[0], ServiceVersion: fields[1], SiteID: fields[2], AppID: fields[3], AppIDOriginal: fields[4]}
+}
+
+// The extras of an entry are the fields added to it after the part's
+// layout was fixed, in their stored order, written at the end of the part
+// for the entries that have any: a field added later goes at the end of its
+// list; parts written before read it as empty. Parts written before the
+// extras existed end before them.
+
+// entityExtras are an open entity's ids as the client sent them.
+func entityExtras(e *openEntity) []string { return []string{e.IDOriginal, e.ParentIDOriginal} }
+
+func setEntityExtras(e *openEntity, fields []string) {
+	fields = append(fields, make([]string, max(0, 2-len(fields)))...)
+	e.IDOriginal, e.ParentIDOriginal = fields[0], fields[1]
+}
+
+// summaryExtras are a job summary's job id as the client sent it.
+func summaryExtras(s *jobSummary) []string { return []string{s.JobIDOriginal} }
+
+func setSummaryExtras(s *jobSummary, fields []string) {
+	fields = append(fields, make([]string, max(0, 1-len(fields)))...)
+	s.JobIDOriginal = fields[0]
+}
+
+// appendExtras writes the extras of the n entries that have any: their
+// count, then each one's index and fields.
+func appendExtras(b []byte, n int, extras func(i int) []string) []byte {
+	var with []int
+	for i := range n {
+		if slices.ContainsFunc(extras(i), func(s string) bool { return s != "" }) {
+			with = append(with, i)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(with)))
+	for _, i := range with {
+		b = binary.AppendUvarint(b, uint64(i)) //nolint:gosec // an index
+		b = appendStringList(b, extras(i))
+	}
+	return b
+}
+
+// extras reads what appendExtras wrote for n entries.
+func (d *decoder) extras(n int, set func(i int, fields []string)) {
+	for k := d.count("extras", 2); k > 0 && d.err == nil; k-- {
+		i := d.uvarint("extras index")
+		fields := d.strings("extras")
+		if i >= uint64(n) { //nolint:gosec // n is a length
+			d.fail("extras index")
+			return
+		}
+		set(int(i), fields) //nolint:gosec // below n
+	}
 }
 
 func summaryFlags(s *jobSummary, replace bool) uint64 {
@@ -305,6 +360,10 @@ func decodeBatch(data []byte) (*stateBatch, error) {
 		}
 		b.evicted = append(b.evicted, evictedEntry{hash: h, flags: d.b[0]})
 		d.b = d.b[1:]
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.extras(len(b.entities), func(i int, fields []string) { setEntityExtras(b.entities[i], fields) })
+		d.extras(len(b.summaries), func(i int, fields []string) { setSummaryExtras(b.summaries[i], fields) })
 	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("trailing bytes")

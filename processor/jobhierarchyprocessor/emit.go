@@ -1,7 +1,6 @@
 package jobhierarchyprocessor // import "github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor"
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,12 +17,9 @@ const (
 	scopeName = "github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor"
 )
 
-// entityRef names an entity the processor emits an event or span about.
-type entityRef entity.Ref
-
-// idsOf derives the entity's trace and span IDs (sdk/ids); an ID that is not
+// idsOf derives an entity's trace and span IDs (sdk/ids); an ID that is not
 // a UUID leaves them empty.
-func (e entityRef) idsOf() (ids.Entity, bool) {
+func idsOf(e entity.Ref) (ids.Entity, bool) {
 	id, err := uuid.Parse(e.ID)
 	if err != nil {
 		return ids.Entity{}, false
@@ -34,12 +30,6 @@ func (e entityRef) idsOf() (ids.Entity, bool) {
 	parent, err := uuid.Parse(e.ParentID)
 	return ids.ForSubjob(ids.UUID(id), ids.UUID(parent), err == nil), true
 }
-
-func (e entityRef) putAttributes(attrs pcommon.Map, status string) {
-	entity.Ref(e).PutAttributes(attrs, status)
-}
-
-func (e entityRef) spanName() string { return entity.Ref(e).SpanName() }
 
 // emitter collects the synthetic log records and spans of one pass, one
 // resource per site and application.
@@ -62,7 +52,7 @@ func newEmitter(version string) *emitter {
 }
 
 // event appends a lifecycle log record shaped like the receiver's.
-func (em *emitter) event(res entity.Resource, e entityRef, kind, status string, now time.Time) plog.LogRecord {
+func (em *emitter) event(res entity.Resource, e entity.Ref, kind, status string, now time.Time) plog.LogRecord {
 	records, ok := em.records[res]
 	if !ok {
 		rl := em.logs.ResourceLogs().AppendEmpty()
@@ -78,7 +68,7 @@ func (em *emitter) event(res entity.Resource, e entityRef, kind, status string, 
 	lr.SetTimestamp(ts)
 	lr.SetObservedTimestamp(ts)
 	lr.SetEventName(semconv.EventName(e.Type, kind))
-	if id, ok := e.idsOf(); ok {
+	if id, ok := idsOf(e); ok {
 		lr.SetTraceID(id.TraceID)
 		lr.SetSpanID(id.SpanID)
 	}
@@ -94,15 +84,13 @@ func (em *emitter) event(res entity.Resource, e entityRef, kind, status string, 
 		lr.SetSeverityText("INFO")
 	}
 	lr.Body().SetStr(e.Type + " " + e.ID + " " + kind + ": " + status)
-	attrs := lr.Attributes()
-	e.putAttributes(attrs, status)
-	attrs.PutStr(semconv.AttrEventKind, kind)
-	attrs.PutStr(semconv.AttrIdempotencyKey, "derived:"+e.ID+":"+kind+":"+strconv.FormatInt(now.UnixNano(), 10))
+	e.PutAttributes(lr.Attributes(), status)
+	entity.Of(lr.Attributes()).PutEvent(kind, "", entity.DerivedKey(e.ID, kind, now, ""))
 	return lr
 }
 
 // timeoutSpan appends the error span of an entity that was given up.
-func (em *emitter) timeoutSpan(res entity.Resource, e entityRef, start, end time.Time, msg string) ptrace.Span {
+func (em *emitter) timeoutSpan(res entity.Resource, e entity.Ref, start, end time.Time, msg string) ptrace.Span {
 	spans, ok := em.spans[res]
 	if !ok {
 		rs := em.traces.ResourceSpans().AppendEmpty()
@@ -114,14 +102,14 @@ func (em *emitter) timeoutSpan(res entity.Resource, e entityRef, start, end time
 		em.spans[res] = spans
 	}
 	span := spans.AppendEmpty()
-	if id, ok := e.idsOf(); ok {
+	if id, ok := idsOf(e); ok {
 		span.SetTraceID(id.TraceID)
 		span.SetSpanID(id.SpanID)
 		if id.ParentSpanID != ([8]byte{}) {
 			span.SetParentSpanID(id.ParentSpanID)
 		}
 	}
-	span.SetName(e.spanName())
+	span.SetName(e.SpanName())
 	if e.Type == semconv.EntityTypeJob {
 		span.SetKind(ptrace.SpanKindServer)
 	} else {
@@ -129,11 +117,11 @@ func (em *emitter) timeoutSpan(res entity.Resource, e entityRef, start, end time
 	}
 	span.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
 	span.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
-	attrs := span.Attributes()
-	e.putAttributes(attrs, semconv.StatusTimedOut)
-	attrs.PutStr(semconv.AttrOutcome, semconv.OutcomeTimeout)
-	attrs.PutStr(semconv.AttrErrorMessage, msg)
-	attrs.PutDouble(semconv.AttrDurationS, end.Sub(start).Seconds())
+	e.PutAttributes(span.Attributes(), semconv.StatusTimedOut)
+	v := entity.Of(span.Attributes())
+	v.PutOutcome(semconv.OutcomeTimeout)
+	v.PutError("", msg)
+	v.PutMetric(semconv.MetricKeyDurationS, end.Sub(start).Seconds())
 	span.Status().SetCode(ptrace.StatusCodeError)
 	span.Status().SetMessage(msg)
 	return span

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor/internal/metadata"
 	"github.com/wafermonitor/wafermonitor/sdk/ids"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
@@ -175,14 +176,14 @@ type spanSpec struct {
 
 func addSpan(spans ptrace.SpanSlice, s spanSpec) {
 	span := spans.AppendEmpty()
-	ref := entityRef{Type: s.typ, ID: s.id, ParentID: s.parent, BusinessKey: s.bk, SubKey: s.sk}
-	id, _ := ref.idsOf()
+	ref := entity.Ref{Type: s.typ, ID: s.id, ParentID: s.parent, BusinessKey: s.bk, SubKey: s.sk}
+	id, _ := idsOf(ref)
 	span.SetTraceID(id.TraceID)
 	span.SetSpanID(id.SpanID)
 	if id.ParentSpanID != ([8]byte{}) {
 		span.SetParentSpanID(id.ParentSpanID)
 	}
-	span.SetName(ref.spanName())
+	span.SetName(ref.SpanName())
 	if s.typ == semconv.EntityTypeJob {
 		span.SetKind(ptrace.SpanKindServer)
 	} else {
@@ -195,7 +196,7 @@ func addSpan(spans ptrace.SpanSlice, s spanSpec) {
 	span.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
 	span.SetEndTimestamp(pcommon.NewTimestampFromTime(s.end))
 	attrs := span.Attributes()
-	ref.putAttributes(attrs, s.status)
+	ref.PutAttributes(attrs, s.status)
 	for _, k := range []string{semconv.MetricKeyDurationS, semconv.MetricKeyCPUUserS, semconv.MetricKeyCPUSystemS, semconv.MetricKeyMemMaxMB} {
 		if v, ok := s.metrics[k]; ok {
 			attrs.PutDouble(semconv.MetricPrefix+k, v)
@@ -233,18 +234,18 @@ type recordSpec struct {
 
 func addRecord(records plog.LogRecordSlice, r recordSpec) {
 	lr := records.AppendEmpty()
-	ref := entityRef{Type: r.typ, ID: r.id, ParentID: r.parent, BusinessKey: r.bk, SubKey: r.sk}
+	ref := entity.Ref{Type: r.typ, ID: r.id, ParentID: r.parent, BusinessKey: r.bk, SubKey: r.sk}
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(r.at))
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(r.at))
 	lr.SetEventName(semconv.EventName(r.typ, r.kind))
-	id, _ := ref.idsOf()
+	id, _ := idsOf(ref)
 	lr.SetTraceID(id.TraceID)
 	lr.SetSpanID(id.SpanID)
 	lr.SetSeverityNumber(plog.SeverityNumberInfo)
 	lr.SetSeverityText("INFO")
 	lr.Body().SetStr(r.typ + " " + r.id + " " + r.kind + ": " + r.status)
 	attrs := lr.Attributes()
-	ref.putAttributes(attrs, r.status)
+	ref.PutAttributes(attrs, r.status)
 	attrs.PutStr(semconv.AttrEventKind, r.kind)
 	attrs.PutStr(semconv.AttrIdempotencyKey, r.id+":"+r.kind)
 	if r.expected > 0 {
@@ -254,8 +255,8 @@ func addRecord(records plog.LogRecordSlice, r recordSpec) {
 
 func mustUUID(t testing.TB, s string) ids.UUID {
 	t.Helper()
-	ref := entityRef{Type: semconv.EntityTypeJob, ID: s}
-	id, ok := ref.idsOf()
+	ref := entity.Ref{Type: semconv.EntityTypeJob, ID: s}
+	id, ok := idsOf(ref)
 	require.True(t, ok)
 	return ids.UUID(id.TraceID)
 }

@@ -96,6 +96,7 @@ func (h *hierarchy) forgetSummary(ev evictedRow[*jobSummary], reason string) {
 // late. Called with h.mu held.
 func (h *hierarchy) addSubjob(span ptrace.Span, id, parent string, res entity.Resource, now time.Time) {
 	s := h.summaryFor(parent, res, "", now, false)
+	h.keepJobIDOriginal(parent, s, entity.Of(span.Attributes()).ParentIDOriginal())
 	if s.Passed {
 		span.Attributes().PutBool(semconv.AttrSubjobLate, true)
 	}
@@ -124,17 +125,18 @@ func (h *hierarchy) addSubjob(span ptrace.Span, id, parent string, res entity.Re
 // passJob annotates a job span with its roll-ups and outcome and remembers
 // that the job passed. Called with h.mu held.
 func (h *hierarchy) passJob(span ptrace.Span, id string, res entity.Resource, now time.Time) {
-	attrs := span.Attributes()
-	s := h.summaryFor(id, res, str(attrs, semconv.AttrBusinessKey), now, true)
-	if n, ok := integer(attrs, semconv.AttrExpectedSubjobs); ok {
+	v := entity.Of(span.Attributes())
+	s := h.summaryFor(id, res, v.BusinessKey(), now, true)
+	if n, ok := v.ExpectedSubjobs(); ok {
 		s.setExpected(n)
 	}
-	if bk := str(attrs, semconv.AttrBusinessKey); bk != "" {
+	if bk := v.BusinessKey(); bk != "" {
 		s.BusinessKey = bk
 	}
+	h.keepJobIDOriginal(id, s, v.IDOriginal())
 	s.Res = res
 	s.OwnOutcome = annotateJob(h.cfg.Outcome, span, s)
-	s.OwnStatus = str(attrs, semconv.AttrStatus)
+	s.OwnStatus = v.Status()
 	h.schedules.observeJobSpan(span, id, res, now)
 	if !s.Passed {
 		s.Passed = true
@@ -142,8 +144,21 @@ func (h *hierarchy) passJob(span ptrace.Span, id string, res entity.Resource, no
 	}
 	s.Updated = now.UnixNano()
 	h.jobs.touch(id)
-	outcome, _ := attrs.Get(semconv.AttrJobOutcome)
-	h.telemetry.ProcessorJobhierarchyJobsRolledUp.Add(h.ctx, 1, metric.WithAttributeSet(attribute.NewSet(attribute.String(semconv.AttrJobOutcome, outcome.Str()))))
+	h.telemetry.ProcessorJobhierarchyJobsRolledUp.Add(h.ctx, 1, metric.WithAttributeSet(attribute.NewSet(attribute.String(semconv.AttrJobOutcome, v.JobOutcome()))))
+}
+
+// keepJobIDOriginal remembers the job id a client sent, when it was not a
+// UUID, so that the processor's own events about the job carry it.
+func (h *hierarchy) keepJobIDOriginal(id string, s *jobSummary, original string) {
+	if original != "" && s.JobIDOriginal != original {
+		s.JobIDOriginal = original
+		h.jobs.markDirty(id)
+	}
+}
+
+// ref names a job the processor reports on from its summary.
+func (s *jobSummary) ref() entity.Ref {
+	return entity.Ref{Type: semconv.EntityTypeJob, ID: s.JobID, BusinessKey: s.BusinessKey, IDOriginal: s.JobIDOriginal}
 }
 
 // sweepJobs reports orphan subjobs and forgets summaries that are done with.
@@ -187,10 +202,9 @@ func (h *hierarchy) sweepJobs(now time.Time, em *emitter) {
 }
 
 func (h *hierarchy) reportOrphans(s *jobSummary, now time.Time, em *emitter) {
-	job := entityRef{Type: semconv.EntityTypeJob, ID: s.JobID, BusinessKey: s.BusinessKey}
-	lr := em.event(s.Res, job, semconv.KindOrphanSubjobs, statusUnknown, now)
+	lr := em.event(s.Res, s.ref(), semconv.KindOrphanSubjobs, statusUnknown, now)
 	lr.Body().SetStr(fmt.Sprintf("job %s orphan_subjobs: %d subjobs arrived but their job did not within %s", s.JobID, s.Total, h.cfg.OrphanTimeout))
-	s.putRollups(lr.Attributes())
+	entity.Of(lr.Attributes()).PutRollups(s.rollups())
 	h.telemetry.ProcessorJobhierarchyOrphanSubjobs.Add(h.ctx, s.Total)
 }
 
@@ -207,16 +221,14 @@ func (h *hierarchy) flushLate(now time.Time, em *emitter) {
 		if status == "" {
 			status = statusUnknown
 		}
-		job := entityRef{Type: semconv.EntityTypeJob, ID: s.JobID, BusinessKey: s.BusinessKey}
-		lr := em.event(s.Res, job, semconv.KindLateSubjobs, status, now)
+		lr := em.event(s.Res, s.ref(), semconv.KindLateSubjobs, status, now)
 		lr.Body().SetStr(fmt.Sprintf("job %s late_subjobs: %d subjobs arrived after the job ended", s.JobID, s.PendingLate))
-		attrs := lr.Attributes()
-		s.putRollups(attrs)
+		v := entity.Of(lr.Attributes())
+		v.PutRollups(s.rollups())
 		// A summary made again after an eviction does not know the job's
 		// own outcome: only failed subjobs decide one then.
-		if outcome, _ := decide(h.cfg.Outcome, s.OwnOutcome, s); outcome != "" {
-			attrs.PutStr(semconv.AttrJobOutcome, outcome)
-		}
+		outcome, _ := decide(h.cfg.Outcome, s.OwnOutcome, s)
+		v.PutJobOutcome(outcome)
 		s.PendingLate = 0
 		h.jobs.markDirty(id)
 	}

@@ -300,14 +300,14 @@ func (h *hierarchy) processTraces(_ context.Context, td ptrace.Traces) (ptrace.T
 				spans := sss.At(j).Spans()
 				for k := 0; k < spans.Len(); k++ {
 					span := spans.At(k)
-					attrs := span.Attributes()
-					id := str(attrs, semconv.AttrEntityID)
+					v := entity.Of(span.Attributes())
+					id := v.ID()
 					if id == "" {
 						continue
 					}
-					switch typ := str(attrs, semconv.AttrEntityType); {
+					switch typ := v.Type(); {
 					case pass == 0 && typ == semconv.EntityTypeSubjob:
-						if parent := str(attrs, semconv.AttrParentID); parent != "" {
+						if parent := v.ParentID(); parent != "" {
 							h.addSubjob(span, id, parent, res, now)
 						}
 					case pass == 1 && typ == semconv.EntityTypeJob:

@@ -2,9 +2,7 @@ package jobhierarchyprocessor // import "github.com/wafermonitor/wafermonitor/pr
 
 import (
 	"fmt"
-	"math"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wafermonitor/wafermonitor/internal/entity"
@@ -59,6 +57,10 @@ type jobSummary struct {
 	OwnStatus      string `json:"ownStatus,omitempty"`
 	OrphanReported bool   `json:"orphan,omitempty"`
 
+	// JobIDOriginal is the job id a client sent when it was not a UUID,
+	// once the processor saw it (on the job or as a subjob's parent).
+	JobIDOriginal string `json:"idOrig,omitempty"`
+
 	// Known is set once the job itself reported (a lifecycle record or its
 	// span): its summary is no orphan noise and is evicted last.
 	Known bool `json:"-"`
@@ -76,9 +78,9 @@ type jobSummary struct {
 
 // addSubjob folds one subjob span into the summary.
 func (s *jobSummary) addSubjob(span ptrace.Span) {
-	attrs := span.Attributes()
+	v := entity.Of(span.Attributes())
 	s.Total++
-	switch subjobOutcome(span) {
+	switch entity.SpanOutcome(span) {
 	case semconv.OutcomeSuccess:
 		s.Succeeded++
 	case semconv.OutcomeFailure, semconv.OutcomeError:
@@ -90,25 +92,21 @@ func (s *jobSummary) addSubjob(span ptrace.Span) {
 	default:
 		s.Other++
 	}
-	if v, ok := number(attrs, semconv.AttrCPUUserS); ok {
-		s.CPUUser += v
+	if f, ok := v.CPUUserS(); ok {
+		s.CPUUser += f
 		s.Measured |= measuredCPUUser
 	}
-	if v, ok := number(attrs, semconv.AttrCPUSystemS); ok {
-		s.CPUSystem += v
+	if f, ok := v.CPUSystemS(); ok {
+		s.CPUSystem += f
 		s.Measured |= measuredCPUSystem
 	}
-	if v, ok := number(attrs, semconv.AttrMemMaxMB); ok {
-		if s.Measured&measuredMem == 0 || v > s.MemMax {
-			s.MemMax = v
+	if f, ok := v.MemMaxMB(); ok {
+		if s.Measured&measuredMem == 0 || f > s.MemMax {
+			s.MemMax = f
 		}
 		s.Measured |= measuredMem
 	}
-	d, ok := number(attrs, semconv.AttrDurationS)
-	if !ok && span.EndTimestamp() > span.StartTimestamp() && span.StartTimestamp() != 0 {
-		d, ok = span.EndTimestamp().AsTime().Sub(span.StartTimestamp().AsTime()).Seconds(), true
-	}
-	if ok {
+	if d, ok := entity.SpanDuration(span); ok {
 		if s.DurCount == 0 || d < s.DurMin {
 			s.DurMin = d
 		}
@@ -120,36 +118,11 @@ func (s *jobSummary) addSubjob(span ptrace.Span) {
 	}
 }
 
-// subjobOutcome reads a subjob span's outcome: its status attribute, else
-// its outcome attribute, else its span status.
-func subjobOutcome(span ptrace.Span) string {
-	attrs := span.Attributes()
-	if o := semconv.OutcomeOf(str(attrs, semconv.AttrStatus)); o != "" {
-		return o
-	}
-	if o := str(attrs, semconv.AttrOutcome); o != "" {
-		return o
-	}
-	switch span.Status().Code() {
-	case ptrace.StatusCodeError:
-		return semconv.OutcomeFailure
-	case ptrace.StatusCodeOk:
-		return semconv.OutcomeSuccess
-	}
-	return ""
-}
-
-// ownOutcome is a job span's own outcome, before its subjobs are considered.
+// ownOutcome is a job span's own outcome, before its subjobs are
+// considered: entity.SpanOutcome, success when the span tells none.
 func ownOutcome(span ptrace.Span) string {
-	attrs := span.Attributes()
-	if o := semconv.OutcomeOf(str(attrs, semconv.AttrStatus)); o != "" {
+	if o := entity.SpanOutcome(span); o != "" {
 		return o
-	}
-	if o := str(attrs, semconv.AttrOutcome); o != "" {
-		return o
-	}
-	if span.Status().Code() == ptrace.StatusCodeError {
-		return semconv.OutcomeFailure
 	}
 	return semconv.OutcomeSuccess
 }
@@ -204,36 +177,17 @@ func decide(p OutcomeConfig, own string, s *jobSummary) (string, string) {
 	return own, ""
 }
 
-// putRollups writes the summary's roll-up attributes.
-func (s *jobSummary) putRollups(attrs pcommon.Map) {
-	attrs.PutInt(semconv.AttrSubjobsTotal, s.Total)
-	attrs.PutInt(semconv.AttrSubjobsSucceeded, s.Succeeded)
-	attrs.PutInt(semconv.AttrSubjobsFailed, s.Failed)
-	attrs.PutInt(semconv.AttrSubjobsCanceled, s.Canceled)
-	attrs.PutInt(semconv.AttrSubjobsTimedOut, s.TimedOut)
-	attrs.PutInt(semconv.AttrSubjobsOther, s.Other)
-	if s.HasExpected {
-		attrs.PutInt(semconv.AttrSubjobsMissing, s.missing())
-	}
-	if s.Late > 0 {
-		attrs.PutInt(semconv.AttrSubjobsLate, s.Late)
-	}
-	if s.Measured&measuredCPUUser != 0 {
-		attrs.PutDouble(semconv.AttrJobCPUUserSum, s.CPUUser)
-	}
-	if s.Measured&measuredCPUSystem != 0 {
-		attrs.PutDouble(semconv.AttrJobCPUSystemSum, s.CPUSystem)
-	}
-	if s.Measured&measuredMem != 0 {
-		attrs.PutDouble(semconv.AttrJobMemMaxMBMax, s.MemMax)
-	}
-	if s.DurCount > 0 {
-		attrs.PutDouble(semconv.AttrJobSubjobDurationMin, s.DurMin)
-		attrs.PutDouble(semconv.AttrJobSubjobDurationMax, s.DurMax)
-		attrs.PutDouble(semconv.AttrJobSubjobDurationSum, s.DurSum)
-	}
-	if s.Incomplete {
-		attrs.PutBool(semconv.AttrJobRollupComplete, false)
+// rollups are the summary's roll-ups as every component reads them.
+func (s *jobSummary) rollups() entity.Rollups {
+	return entity.Rollups{
+		Total: s.Total, Succeeded: s.Succeeded, Failed: s.Failed, Canceled: s.Canceled, TimedOut: s.TimedOut, Other: s.Other,
+		Missing: s.missing(), HasMissing: s.HasExpected,
+		Late:       s.Late,
+		CPUUserSum: s.CPUUser, HasCPUUser: s.Measured&measuredCPUUser != 0,
+		CPUSystemSum: s.CPUSystem, HasCPUSystem: s.Measured&measuredCPUSystem != 0,
+		MemMaxMBMax: s.MemMax, HasMemMax: s.Measured&measuredMem != 0,
+		DurationMin: s.DurMin, DurationMax: s.DurMax, DurationSum: s.DurSum, HasDuration: s.DurCount > 0,
+		Incomplete: s.Incomplete,
 	}
 }
 
@@ -242,49 +196,12 @@ func (s *jobSummary) putRollups(attrs pcommon.Map) {
 func annotateJob(p OutcomeConfig, span ptrace.Span, s *jobSummary) string {
 	own := ownOutcome(span)
 	outcome, why := decide(p, own, s)
-	attrs := span.Attributes()
-	s.putRollups(attrs)
-	attrs.PutStr(semconv.AttrJobOutcome, outcome)
+	v := entity.Of(span.Attributes())
+	v.PutRollups(s.rollups())
+	v.PutJobOutcome(outcome)
 	if why != "" && span.Status().Code() != ptrace.StatusCodeError {
 		span.Status().SetCode(ptrace.StatusCodeError)
 		span.Status().SetMessage(why)
 	}
 	return own
-}
-
-func str(attrs pcommon.Map, key string) string {
-	if v, ok := attrs.Get(key); ok && v.Type() == pcommon.ValueTypeStr {
-		return v.Str()
-	}
-	return ""
-}
-
-// number reads a numeric attribute sent as double or int.
-func number(attrs pcommon.Map, key string) (float64, bool) {
-	v, ok := attrs.Get(key)
-	if !ok {
-		return 0, false
-	}
-	switch v.Type() {
-	case pcommon.ValueTypeDouble:
-		f := v.Double()
-		return f, !math.IsNaN(f) && !math.IsInf(f, 0)
-	case pcommon.ValueTypeInt:
-		return float64(v.Int()), true
-	}
-	return 0, false
-}
-
-func integer(attrs pcommon.Map, key string) (int64, bool) {
-	v, ok := attrs.Get(key)
-	if !ok {
-		return 0, false
-	}
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		return v.Int(), true
-	case pcommon.ValueTypeDouble:
-		return int64(v.Double()), true
-	}
-	return 0, false
 }

@@ -6,9 +6,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
+// TestSubjobOutcome: a subjob's outcome, as the roll-ups count it.
 func TestSubjobOutcome(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -34,7 +36,7 @@ func TestSubjobOutcome(t *testing.T) {
 				span.Attributes().PutStr(semconv.AttrOutcome, tt.outcome)
 			}
 			span.Status().SetCode(tt.code)
-			assert.Equal(t, tt.want, subjobOutcome(span))
+			assert.Equal(t, tt.want, entity.SpanOutcome(span))
 		})
 	}
 }

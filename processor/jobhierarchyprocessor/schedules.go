@@ -81,12 +81,12 @@ func (ss *schedules) observeJobSpan(span ptrace.Span, id string, res entity.Reso
 	if ss == nil {
 		return
 	}
-	attrs := span.Attributes()
-	bk := str(attrs, semconv.AttrBusinessKey)
+	v := entity.Of(span.Attributes())
+	bk := v.BusinessKey()
 	if span.StartTimestamp() != 0 {
 		ss.take(scheduleRun{JobID: id, Start: int64(span.StartTimestamp()), Res: res, BusinessKey: bk}) //nolint:gosec // nanoseconds until 2262
 	}
-	switch str(attrs, semconv.AttrJobOutcome) {
+	switch v.JobOutcome() {
 	case semconv.OutcomeSuccess, semconv.OutcomeSuccessWithFailures:
 	default:
 		return
@@ -169,7 +169,7 @@ func (s *schedule) missedEvent(slot int64, now time.Time, em *emitter) {
 	if bk == "" {
 		bk = s.cfg.Name
 	}
-	ref := entityRef{Type: semconv.EntityTypeJob, ID: uuid.UUID(ids.FromName(s.missedID(slot))).String(), BusinessKey: bk}
+	ref := entity.Ref{Type: semconv.EntityTypeJob, ID: uuid.UUID(ids.FromName(s.missedID(slot))).String(), BusinessKey: bk}
 	deadline := time.Unix(0, slot).Add(s.cfg.Grace)
 	lr := em.event(res, ref, semconv.KindMissed, semconv.StatusMissed, deadline)
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(now))
@@ -188,7 +188,7 @@ func (s *schedule) missedEvent(slot int64, now time.Time, em *emitter) {
 // lateStartEvent emits the late_start event of a run, about the run's job,
 // at the time it started.
 func (s *schedule) lateStartEvent(l lateRun, now time.Time, em *emitter) {
-	ref := entityRef{Type: semconv.EntityTypeJob, ID: l.run.JobID, BusinessKey: l.run.BusinessKey}
+	ref := entity.Ref{Type: semconv.EntityTypeJob, ID: l.run.JobID, BusinessKey: l.run.BusinessKey}
 	lr := em.event(l.run.Res, ref, semconv.KindLateStart, semconv.StatusRunning, time.Unix(0, l.run.Start))
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(now))
 	lr.Body().SetStr(fmt.Sprintf("schedule %s: job %s started %s after its slot %s", s.cfg.Name, l.run.JobID, l.delay, s.slotInZone(l.slot)))

@@ -37,9 +37,13 @@ type openEntity struct {
 	BusinessKey string          `json:"bk,omitempty"`
 	SubKey      string          `json:"sk,omitempty"`
 	Res         entity.Resource `json:"res"`
-	Opened      int64           `json:"opened"`
-	LastSeen    int64           `json:"seen"`
-	Stalled     bool            `json:"stalled,omitempty"`
+	// IDOriginal and ParentIDOriginal are the ids a client sent when they
+	// were not UUIDs.
+	IDOriginal       string `json:"idOrig,omitempty"`
+	ParentIDOriginal string `json:"parentOrig,omitempty"`
+	Opened           int64  `json:"opened"`
+	LastSeen         int64  `json:"seen"`
+	Stalled          bool   `json:"stalled,omitempty"`
 	// Down is how long the collector was down while the entity was open, in
 	// nanoseconds: not counted towards max_duration.
 	Down int64 `json:"-"`
@@ -49,8 +53,11 @@ type openEntity struct {
 	stall, maxDuration time.Duration
 }
 
-func (e *openEntity) ref() entityRef {
-	return entityRef{Type: e.Type, ID: e.ID, ParentID: e.ParentID, BusinessKey: e.BusinessKey, SubKey: e.SubKey}
+func (e *openEntity) ref() entity.Ref {
+	return entity.Ref{
+		Type: e.Type, ID: e.ID, ParentID: e.ParentID, BusinessKey: e.BusinessKey, SubKey: e.SubKey,
+		IDOriginal: e.IDOriginal, ParentIDOriginal: e.ParentIDOriginal,
+	}
 }
 
 // compiledRule is a WatchdogRule with its patterns compiled.
@@ -114,22 +121,25 @@ func (h *hierarchy) matchLimits(e *openEntity) (time.Duration, time.Duration) {
 // observeRecord updates the open entities from one lifecycle log record.
 // Records that are not lifecycle events pass unnoticed. Called with h.mu held.
 func (h *hierarchy) observeRecord(res pcommon.Resource, lr plog.LogRecord, now time.Time, em *emitter) {
-	attrs := lr.Attributes()
-	kind := str(attrs, semconv.AttrEventKind)
-	id := str(attrs, semconv.AttrEntityID)
-	typ := str(attrs, semconv.AttrEntityType)
-	if kind == "" || id == "" || (typ != semconv.EntityTypeJob && typ != semconv.EntityTypeSubjob) {
+	v := entity.Of(lr.Attributes())
+	kind := v.Kind()
+	ref := v.Ref()
+	id, typ := ref.ID, ref.Type
+	if kind == "" || !ref.IsEntity() {
 		return
 	}
 	if typ == semconv.EntityTypeJob {
 		if kind == semconv.KindStarted {
-			h.schedules.observeStart(res, lr, id, str(attrs, semconv.AttrBusinessKey), now)
+			h.schedules.observeStart(res, lr, id, ref.BusinessKey, now)
 		}
-		if n, ok := integer(attrs, semconv.AttrExpectedSubjobs); ok {
-			h.summaryFor(id, entity.ResourceFrom(res), str(attrs, semconv.AttrBusinessKey), now, true).setExpected(n)
+		if n, ok := v.ExpectedSubjobs(); ok {
+			s := h.summaryFor(id, entity.ResourceFrom(res), ref.BusinessKey, now, true)
+			s.setExpected(n)
+			h.keepJobIDOriginal(id, s, ref.IDOriginal)
 			h.jobs.touch(id)
 		} else if s, ok := h.jobs.get(id); ok {
 			h.markReported(id, s)
+			h.keepJobIDOriginal(id, s, ref.IDOriginal)
 		}
 	}
 	if !h.cfg.Watchdog.Enabled {
@@ -156,14 +166,16 @@ func (h *hierarchy) observeRecord(res pcommon.Resource, lr plog.LogRecord, now t
 		return
 	}
 	e = &openEntity{
-		Type:        typ,
-		ID:          id,
-		ParentID:    str(attrs, semconv.AttrParentID),
-		BusinessKey: str(attrs, semconv.AttrBusinessKey),
-		SubKey:      str(attrs, semconv.AttrSubKey),
-		Res:         entity.ResourceFrom(res),
-		Opened:      now.UnixNano(),
-		LastSeen:    now.UnixNano(),
+		Type:             typ,
+		ID:               id,
+		ParentID:         ref.ParentID,
+		BusinessKey:      ref.BusinessKey,
+		SubKey:           ref.SubKey,
+		IDOriginal:       ref.IDOriginal,
+		ParentIDOriginal: ref.ParentIDOriginal,
+		Res:              entity.ResourceFrom(res),
+		Opened:           now.UnixNano(),
+		LastSeen:         now.UnixNano(),
 	}
 	h.putEntity(e, h.entityClass(e))
 }
