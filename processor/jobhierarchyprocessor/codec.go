@@ -141,11 +141,16 @@ func resourceOf(fields []string) entity.Resource {
 // extras existed end before them.
 
 // entityExtras are an open entity's ids as the client sent them.
-func entityExtras(e *openEntity) []string { return []string{e.IDOriginal, e.ParentIDOriginal} }
+func entityExtras(e *openEntity) []string {
+	if e.Sent == nil {
+		return []string{"", ""}
+	}
+	return []string{e.Sent.ID, e.Sent.ParentID}
+}
 
 func setEntityExtras(e *openEntity, fields []string) {
 	fields = append(fields, make([]string, max(0, 2-len(fields)))...)
-	e.IDOriginal, e.ParentIDOriginal = fields[0], fields[1]
+	e.Sent = newSentIDs(fields[0], fields[1])
 }
 
 // summaryExtras are a job summary's job id as the client sent it.

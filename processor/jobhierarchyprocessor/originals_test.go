@@ -90,7 +90,7 @@ func TestSyntheticEventsCarryOriginalIDs(t *testing.T) {
 // come back, and a part written before they existed reads as it did.
 func TestOriginalsAreStored(t *testing.T) {
 	b := &stateBatch{gen: 1, writtenAt: base.UnixNano()}
-	b.addEntity(&openEntity{Type: semconv.EntityTypeSubjob, ID: subA1, ParentID: jobA, IDOriginal: subSent, ParentIDOriginal: jobSent, Opened: 1, LastSeen: 1}, classSubjob)
+	b.addEntity(&openEntity{Type: semconv.EntityTypeSubjob, ID: subA1, ParentID: jobA, Sent: newSentIDs(subSent, jobSent), Opened: 1, LastSeen: 1}, classSubjob)
 	b.addEntity(&openEntity{Type: semconv.EntityTypeJob, ID: jobB, Opened: 1, LastSeen: 1}, classJob)
 	b.summaries = append(b.summaries, &jobSummary{JobID: jobA, JobIDOriginal: jobSent}, &jobSummary{JobID: jobB})
 	b.summaryCls = append(b.summaryCls, classReported, classOrphan)
@@ -103,11 +103,11 @@ func TestOriginalsAreStored(t *testing.T) {
 	assert.Equal(t, []string{"", ""}, entityExtras(got.entities[1]))
 	assert.Equal(t, jobSent, got.summaries[0].JobIDOriginal)
 
-	b.entities[0].IDOriginal, b.entities[0].ParentIDOriginal, b.summaries[0].JobIDOriginal = "", "", ""
+	b.entities[0].Sent, b.summaries[0].JobIDOriginal = nil, ""
 	older := encodeBatch(b)
 	require.Equal(t, []byte{0, 0}, older[len(older)-2:], "no extras: two empty counts")
 	got, err = decodeBatch(older[:len(older)-2])
 	require.NoError(t, err, "a part of the format before the extras")
 	assert.Len(t, got.entities, 2)
-	assert.Empty(t, got.entities[0].IDOriginal)
+	assert.Nil(t, got.entities[0].Sent)
 }

@@ -37,13 +37,12 @@ type openEntity struct {
 	BusinessKey string          `json:"bk,omitempty"`
 	SubKey      string          `json:"sk,omitempty"`
 	Res         entity.Resource `json:"res"`
-	// IDOriginal and ParentIDOriginal are the ids a client sent when they
-	// were not UUIDs.
-	IDOriginal       string `json:"idOrig,omitempty"`
-	ParentIDOriginal string `json:"parentOrig,omitempty"`
-	Opened           int64  `json:"opened"`
-	LastSeen         int64  `json:"seen"`
-	Stalled          bool   `json:"stalled,omitempty"`
+	// Sent are the ids the client sent when they were not UUIDs; nil when
+	// it sent UUIDs, as most do, to keep open entities small.
+	Sent     *sentIDs `json:"sent,omitempty"`
+	Opened   int64    `json:"opened"`
+	LastSeen int64    `json:"seen"`
+	Stalled  bool     `json:"stalled,omitempty"`
 	// Down is how long the collector was down while the entity was open, in
 	// nanoseconds: not counted towards max_duration.
 	Down int64 `json:"-"`
@@ -53,11 +52,27 @@ type openEntity struct {
 	stall, maxDuration time.Duration
 }
 
-func (e *openEntity) ref() entity.Ref {
-	return entity.Ref{
-		Type: e.Type, ID: e.ID, ParentID: e.ParentID, BusinessKey: e.BusinessKey, SubKey: e.SubKey,
-		IDOriginal: e.IDOriginal, ParentIDOriginal: e.ParentIDOriginal,
+// sentIDs are an entity's ids as its client sent them (entity.Ref's
+// IDOriginal and ParentIDOriginal).
+type sentIDs struct {
+	ID       string `json:"id,omitempty"`
+	ParentID string `json:"parent,omitempty"`
+}
+
+// newSentIDs is nil when the client sent UUIDs.
+func newSentIDs(id, parent string) *sentIDs {
+	if id == "" && parent == "" {
+		return nil
 	}
+	return &sentIDs{ID: id, ParentID: parent}
+}
+
+func (e *openEntity) ref() entity.Ref {
+	ref := entity.Ref{Type: e.Type, ID: e.ID, ParentID: e.ParentID, BusinessKey: e.BusinessKey, SubKey: e.SubKey}
+	if e.Sent != nil {
+		ref.IDOriginal, ref.ParentIDOriginal = e.Sent.ID, e.Sent.ParentID
+	}
+	return ref
 }
 
 // compiledRule is a WatchdogRule with its patterns compiled.
@@ -122,24 +137,22 @@ func (h *hierarchy) matchLimits(e *openEntity) (time.Duration, time.Duration) {
 // Records that are not lifecycle events pass unnoticed. Called with h.mu held.
 func (h *hierarchy) observeRecord(res pcommon.Resource, lr plog.LogRecord, now time.Time, em *emitter) {
 	v := entity.Of(lr.Attributes())
-	kind := v.Kind()
-	ref := v.Ref()
-	id, typ := ref.ID, ref.Type
-	if kind == "" || !ref.IsEntity() {
+	kind, id, typ := v.Kind(), v.ID(), v.Type()
+	if kind == "" || !(entity.Ref{Type: typ, ID: id}).IsEntity() {
 		return
 	}
 	if typ == semconv.EntityTypeJob {
 		if kind == semconv.KindStarted {
-			h.schedules.observeStart(res, lr, id, ref.BusinessKey, now)
+			h.schedules.observeStart(res, lr, id, v.BusinessKey(), now)
 		}
 		if n, ok := v.ExpectedSubjobs(); ok {
-			s := h.summaryFor(id, entity.ResourceFrom(res), ref.BusinessKey, now, true)
+			s := h.summaryFor(id, entity.ResourceFrom(res), v.BusinessKey(), now, true)
 			s.setExpected(n)
-			h.keepJobIDOriginal(id, s, ref.IDOriginal)
+			h.keepJobIDOriginal(id, s, v.IDOriginal())
 			h.jobs.touch(id)
 		} else if s, ok := h.jobs.get(id); ok {
 			h.markReported(id, s)
-			h.keepJobIDOriginal(id, s, ref.IDOriginal)
+			h.keepJobIDOriginal(id, s, v.IDOriginal())
 		}
 	}
 	if !h.cfg.Watchdog.Enabled {
@@ -166,16 +179,15 @@ func (h *hierarchy) observeRecord(res pcommon.Resource, lr plog.LogRecord, now t
 		return
 	}
 	e = &openEntity{
-		Type:             typ,
-		ID:               id,
-		ParentID:         ref.ParentID,
-		BusinessKey:      ref.BusinessKey,
-		SubKey:           ref.SubKey,
-		IDOriginal:       ref.IDOriginal,
-		ParentIDOriginal: ref.ParentIDOriginal,
-		Res:              entity.ResourceFrom(res),
-		Opened:           now.UnixNano(),
-		LastSeen:         now.UnixNano(),
+		Type:        typ,
+		ID:          id,
+		ParentID:    v.ParentID(),
+		BusinessKey: v.BusinessKey(),
+		SubKey:      v.SubKey(),
+		Sent:        newSentIDs(v.IDOriginal(), v.ParentIDOriginal()),
+		Res:         entity.ResourceFrom(res),
+		Opened:      now.UnixNano(),
+		LastSeen:    now.UnixNano(),
 	}
 	h.putEntity(e, h.entityClass(e))
 }
