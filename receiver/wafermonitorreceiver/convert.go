@@ -139,15 +139,7 @@ func putProgress(e *event, v entity.View) {
 }
 
 // metadataInt reads a whole number in metadata, entity.ParseInt's rules.
-func metadataInt(v any) (int64, bool) {
-	switch t := v.(type) {
-	case json.Number:
-		return entity.ParseInt(string(t))
-	case string:
-		return entity.ParseInt(t)
-	}
-	return 0, false
-}
+func metadataInt(v any) (int64, bool) { return entity.ParseInt(numericText(v)) }
 
 // putRaw copies decoded JSON into an attribute map, keeping integers as
 // integers, in key order so that output is stable.

@@ -55,14 +55,18 @@ func metricValues(v any) (values []metricValue, unparsed any) {
 // metricNumber is a JSON number, or a string holding a decimal number, that
 // is finite (entity.ParseNumber): a metric's value, or a number the contract
 // gives a meaning in metadata.
-func metricNumber(v any) (float64, bool) {
+func metricNumber(v any) (float64, bool) { return entity.ParseNumber(numericText(v)) }
+
+// numericText is the text of what may be a number: a JSON number as
+// written, a string as it is; "" for any other value.
+func numericText(v any) string {
 	switch t := v.(type) {
 	case json.Number:
-		return entity.ParseNumber(string(t))
+		return string(t)
 	case string:
-		return entity.ParseNumber(t)
+		return t
 	}
-	return 0, false
+	return ""
 }
 
 // metadataOf splits an event's metadata: an object, read for the fields
