@@ -267,6 +267,8 @@ func TestRollups(t *testing.T) {
 	}
 	assert.True(t, IsNumeric(semconv.AttrCPUUserS))
 	assert.True(t, IsNumeric(semconv.MetricPrefix+"wafers"))
+	assert.True(t, IsNumeric(semconv.AttrScheduleLateS))
+	assert.False(t, IsNumeric(semconv.AttrScheduleSlot))
 	assert.False(t, IsNumeric(semconv.AttrMetricsUnparsed))
 	assert.False(t, IsNumeric(semconv.AttrEntityID))
 }

@@ -114,6 +114,7 @@ var numericAttributes = func() map[string]bool {
 		semconv.AttrExpectedSubjobs: true,
 		semconv.AttrProgressDone:    true, semconv.AttrProgressTotal: true, semconv.AttrProgressFraction: true,
 		semconv.AttrWatchdogSilenceS: true, semconv.AttrWatchdogRunningS: true, semconv.AttrWatchdogLimitS: true,
+		semconv.AttrScheduleGraceS: true, semconv.AttrScheduleLateS: true,
 	}
 	for _, f := range RollupFields {
 		m[f.Attr] = true
