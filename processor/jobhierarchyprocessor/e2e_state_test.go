@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/wafermonitor/wafermonitor/internal/testcollector"
 )
@@ -102,10 +103,12 @@ func TestEndToEndRestart(t *testing.T) {
 	health.Dir = col.Dir
 	restarted := time.Now()
 	col = testcollector.Start(t, fmt.Sprintf(e2eRestartConfig, port, stall, maxDuration), health)
-	testcollector.WaitFor(t, stall+maxDuration+time.Minute, "the timeout span after the restart", func() bool {
-		return findSpan(readSpans(t, filepath.Join(col.Dir, "traces.jsonl")), job) != nil
+	// The span and the record go to two files, each written on its own.
+	var records []plog.LogRecord
+	testcollector.WaitFor(t, stall+maxDuration+time.Minute, "the timeout span and record after the restart", func() bool {
+		records = readRecords(t, logsPath)
+		return findSpan(readSpans(t, filepath.Join(col.Dir, "traces.jsonl")), job) != nil && findRecord(records, "wafer.job.timeout", job) != nil
 	})
-	records := readRecords(t, logsPath)
 	stalled := findRecord(records, "wafer.job.stalled", job)
 	timeout := findRecord(records, "wafer.job.timeout", job)
 	require.NotNil(t, stalled, "stalled after the restart")
