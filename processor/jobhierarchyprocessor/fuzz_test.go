@@ -27,7 +27,9 @@ func FuzzRestore(f *testing.F) {
 
 // FuzzRestoreState feeds an arbitrary index, snapshot chunk and journal
 // entry to restore, then runs a check and a checkpoint: never a crash, and
-// what was restored is written back whole. Seeds are in
+// what the processor holds after the checkpoint is what a restart restores.
+// (The check may close what was restored: an entity opened decades before
+// the clock is past its max_duration and given up.) Seeds are in
 // testdata/fuzz/FuzzRestoreState.
 func FuzzRestoreState(f *testing.F) {
 	f.Fuzz(func(t *testing.T, index, chunk, entry []byte) {
@@ -36,8 +38,8 @@ func FuzzRestoreState(f *testing.F) {
 		client.data[snapshotKey(1, 0)] = chunk
 		client.data[journalKey(0)] = entry
 		hs := newStoredHarness(t, testConfig(), client, base)
-		want := dumpState(hs.h)
 		hs.tick()
+		want := dumpState(hs.h)
 		again := newStoredHarness(t, testConfig(), client.crashCopy(), base)
 		require.Equal(t, want.Entities, dumpState(again.h).Entities)
 		hs.clock.advance(48 * time.Hour)
