@@ -10,6 +10,8 @@ package testcollector
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -55,7 +57,10 @@ func build() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(os.TempDir(), "otelcol-wafermonitor-test")
+	// One binary per checkout: tests of two checkouts (git worktrees) at
+	// once must not run each other's build.
+	sum := sha256.Sum256([]byte(root))
+	dir := filepath.Join(os.TempDir(), "otelcol-wafermonitor-test-"+hex.EncodeToString(sum[:6]))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
