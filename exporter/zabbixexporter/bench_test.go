@@ -13,6 +13,7 @@ import (
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/trappertest"
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/zabbixsender"
 	"github.com/wafermonitor/wafermonitor/internal/testcollector"
+	"github.com/wafermonitor/wafermonitor/internal/zabbixtest"
 )
 
 // BenchmarkRealZabbix measures values delivered to a real Zabbix 6.0 server
@@ -22,17 +23,17 @@ import (
 //
 //	go test -run '^$' -bench RealZabbix -benchtime 20x ./exporter/zabbixexporter/
 func BenchmarkRealZabbix(b *testing.B) {
-	if missing := zabbixMissing(); missing != "" {
+	if missing := zabbixtest.Missing(); missing != "" {
 		b.Skipf("Zabbix 6.0 is not installed (%s is missing): run .ci/setup.d/50-zabbix.sh as root", missing)
 	}
-	z := startZabbix(b)
-	z.importTemplate()
+	z := zabbixtest.Start(b)
+	z.ImportTemplates()
 	const host = "fab1-bench"
-	z.createHost(host, nil)
-	time.Sleep(2 * time.Second) // the server's next configuration sync
+	hostID := z.CreateHost(host)
+	z.WaitAccepts(host, "wafer.job.recovered", time.Minute)
 
 	cfg := createDefaultConfig().(*Config)
-	cfg.Endpoints = []string{z.trapper}
+	cfg.Endpoints = []string{z.Trapper}
 	cfg.Host = "{site}-bench"
 	cfg.Discovery.ItemDelay = 3 * time.Second
 	e, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
@@ -50,11 +51,11 @@ func BenchmarkRealZabbix(b *testing.B) {
 	}
 	// Announces the job types and returns once their items took values.
 	deliverAll(b, e, logsOf(warm...))
-	item, ok := z.item(z.hostID(host), `wafer.duration["litho","lot-00","subjob"]`)
+	item, ok := z.Item(hostID, `wafer.duration["litho","lot-00","subjob"]`)
 	require.True(b, ok, "discovered items")
 
 	b.Run("sender/250-per-request", func(b *testing.B) {
-		client, err := zabbixsender.New(zabbixsender.Config{Endpoints: []string{z.trapper}, MaxValuesPerRequest: 250})
+		client, err := zabbixsender.New(zabbixsender.Config{Endpoints: []string{z.Trapper}, MaxValuesPerRequest: 250})
 		require.NoError(b, err)
 		const perBatch = 1000
 		items := []string{itemDuration, itemCPUUser, itemCPUSystem, itemMemoryMax, itemCompleted, itemFailures, itemRunning, itemStalls, itemTimeouts, itemEvents}
@@ -78,7 +79,7 @@ func BenchmarkRealZabbix(b *testing.B) {
 
 	b.Run("exporter/logs", func(b *testing.B) {
 		const perBatch = 100
-		before := len(z.history(item))
+		before := len(z.History(item))
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			var evs []event
@@ -97,7 +98,7 @@ func BenchmarkRealZabbix(b *testing.B) {
 		b.ReportMetric(float64(b.N*perBatch*9)/b.Elapsed().Seconds(), "values/s")
 		b.ReportMetric(float64(b.N*perBatch)/b.Elapsed().Seconds(), "events/s")
 		want := before + (b.N*perBatch+jobTypes-1)/jobTypes
-		testcollector.WaitFor(b, time.Minute, "the values in the history", func() bool { return len(z.history(item)) >= want })
+		testcollector.WaitFor(b, time.Minute, "the values in the history", func() bool { return len(z.History(item)) >= want })
 	})
 }
 

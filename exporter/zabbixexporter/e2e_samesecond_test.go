@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/wafermonitor/wafermonitor/internal/testcollector"
+	"github.com/wafermonitor/wafermonitor/internal/zabbixtest"
 )
 
 // testSameSecondAcrossRequests: n subjobs of one job type, whose items
@@ -18,7 +19,7 @@ import (
 // at the exporter (the collector's queue does not batch). Zabbix keeps one
 // value per item, clock and ns: every subjob's values must be in the
 // history, each at its own ns of that second.
-func testSameSecondAcrossRequests(t *testing.T, z *zabbix, hostID string, port int, job, lot string) {
+func testSameSecondAcrossRequests(t *testing.T, z *zabbixtest.Server, hostID string, port int, job, lot string) {
 	t.Helper()
 	const n = 8
 	sub := `["litho-scheduler","` + lot + `","subjob"]`
@@ -31,20 +32,20 @@ func testSameSecondAcrossRequests(t *testing.T, z *zabbix, hostID string, port i
 		postEvents(t, port, v1("subjob", id, job, lot, fmt.Sprintf("wafer-%02d", 50+i), "finished", "succeeded", at,
 			fmt.Sprintf(`{"duration_s":%d}`, 2000+i)))
 	}
-	inSecond := func(key string) []zbxValue {
-		it, ok := z.item(hostID, key+sub)
+	inSecond := func(key string) []zabbixtest.Value {
+		it, ok := z.Item(hostID, key+sub)
 		if !ok {
 			return nil
 		}
-		var out []zbxValue
-		for _, v := range z.history(it) {
+		var out []zabbixtest.Value
+		for _, v := range z.History(it) {
 			if v.Clock == clock {
 				out = append(out, v)
 			}
 		}
 		return out
 	}
-	var stored []zbxValue
+	var stored []zabbixtest.Value
 	defer func() {
 		if t.Failed() {
 			t.Logf("durations stored at %s: %v", at.Format(time.RFC3339), stored)
