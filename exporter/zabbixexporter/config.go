@@ -73,6 +73,14 @@ type DiscoveryConfig struct {
 	// its configuration cache (CacheUpdateFrequency, 60 s by default, plus
 	// discovery processing). Values sent earlier would be dropped.
 	ItemDelay time.Duration `mapstructure:"item_delay"`
+	// TriggerDelay is how long the values that the template's triggers read
+	// (status, outcome, roll-up complete) of a job type whose items Zabbix
+	// created later than ItemDelay wait after it took the job type's other
+	// values: discovery creates the triggers after the items, and the server
+	// may load them one configuration sync (CacheUpdateFrequency, 60 s by
+	// default) later; a trigger ignores values that arrived before it. 0
+	// sends them with the others.
+	TriggerDelay time.Duration `mapstructure:"trigger_delay"`
 	// MaxJobTypes caps the remembered job types; the least recently seen
 	// one is forgotten first (and announced again when it comes back).
 	MaxJobTypes int `mapstructure:"max_job_types"`
@@ -141,6 +149,9 @@ func (cfg *Config) Validate() error {
 	if cfg.Discovery.ItemDelay < 0 {
 		errs = append(errs, fmt.Errorf("discovery::item_delay must not be negative, got %s", cfg.Discovery.ItemDelay))
 	}
+	if cfg.Discovery.TriggerDelay < 0 {
+		errs = append(errs, fmt.Errorf("discovery::trigger_delay must not be negative, got %s", cfg.Discovery.TriggerDelay))
+	}
 	if cfg.Discovery.MaxJobTypes <= 0 {
 		errs = append(errs, fmt.Errorf("discovery::max_job_types must be positive, got %d", cfg.Discovery.MaxJobTypes))
 	}
@@ -155,12 +166,12 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("legacy::host: %w", err))
 		}
 	}
-	if wait := cfg.Discovery.ItemDelay + cfg.Discovery.MaxRefusedTime; wait > 0 {
+	if wait := cfg.Discovery.ItemDelay + cfg.Discovery.MaxRefusedTime + cfg.Discovery.TriggerDelay; wait > 0 {
 		// Values of new job types wait for their items through the retry.
 		if !cfg.RetryConfig.Enabled {
-			errs = append(errs, errors.New("retry_on_failure::enabled must be true while discovery::item_delay or discovery::max_refused_time is positive: values of new job types wait for their items through retries"))
+			errs = append(errs, errors.New("retry_on_failure::enabled must be true while discovery::item_delay, discovery::max_refused_time or discovery::trigger_delay is positive: values of new job types wait for their items and triggers through retries"))
 		} else if cfg.RetryConfig.MaxElapsedTime > 0 && cfg.RetryConfig.MaxElapsedTime <= wait {
-			errs = append(errs, fmt.Errorf("retry_on_failure::max_elapsed_time (%s) must be longer than discovery::item_delay plus discovery::max_refused_time (%s)", cfg.RetryConfig.MaxElapsedTime, wait))
+			errs = append(errs, fmt.Errorf("retry_on_failure::max_elapsed_time (%s) must be longer than discovery::item_delay plus discovery::max_refused_time plus discovery::trigger_delay (%s)", cfg.RetryConfig.MaxElapsedTime, wait))
 		}
 	}
 	if cfg.MaxRunningEntities <= 0 {

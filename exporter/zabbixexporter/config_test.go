@@ -37,11 +37,14 @@ func TestConfigDefaults(t *testing.T) {
 	assert.Equal(t, "{business_key}", cfg.Job)
 	assert.Equal(t, 75*time.Second, cfg.Discovery.ItemDelay)
 	assert.Equal(t, 3*time.Minute, cfg.Discovery.MaxRefusedTime)
+	assert.Equal(t, time.Minute, cfg.Discovery.TriggerDelay)
 	assert.Equal(t, 100000, cfg.Discovery.MaxHeldValues)
 	assert.Equal(t, 250, cfg.MaxValuesPerRequest)
 	assert.True(t, cfg.TLS.Insecure)
 	assert.True(t, cfg.QueueConfig.HasValue())
 	assert.True(t, cfg.RetryConfig.Enabled)
+	assert.Greater(t, cfg.RetryConfig.MaxElapsedTime, cfg.Discovery.ItemDelay+cfg.Discovery.MaxRefusedTime+cfg.Discovery.TriggerDelay,
+		"values of a new job type outlast their wait for items and triggers")
 }
 
 func TestConfigFull(t *testing.T) {
@@ -56,6 +59,7 @@ func TestConfigFull(t *testing.T) {
 	assert.True(t, cfg.Legacy.Enabled)
 	assert.Equal(t, "{site}-sidecar", cfg.Legacy.Host)
 	assert.Equal(t, 5*time.Minute, cfg.Discovery.MaxRefusedTime)
+	assert.Equal(t, 30*time.Second, cfg.Discovery.TriggerDelay)
 	assert.Equal(t, 5000, cfg.Discovery.MaxHeldValues)
 	require.NotNil(t, cfg.QueueConfig.Get().StorageID)
 	assert.Equal(t, "file_storage", cfg.QueueConfig.Get().StorageID.String())
@@ -75,8 +79,9 @@ func TestConfigInvalid(t *testing.T) {
 		"discovery::interval must be positive",
 		"discovery::max_job_types must be positive",
 		"discovery::max_refused_time must not be negative",
+		"discovery::trigger_delay must not be negative",
 		"discovery::max_held_values must be positive",
-		"retry_on_failure::max_elapsed_time (5m0s) must be longer than discovery::item_delay plus discovery::max_refused_time (9m59s)",
+		"retry_on_failure::max_elapsed_time (10m0s) must be longer than discovery::item_delay plus discovery::max_refused_time plus discovery::trigger_delay (10m58s)",
 		"max_running_entities must be positive",
 	} {
 		assert.Contains(t, err.Error(), want)

@@ -49,6 +49,20 @@ type value struct {
 	at              time.Time
 	row             *jobType
 	id              uint64
+	// trigger: a trigger of the template reads the item's values as they
+	// arrive (readByTrigger).
+	trigger bool
+}
+
+// readByTrigger reports whether a trigger prototype of the template reads
+// the item's values as they arrive (last()), rather than by timer
+// (nodata()); TestTriggerItemsAreHeld checks it against the template.
+func readByTrigger(item string) bool {
+	switch item {
+	case itemStatus, itemOutcome, itemRollupComplete:
+		return true
+	}
+	return false
 }
 
 // converter turns records, spans and data points into values.
@@ -129,7 +143,7 @@ func newRowValues(row *jobType, at time.Time, id uint64, n int) *rowValues {
 }
 
 func (rv *rowValues) add(item, text string) {
-	rv.out = append(rv.out, value{host: rv.row.host, key: itemKey(item, rv.row), text: text, at: rv.at, row: rv.row, id: rv.id})
+	rv.out = append(rv.out, value{host: rv.row.host, key: itemKey(item, rv.row), text: text, at: rv.at, row: rv.row, id: rv.id, trigger: readByTrigger(item)})
 }
 
 // addFloat adds a number; Zabbix has no NaN or infinity (such a value

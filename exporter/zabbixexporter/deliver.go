@@ -43,6 +43,8 @@ type attempt struct {
 	unitFPs [][]string
 	settled map[string]bool
 	pending []bool
+	// wait is how long values held for their triggers wait.
+	wait time.Duration
 }
 
 // deliver makes one attempt at the units: it announces new job types to
@@ -77,21 +79,22 @@ func (e *zabbixExporter) deliver(ctx context.Context, units [][]value) delivery 
 	}
 	e.sortValues(a, rows)
 	flush, extra, wait := e.hold(ctx, a)
-	d.wait = wait
 	d.err = e.sendShared(ctx, a)
 	for _, r := range flush {
 		if d.err != nil {
 			break
 		}
-		d.err = e.flush(ctx, r, extra[r], a.settled, a.now)
+		d.err = e.flush(ctx, a, r, extra[r])
 	}
+	d.wait = max(wait, a.wait)
 	d.pending, d.rejected = a.outcome()
 	return d
 }
 
-// sortValues puts the values of confirmed job types with nothing held in
-// the shared requests, skipping those sent already from another batch, and
-// the others among the gathered values.
+// sortValues puts the values of confirmed job types with nothing held
+// (and whose triggers are loaded) in the shared requests, skipping those
+// sent already from another batch, and the others among the gathered
+// values.
 func (e *zabbixExporter) sortValues(a *attempt, rows map[jobType]struct{}) {
 	type rowState struct {
 		phase        phase
@@ -102,6 +105,9 @@ func (e *zabbixExporter) sortValues(a *attempt, rows map[jobType]struct{}) {
 	for r := range rows {
 		st, _ := e.jobs.state(r, a.now)
 		held, settledUntil := e.gather.state(r)
+		if ready, _ := e.jobs.triggerValues(r, a.now); !ready {
+			held = true
+		}
 		states[r] = rowState{st.phase, held, settledUntil}
 	}
 	n := 0
@@ -181,7 +187,7 @@ func (e *zabbixExporter) sendShared(ctx context.Context, a *attempt) error {
 			refused[*a.shared[i].row] = struct{}{}
 		}
 		for r := range refused {
-			e.jobs.refused(r, a.now)
+			e.jobs.refused(r, a.now, false)
 		}
 		e.logger.Debug("Zabbix refused values of confirmed job types; they are sent again per job type",
 			zap.Int("failed", ref.Failed), zap.Int("values", ref.To-ref.From))
@@ -229,70 +235,6 @@ func (e *zabbixExporter) announce(ctx context.Context, hosts []string, now time.
 		}
 	}
 	return nil
-}
-
-// flush sends the gathered values of r, with extra values of this attempt
-// that found no room among them, oldest first and in requests of r's values
-// alone. Processed values are settled (and recorded in settled); refused
-// ones are kept to be sent again, or given up once r has been refused for
-// max_refused_time.
-func (e *zabbixExporter) flush(ctx context.Context, r jobType, extra []heldValue, settled map[string]bool, now time.Time) error {
-	held, ok := e.gather.take(r)
-	if !ok {
-		return nil // another attempt is sending them
-	}
-	vals := append(held, extra...)
-	sort.SliceStable(vals, func(i, k int) bool { return vals[i].at.Before(vals[k].at) })
-	plain := make([]value, len(vals))
-	for i, v := range vals {
-		plain[i] = v.value
-	}
-	res, err := e.send(ctx, stamp(plain, now))
-
-	inRefused := make([]bool, len(vals))
-	failed := 0
-	for _, ref := range res.Refused {
-		failed += ref.Failed
-		for i := ref.From; i < ref.To; i++ {
-			inRefused[i] = true
-		}
-	}
-	var processed, refused []heldValue
-	for i := 0; i < res.Answered; i++ {
-		if inRefused[i] {
-			refused = append(refused, vals[i])
-		} else {
-			processed = append(processed, vals[i])
-		}
-	}
-	var givenUp []heldValue
-	switch {
-	case failed > 0:
-		if e.jobs.refused(r, now) == phaseRejected {
-			givenUp, refused = refused, nil
-			e.telemetry.ExporterZabbixValuesRejected.Add(ctx, int64(failed))
-			e.logger.Warn("Zabbix kept refusing values of a job type; they are dropped. Check that the host exists, is linked to the wafermonitor template, and accepts trapper values from this collector (Allowed hosts, TLS); if discovery is only slow, raise discovery::max_refused_time.",
-				zap.String("host", r.host), zap.String("job_type", describe(r)),
-				zap.Int("failed", failed), zap.Int("values", len(givenUp)),
-				zap.Duration("max_refused_time", e.cfg.Discovery.MaxRefusedTime))
-		} else {
-			e.logger.Debug("Zabbix refused values of a job type whose items it may still be creating; they are sent again",
-				zap.String("host", r.host), zap.String("job_type", describe(r)), zap.Int("failed", failed))
-		}
-	case res.Answered == len(vals) && len(vals) > 0:
-		e.jobs.accepted(r, now)
-	}
-	for _, v := range processed {
-		settled[v.fp] = true
-	}
-	for _, v := range givenUp {
-		settled[v.fp] = false
-	}
-	again := append(refused, vals[res.Answered:]...)
-	if n := e.gather.finish(r, processed, givenUp, again, now); n > 0 {
-		e.telemetry.ExporterZabbixSettledEvicted.Add(ctx, int64(n))
-	}
-	return err
 }
 
 // byTime sorts values oldest first (stable), and units with them.

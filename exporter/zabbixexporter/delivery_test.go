@@ -131,7 +131,9 @@ func TestRefusedValuesAreSentAgainUntilItemsExist(t *testing.T) {
 	}
 	assert.Empty(t, srv.Stored()[1:])
 	failed := env.counter(t, "exporter_zabbix_values_failed")
-	assert.Equal(t, int64(3*8), failed, "3 attempts of 8 values")
+	// After the first refusal the values that triggers read (two statuses,
+	// the outcome) wait until Zabbix takes the others.
+	assert.Equal(t, int64(8+2*5), failed, "8 values, then twice the 5 that no trigger reads")
 	assert.Empty(t, env.logs.FilterLevelExact(zapcore.WarnLevel).All(), "a refusal that is retried is not a warning")
 
 	itemsExist = true
@@ -200,9 +202,14 @@ func TestRefusedValuesAreDroppedAfterMaxRefusedTime(t *testing.T) {
 // Confirmed job types share requests; when Zabbix refuses values of such a
 // request (an item was deleted, a host unlinked), their job types are sent
 // again in requests of their own, which tell which job type it refuses.
+// The one it takes was not refused: the values its triggers read do not
+// wait for trigger_delay.
 func TestRefusalInASharedRequestFindsTheJobType(t *testing.T) {
 	srv := trappertest.Start(t, nil)
-	e, env := newTestExporter(t, srv, func(c *Config) { c.Discovery.ItemDelay = 0 })
+	e, env := newTestExporter(t, srv, func(c *Config) {
+		c.Discovery.ItemDelay = 0
+		c.Discovery.TriggerDelay = time.Minute
+	})
 	ctx := context.Background()
 	const badID = "a1b2c3d4-e5f6-4789-8abc-00000000000b"
 	both := func(at time.Time) plog.Logs {

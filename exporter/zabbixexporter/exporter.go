@@ -92,9 +92,10 @@ func (e *zabbixExporter) usedBy(signal string, logger *zap.Logger) {
 }
 
 // settledTTL is how long settled values are remembered: longer than any
-// batch that carried them takes to come back through the retry.
+// batch that carried them takes to come back through the retry, also when
+// it waits for its job type's triggers.
 func settledTTL(cfg *Config) time.Duration {
-	return max(time.Minute, 2*cfg.RetryConfig.MaxInterval+cfg.TimeoutConfig.Timeout)
+	return max(time.Minute, 2*cfg.RetryConfig.MaxInterval+cfg.TimeoutConfig.Timeout) + cfg.Discovery.TriggerDelay
 }
 
 // Start builds the client; only the first call does.

@@ -28,11 +28,16 @@ const (
 	defaultDiscoveryKey        = "wafer.discovery"
 	defaultDiscoveryInterval   = time.Hour
 	defaultItemDelay           = 75 * time.Second
+	defaultTriggerDelay        = time.Minute
 	defaultMaxJobTypes         = 10000
 	defaultMaxRefusedTime      = 3 * time.Minute
 	defaultMaxHeldValues       = 100000
 	defaultLegacyHost          = "wafermonitor"
 	defaultMaxRunning          = 100000
+	// defaultMaxElapsedTime outlasts what a new job type's values may wait
+	// through the retry with the defaults: item_delay, max_refused_time and
+	// trigger_delay, 5m15s.
+	defaultMaxElapsedTime = 10 * time.Minute
 )
 
 // NewFactory returns the factory of the zabbix exporter.
@@ -47,10 +52,12 @@ func NewFactory() exporter.Factory {
 }
 
 func createDefaultConfig() component.Config {
+	retry := configretry.NewDefaultBackOffConfig()
+	retry.MaxElapsedTime = defaultMaxElapsedTime
 	return &Config{
 		TimeoutConfig:       exporterhelper.TimeoutConfig{Timeout: defaultTimeout},
 		QueueConfig:         configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
-		RetryConfig:         configretry.NewDefaultBackOffConfig(),
+		RetryConfig:         retry,
 		TLS:                 configtls.ClientConfig{Insecure: true},
 		MaxValuesPerRequest: defaultMaxValuesPerRequest,
 		ConnectTimeout:      defaultConnectTimeout,
@@ -61,6 +68,7 @@ func createDefaultConfig() component.Config {
 			Key:            defaultDiscoveryKey,
 			Interval:       defaultDiscoveryInterval,
 			ItemDelay:      defaultItemDelay,
+			TriggerDelay:   defaultTriggerDelay,
 			MaxJobTypes:    defaultMaxJobTypes,
 			MaxRefusedTime: defaultMaxRefusedTime,
 			MaxHeldValues:  defaultMaxHeldValues,

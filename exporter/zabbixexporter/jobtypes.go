@@ -56,6 +56,14 @@ type jobTypeState struct {
 	// confirmed; zero when there was none.
 	refusedSince time.Time
 	lastSeen     time.Time
+	// itemsMissed: Zabbix refused the job type's values since it last took
+	// them, so discovery was later than item_delay, and the triggers it
+	// creates after the items may be loaded a configuration sync after
+	// them.
+	itemsMissed bool
+	// triggersAt is when the triggers of a job type whose items were
+	// missed are loaded: trigger_delay after Zabbix took its values.
+	triggersAt time.Time
 }
 
 type hostState struct {
@@ -67,10 +75,11 @@ type hostState struct {
 // were announced to which host, whether Zabbix takes their values, and
 // since when it refuses them. All times come from the caller's clock.
 type jobTypes struct {
-	itemDelay  time.Duration
-	interval   time.Duration
-	maxRefused time.Duration
-	maxRows    int
+	itemDelay    time.Duration
+	triggerDelay time.Duration
+	interval     time.Duration
+	maxRefused   time.Duration
+	maxRows      int
 
 	mu    sync.Mutex
 	hosts map[string]*hostState
@@ -81,12 +90,13 @@ type jobTypes struct {
 
 func newJobTypes(cfg DiscoveryConfig) *jobTypes {
 	return &jobTypes{
-		itemDelay:  cfg.ItemDelay,
-		interval:   cfg.Interval,
-		maxRefused: cfg.MaxRefusedTime,
-		maxRows:    cfg.MaxJobTypes,
-		hosts:      map[string]*hostState{},
-		rejected:   map[jobType]*jobTypeState{},
+		itemDelay:    cfg.ItemDelay,
+		triggerDelay: cfg.TriggerDelay,
+		interval:     cfg.Interval,
+		maxRefused:   cfg.MaxRefusedTime,
+		maxRows:      cfg.MaxJobTypes,
+		hosts:        map[string]*hostState{},
+		rejected:     map[jobType]*jobTypeState{},
 	}
 }
 
@@ -106,7 +116,7 @@ func (j *jobTypes) advance(r jobType, s *jobTypeState, now time.Time) {
 	case s.phase == phaseAnnounced && !now.Before(s.readyAt):
 		j.enter(r, s, phaseProbing, now)
 	case s.phase == phaseRejected && now.Sub(s.since) >= j.interval:
-		s.refusedSince = time.Time{}
+		s.refusedSince, s.itemsMissed = time.Time{}, false
 		j.enter(r, s, j.initialPhase(r), now)
 	}
 }
@@ -201,27 +211,63 @@ func (j *jobTypes) announced(host string, rows []jobType, processed bool, now ti
 }
 
 // accepted records that Zabbix processed every value of a request of r's
-// values alone: its items exist.
+// values alone: its items exist. When they were missed before, its
+// triggers are loaded trigger_delay later.
 func (j *jobTypes) accepted(r jobType, now time.Time) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if s := j.lookup(r); s != nil && s.phase != phaseConfirmed {
+	s := j.lookup(r)
+	if s == nil {
+		return
+	}
+	if s.itemsMissed {
+		s.itemsMissed = false
+		s.triggersAt = now.Add(j.triggerDelay)
+	}
+	if s.phase != phaseConfirmed {
 		s.refusedSince = time.Time{}
 		j.enter(r, s, phaseConfirmed, now)
 	}
 }
 
 // refused records that Zabbix counted values of r as failed and returns
-// the phase r is in afterwards.
-func (j *jobTypes) refused(r jobType, now time.Time) phase {
+// the phase r is in afterwards. alone: the request held r's values alone,
+// so its items were missing (in a shared request, another job type's may
+// have been).
+func (j *jobTypes) refused(r jobType, now time.Time, alone bool) phase {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	s := j.lookup(r)
 	if s == nil {
 		return phaseNew
 	}
+	if alone {
+		s.itemsMissed = true
+	}
 	j.refuse(r, s, now)
 	return s.phase
+}
+
+// triggerValues reports whether the values that r's triggers read may be
+// sent at now. Zabbix evaluates a trigger only when a value of its item
+// arrives, and a trigger loaded after that value ignores it until the next
+// one: a job type's only failure would never raise its problem. So when
+// discovery was late (Zabbix refused r's values), those values wait until
+// Zabbix took r's other values (until is zero) and then trigger_delay
+// (until). Values of rejected job types do not wait: they are sent once.
+func (j *jobTypes) triggerValues(r jobType, now time.Time) (ready bool, until time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s := j.lookup(r)
+	switch {
+	case s == nil, s.phase == phaseRejected:
+		return true, time.Time{}
+	case s.itemsMissed:
+		return false, time.Time{}
+	case now.Before(s.triggersAt):
+		return false, s.triggersAt
+	}
+	return true, time.Time{}
 }
 
 func (j *jobTypes) refuse(r jobType, s *jobTypeState, now time.Time) {

@@ -138,7 +138,7 @@ func TestJobTypePhases(t *testing.T) {
 				case "accepted":
 					j.accepted(r, now)
 				case "refused":
-					j.refused(r, now)
+					j.refused(r, now, true)
 				case "":
 				default:
 					t.Fatalf("unknown action %q", s.do)
@@ -185,7 +185,7 @@ func TestJobTypesAnnounce(t *testing.T) {
 	assert.Equal(t, []string{"h2"}, announce, "h2's interval has passed, h1's has not")
 
 	// A job type that Zabbix rejects is not announced until the interval passes.
-	j.refused(b, t0.Add(time.Hour))
+	j.refused(b, t0.Add(time.Hour), true)
 	st, _ := j.state(b, t0.Add(time.Hour))
 	require.Equal(t, phaseRejected, st.phase)
 	require.Error(t, j.rejection(t0.Add(time.Hour)))
