@@ -67,6 +67,10 @@ exporters:
       # only by being sent again, whatever the machine's load.
       item_delay: 0s
       max_refused_time: 2m
+      # The harness's server loads its configuration every second: the
+      # triggers that discovery creates after the items are loaded at most
+      # a sync after them.
+      trigger_delay: 5s
     legacy:
       enabled: true
       host: "{site}-{app}"
@@ -174,6 +178,8 @@ func TestEndToEndRealZabbix(t *testing.T) {
 	// The server takes values for the new host from its next
 	// configuration sync on.
 	z.WaitAccepts(hostName, "wafer.job.recovered", time.Minute)
+	testTriggerAfterValue(t, z)
+	t.Logf("%s: a trigger loaded after its value ignores it, and the value sent again", time.Since(testStart).Round(time.Millisecond))
 
 	port := testcollector.FreePort(t)
 	storage := t.TempDir()

@@ -123,3 +123,13 @@ func (s *Server) Script(name string, args ...string) {
 		s.t.Fatalf("%s %v: %v\n%s", name, args, err, out.String())
 	}
 }
+
+// Log is the server's log so far.
+func (s *Server) Log() string {
+	s.t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.dir, "zabbix_server.log")) //nolint:gosec // the harness's own directory
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return string(b)
+}
