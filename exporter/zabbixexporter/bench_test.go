@@ -32,15 +32,8 @@ func BenchmarkRealZabbix(b *testing.B) {
 	hostID := z.CreateHost(host)
 	z.WaitAccepts(host, "wafer.job.recovered", time.Minute)
 
-	cfg := createDefaultConfig().(*Config)
-	cfg.Endpoints = []string{z.Trapper}
-	cfg.Host = "{site}-bench"
-	cfg.Discovery.ItemDelay = 3 * time.Second
-	e, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
-	require.NoError(b, err)
+	e := newRealZabbixExporter(b, z, func(c *Config) { c.Host = "{site}-bench" })
 	ctx := context.Background()
-	require.NoError(b, e.Start(ctx, nil))
-	defer func() { require.NoError(b, e.Shutdown(ctx)) }()
 
 	const jobTypes = 50
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)

@@ -180,6 +180,8 @@ func TestEndToEndRealZabbix(t *testing.T) {
 	z.WaitAccepts(hostName, "wafer.job.recovered", time.Minute)
 	testTriggerAfterValue(t, z)
 	t.Logf("%s: a trigger loaded after its value ignores it, and the value sent again", time.Since(testStart).Round(time.Millisecond))
+	testNewJobTypesAlert(t, z)
+	t.Logf("%s: the failed triggers of 50 new job types on 10 hosts fired", time.Since(testStart).Round(time.Millisecond))
 
 	port := testcollector.FreePort(t)
 	storage := t.TempDir()
@@ -303,6 +305,11 @@ func TestEndToEndRealZabbix(t *testing.T) {
 	z.Script("start.sh", "server")
 
 	sub2 := `["litho-scheduler","lot-4712","subjob"]`
+	defer func() {
+		if t.Failed() {
+			logOutageState(t, z, hostID, metricsPort, sub2)
+		}
+	}()
 	testcollector.WaitFor(t, 90*time.Second, "every value sent during the outage", func() bool {
 		it, ok := z.Item(hostID, "wafer.duration"+sub2)
 		return ok && len(z.History(it)) == n
@@ -346,6 +353,31 @@ func TestEndToEndRealZabbix(t *testing.T) {
 	t.Logf("end-to-end test took %s", time.Since(testStart).Round(time.Millisecond))
 }
 
+// logOutageState logs what Zabbix and the collector say about the job type
+// whose values were sent during the outage.
+func logOutageState(t *testing.T, z *zabbixtest.Server, hostID string, metricsPort int, args string) {
+	for _, key := range []string{"wafer.duration", "wafer.status", "wafer.outcome", "wafer.events"} {
+		if it, ok := z.Item(hostID, key+args); ok {
+			t.Logf("%s%s: %+v, %d values", key, args, it, len(z.History(it)))
+		} else {
+			t.Logf("%s%s: no such item", key, args)
+		}
+	}
+	var rules []map[string]any
+	z.Call("discoveryrule.get", map[string]any{"hostids": hostID, "output": []string{"key_", "state", "error", "lastclock"}}, &rules)
+	t.Logf("discovery rules: %v", rules)
+	for _, name := range []string{"otelcol_exporter_zabbix_values_processed", "otelcol_exporter_zabbix_values_failed", "otelcol_exporter_zabbix_values_rejected", "otelcol_exporter_zabbix_discovery_sent", "otelcol_exporter_zabbix_values_deferred"} {
+		t.Logf("%s: %d", name, collectorCounter(t, metricsPort, name))
+	}
+	var lld []string
+	for _, line := range strings.Split(z.Log(), "\n") {
+		if strings.Contains(strings.ToLower(line), "lld") || strings.Contains(line, "discovery") {
+			lld = append(lld, line)
+		}
+	}
+	t.Logf("server log, discovery lines: %v", lld[max(0, len(lld)-20):])
+}
+
 // collectorCounter sums a counter of the collector's own metrics (0 when
 // it was never recorded).
 func collectorCounter(t *testing.T, port int, name string) int {
@@ -380,7 +412,9 @@ func testTLS(t *testing.T, z *zabbixtest.Server) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoints = []string{z.Trapper}
 	cfg.Host = "{site}-tls"
+	// The harness's server loads its configuration every second.
 	cfg.Discovery.ItemDelay = 3 * time.Second
+	cfg.Discovery.TriggerDelay = 2 * time.Second
 	cfg.Legacy.Enabled = true
 	cfg.Legacy.Host = "{site}-tls"
 	cfg.TLS = configtls.ClientConfig{Config: configtls.Config{

@@ -10,15 +10,18 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadata"
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/metadatatest"
 	"github.com/wafermonitor/wafermonitor/exporter/zabbixexporter/internal/trappertest"
 	"github.com/wafermonitor/wafermonitor/internal/testcollector"
+	"github.com/wafermonitor/wafermonitor/internal/zabbixtest"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
@@ -76,6 +79,25 @@ func newTestExporter(t *testing.T, srv interface{ Addr() string }, change func(*
 	require.NoError(t, e.Start(context.Background(), nil))
 	t.Cleanup(func() { require.NoError(t, e.Shutdown(context.Background())) })
 	return e, testEnv{clock: clock, logs: logs, tel: tel}
+}
+
+// newRealZabbixExporter runs an exporter core against the harness's real
+// Zabbix, which loads its configuration every second: items of new job
+// types are ready after 3 s, their triggers a sync later.
+func newRealZabbixExporter(tb testing.TB, z *zabbixtest.Server, change func(*Config)) *zabbixExporter {
+	tb.Helper()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoints = []string{z.Trapper}
+	cfg.Discovery.ItemDelay = 3 * time.Second
+	cfg.Discovery.TriggerDelay = 2 * time.Second
+	if change != nil {
+		change(cfg)
+	}
+	e, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	require.NoError(tb, err)
+	require.NoError(tb, e.Start(context.Background(), nil))
+	tb.Cleanup(func() { require.NoError(tb, e.Shutdown(context.Background())) })
+	return e
 }
 
 // counter is the value of one of the exporter's counters; 0 when it was
