@@ -10,7 +10,7 @@ import (
 
 // TestChartDefaultSurvivesKill runs the configuration the chart renders by
 // default (mode agent exporting directly: memory_limiter → jobhierarchy →
-// the csv exporter with a persistent queue that batches, flush_interval 0s)
+// the csv exporter with a persistent queue, flush_interval 0s)
 // as a real collector, posts v1 jobs from 4 clients, kills it with SIGKILL
 // under load, starts it again on the same data directory, and checks that
 // every event answered 200 is in the CSV event files at least once, and

@@ -63,9 +63,11 @@ processors:
     check_interval: 1s
     limit_percentage: 80
     spike_limit_percentage: 25
-  # For the metrics pipelines only. Logs and traces have no batch processor: it would hold
-  # events in memory after the receiver answered 200 (docs/guarantees.md); an exporter with a
-  # persistent queue batches after the queue's file instead (sending_queue::batch).
+  # For metrics pipelines of your own (the chart's have none: Prometheus pulls the latest
+  # values, and the v1 receiver waits for its metrics call in each request). Logs and traces
+  # have no batch processor: it would hold events in memory after the receiver answered 200
+  # (docs/guarantees.md); an exporter with a persistent queue batches after the queue's file
+  # instead (sending_queue::batch).
   batch:
     timeout: 1s
 service:
@@ -73,6 +75,9 @@ service:
   telemetry:
     logs:
       level: info
+    # The collector's own spans go nowhere; not recording them saves CPU on every request.
+    traces:
+      level: none
     metrics:
       {{- if (index $p "self-metrics").enabled }}
       readers:
@@ -90,9 +95,11 @@ service:
 The csv exporter writes to the data volume: one row per event (logs pipeline) to
 csv/wafer_events_YYYYMMDD.csv and one row per finished job or subjob (traces pipeline, with the
 jobhierarchy roll-ups) to csv/wafer_entities_YYYYMMDD.csv. One exporter serves both pipelines.
-Durable: what the receiver answered 200 for is in the queue's file (file_storage); the queue
-batches what it reads back, and flush_interval 0 writes each batch to the CSV file before the
-queue lets go of it, so a killed pod loses nothing it accepted (rows may be written twice).
+Durable: what the receiver answered 200 for is in the queue's file (file_storage), and
+flush_interval 0 writes each item the queue reads back to the CSV file before the queue lets go
+of it, so a killed pod loses nothing it accepted (rows may be written twice). The queue does not
+batch: it writes and deletes each item in its file alone either way, and every item a batch
+holds makes each of those writes larger (docs/guarantees.md).
 Retried until written (a full or read-only volume), never dropped. Closed files are gzipped;
 at most 10 closed files per output are kept, for at most 30 days, so the files stay well within
 the agents' 2Gi emptyDir. Replace or complement it with your backends in config.
@@ -116,10 +123,6 @@ exporters:
       storage: file_storage
       sizer: items
       queue_size: 100000
-      batch:
-        flush_timeout: 1s
-        min_size: 1000
-        max_size: 10000
     retry_on_failure:
       enabled: true
       max_elapsed_time: 0s
@@ -161,7 +164,7 @@ service:
     metrics:
       receivers: {{ $recv }}
       # jobhierarchy passes metrics through and adds the schedules' series.
-      processors: [memory_limiter, jobhierarchy, batch]
+      processors: [memory_limiter, jobhierarchy]
       exporters: [{{ include "wm.metricsExporter" . }}]
 {{- end -}}
 
@@ -224,7 +227,7 @@ service:
       exporters: [loadbalancing]
     metrics:
       receivers: {{ $recv }}
-      processors: [memory_limiter, batch]
+      processors: [memory_limiter]
       exporters: [{{ include "wm.metricsExporter" . }}]
 {{- end -}}
 
