@@ -24,6 +24,7 @@ import (
 	webhookexporter "github.com/wafermonitor/wafermonitor/exporter/webhookexporter"
 	zabbixexporter "github.com/wafermonitor/wafermonitor/exporter/zabbixexporter"
 	filestorageextension "github.com/wafermonitor/wafermonitor/extension/filestorageextension"
+	gomemoryextension "github.com/wafermonitor/wafermonitor/extension/gomemoryextension"
 	pipelinehealthextension "github.com/wafermonitor/wafermonitor/extension/pipelinehealthextension"
 	jobhierarchyprocessor "github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor"
 	wafermonitorreceiver "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
@@ -53,6 +54,7 @@ func components() (otelcol.Factories, error) {
 	factories.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](
 		filestorageextension.NewFactory(),
 		pipelinehealthextension.NewFactory(),
+		gomemoryextension.NewFactory(),
 		healthcheckextension.NewFactory(),
 		bearertokenauthextension.NewFactory(),
 		basicauthextension.NewFactory(),
@@ -65,6 +67,7 @@ func components() (otelcol.Factories, error) {
 	factories.ExtensionModules = make(map[component.Type]string, len(factories.Extensions))
 	factories.ExtensionModules[filestorageextension.NewFactory().Type()] = "github.com/wafermonitor/wafermonitor v0.0.0"
 	factories.ExtensionModules[pipelinehealthextension.NewFactory().Type()] = "github.com/wafermonitor/wafermonitor v0.0.0"
+	factories.ExtensionModules[gomemoryextension.NewFactory().Type()] = "github.com/wafermonitor/wafermonitor v0.0.0"
 	factories.ExtensionModules[healthcheckextension.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension v0.142.0"
 	factories.ExtensionModules[bearertokenauthextension.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension v0.142.0"
 	factories.ExtensionModules[basicauthextension.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/extension/basicauthextension v0.142.0"

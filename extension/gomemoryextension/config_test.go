@@ -1,0 +1,52 @@
+package gomemoryextension
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/confmap/xconfmap"
+
+	"github.com/wafermonitor/wafermonitor/extension/gomemoryextension/internal/metadata"
+)
+
+func TestLoadConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	defaults := ReleaseConfig{CheckInterval: 5 * time.Second, QuietMiB: 16}
+	tests := []struct {
+		name     string
+		want     *Config
+		wantSoft int64
+		wantErr  string
+	}{
+		{name: "", want: &Config{Release: defaults}},
+		{name: "custom", want: &Config{LimitMiB: 512, SpikeLimitMiB: 128,
+			Release: ReleaseConfig{CheckInterval: 10 * time.Second, QuietMiB: 32}}, wantSoft: 384 << 20},
+		// memory_limiter's default spike limit: 20 % of limit_mib.
+		{name: "default_spike", want: &Config{LimitMiB: 1000, Release: defaults}, wantSoft: 800 << 20},
+		{name: "spike_too_large", wantErr: "spike_limit_mib (100) must be smaller than limit_mib (100)"},
+		{name: "spike_alone", wantErr: "spike_limit_mib needs limit_mib"},
+		{name: "negative_interval", wantErr: "release::check_interval must not be negative, got -1s"},
+	}
+	for _, tt := range tests {
+		id := component.NewIDWithName(metadata.Type, tt.name)
+		t.Run(id.String(), func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			sub, err := cm.Sub(id.String())
+			require.NoError(t, err)
+			require.NoError(t, sub.Unmarshal(cfg))
+			if tt.wantErr != "" {
+				assert.EqualError(t, xconfmap.Validate(cfg), tt.wantErr)
+				return
+			}
+			require.NoError(t, xconfmap.Validate(cfg))
+			assert.Equal(t, tt.want, cfg)
+			assert.Equal(t, tt.wantSoft, cfg.softLimitBytes())
+		})
+	}
+}

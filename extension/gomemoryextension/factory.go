@@ -1,0 +1,37 @@
+package gomemoryextension // import "github.com/wafermonitor/wafermonitor/extension/gomemoryextension"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension"
+
+	"github.com/wafermonitor/wafermonitor/extension/gomemoryextension/internal/metadata"
+)
+
+const (
+	defaultCheckInterval = 5 * time.Second
+	defaultQuietMiB      = 16
+)
+
+// NewFactory returns the factory of go_memory.
+func NewFactory() extension.Factory {
+	return extension.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		createExtension,
+		metadata.ExtensionStability,
+	)
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{Release: ReleaseConfig{
+		CheckInterval: defaultCheckInterval,
+		QuietMiB:      defaultQuietMiB,
+	}}
+}
+
+func createExtension(_ context.Context, set extension.Settings, cfg component.Config) (extension.Extension, error) {
+	return newGoMemory(cfg.(*Config), set.Logger, goRuntime()), nil
+}

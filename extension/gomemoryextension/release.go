@@ -1,0 +1,104 @@
+package gomemoryextension // import "github.com/wafermonitor/wafermonitor/extension/gomemoryextension"
+
+import (
+	"runtime/metrics"
+
+	"go.uber.org/zap"
+)
+
+// heapState is what the runtime reports of its heap, in bytes.
+type heapState struct {
+	allocated uint64 // allocated since the process started
+	held      uint64 // backed by memory: objects (garbage included), reserved and free
+	live      uint64 // live at the end of the last collection
+	released  uint64 // returned to the system
+}
+
+// reclaimable is what a collection and a release could hand back: all the
+// heap the runtime holds but what was live at the last collection.
+func (s heapState) reclaimable() uint64 {
+	if s.held > s.live {
+		return s.held - s.live
+	}
+	return 0
+}
+
+var heapMetrics = [...]string{
+	"/gc/heap/allocs:bytes",
+	"/memory/classes/heap/objects:bytes",
+	"/memory/classes/heap/unused:bytes",
+	"/memory/classes/heap/free:bytes",
+	"/gc/heap/live:bytes",
+	"/memory/classes/heap/released:bytes",
+}
+
+// newHeapReader reads heapState through runtime/metrics, which, unlike
+// runtime.ReadMemStats, does not stop the world.
+func newHeapReader() func() heapState {
+	samples := make([]metrics.Sample, len(heapMetrics))
+	for i, name := range heapMetrics {
+		samples[i].Name = name
+	}
+	return func() heapState {
+		metrics.Read(samples)
+		v := func(i int) uint64 {
+			if samples[i].Value.Kind() != metrics.KindUint64 {
+				return 0
+			}
+			return samples[i].Value.Uint64()
+		}
+		return heapState{allocated: v(0), held: v(1) + v(2) + v(3), live: v(4), released: v(5)}
+	}
+}
+
+// releaser returns the heap's unused memory once a load is over. The Go
+// runtime alone keeps it: after a load its heap goal stays at twice the
+// heap the last collection found live until the next collection (at the
+// latest the periodic one, every two minutes), and its scavenger returns
+// free memory only above that goal. A check that finds the collector quiet
+// after a busy one collects the garbage and returns every free page at
+// once (debug.FreeOSMemory); then nothing more until it is busy again.
+type releaser struct {
+	quiet  uint64
+	read   func() heapState
+	free   func()
+	logger *zap.Logger
+
+	last heapState
+	// busy: a check since the last release found at least quiet bytes
+	// allocated (the start counts as busy).
+	busy bool
+}
+
+func newReleaser(cfg ReleaseConfig, read func() heapState, free func(), logger *zap.Logger) *releaser {
+	return &releaser{
+		quiet:  uint64(cfg.QuietMiB) << 20,
+		read:   read,
+		free:   free,
+		logger: logger,
+		last:   read(),
+		busy:   true,
+	}
+}
+
+// check is one look at the heap; it reports whether it released.
+func (r *releaser) check() bool {
+	now := r.read()
+	allocated := now.allocated - r.last.allocated
+	r.last = now
+	if allocated >= r.quiet {
+		r.busy = true
+		return false
+	}
+	if !r.busy {
+		return false
+	}
+	r.free()
+	after := r.read()
+	r.last, r.busy = after, false
+	r.logger.Debug("Returned the heap's unused memory to the system after a load",
+		zap.Uint64("held_above_live_mib", now.reclaimable()>>20),
+		zap.Uint64("returned_mib", (after.released-min(after.released, now.released))>>20),
+		zap.Uint64("heap_live_mib", after.live>>20))
+	return true
+}

@@ -1,0 +1,89 @@
+package gomemoryextension
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+)
+
+// fakeHeap is a heap whose allocation and reclaimable memory the test sets;
+// a release collects and returns everything reclaimable.
+type fakeHeap struct {
+	state    heapState
+	releases int
+}
+
+func (h *fakeHeap) read() heapState { return h.state }
+
+// step allocates allocMiB more and leaves reclaimMiB reclaimable.
+func (h *fakeHeap) step(allocMiB, reclaimMiB uint64) {
+	h.state.allocated += allocMiB << 20
+	h.state.live = 30 << 20
+	h.state.held = h.state.live + reclaimMiB<<20
+}
+
+func (h *fakeHeap) free() {
+	h.releases++
+	h.state.released += h.state.reclaimable()
+	h.state.held = h.state.live
+}
+
+func TestReleaserReleasesOnceAfterEachLoad(t *testing.T) {
+	type step struct {
+		allocMiB, reclaimMiB uint64
+		released             bool
+	}
+	busy := func(reclaim uint64) step { return step{allocMiB: 200, reclaimMiB: reclaim} }
+	quiet := func(reclaim uint64, released bool) step {
+		return step{allocMiB: 1, reclaimMiB: reclaim, released: released}
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"quiet from the start: the start was the load", []step{quiet(40, true), quiet(40, false), quiet(60, false)}},
+		{"load, then quiet", []step{busy(80), busy(90), quiet(90, true), quiet(50, false)}},
+		{"never quiet", []step{busy(80), busy(80), {allocMiB: 16, reclaimMiB: 80}, busy(80)}},
+		// Just below quiet_mib (16) counts as quiet.
+		{"quiet up to quiet_mib", []step{busy(80), {allocMiB: 15, reclaimMiB: 80, released: true}}},
+		{"each load released once", []step{busy(80), quiet(80, true), quiet(80, false), busy(70), quiet(70, true), quiet(70, false)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &fakeHeap{}
+			r := newReleaser(ReleaseConfig{QuietMiB: 16}, h.read, h.free, zap.NewNop())
+			releases := 0
+			for i, s := range tc.steps {
+				h.step(s.allocMiB, s.reclaimMiB)
+				got := r.check()
+				assert.Equal(t, s.released, got, "step %d", i)
+				if got {
+					releases++
+				}
+			}
+			assert.Equal(t, releases, h.releases)
+		})
+	}
+}
+
+var sink [][]byte
+
+// TestReleaserReturnsGarbageToTheSystem runs the releaser on the real
+// runtime: the memory of a load's garbage, collected or not, is returned.
+func TestReleaserReturnsGarbageToTheSystem(t *testing.T) {
+	read := newHeapReader()
+	r := newReleaser(ReleaseConfig{QuietMiB: 16}, read, freeOSMemory, zap.NewNop())
+	for range 64 {
+		sink = append(sink, make([]byte, 1<<20))
+	}
+	sink = nil
+	require.False(t, r.check(), "64 MiB allocated since the start: busy")
+	before := read()
+	require.True(t, r.check(), "quiet after the load, with %d MiB reclaimable", before.reclaimable()>>20)
+	after := read()
+	t.Logf("FIGURES held above live: %d MiB before the release, %d MiB after; %d MiB returned to the system",
+		before.reclaimable()>>20, after.reclaimable()>>20, (after.released-before.released)>>20)
+	assert.Less(t, after.reclaimable(), uint64(4<<20))
+	assert.GreaterOrEqual(t, after.released-before.released, uint64(32<<20))
+}
