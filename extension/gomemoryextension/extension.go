@@ -104,6 +104,3 @@ func (g *goMemory) applyLimit() {
 	g.logger.Info("Go runtime soft memory limit set: limit_mib less spike_limit_mib",
 		zap.Int64("soft_limit_mib", soft>>20))
 }
-
-// freeOSMemory is debug.FreeOSMemory, named for the tests.
-var freeOSMemory = debug.FreeOSMemory

@@ -1,6 +1,7 @@
 package gomemoryextension
 
 import (
+	"runtime/debug"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -73,7 +74,7 @@ var sink [][]byte
 // runtime: the memory of a load's garbage, collected or not, is returned.
 func TestReleaserReturnsGarbageToTheSystem(t *testing.T) {
 	read := newHeapReader()
-	r := newReleaser(ReleaseConfig{QuietMiB: 16}, read, freeOSMemory, zap.NewNop())
+	r := newReleaser(ReleaseConfig{QuietMiB: 16}, read, debug.FreeOSMemory, zap.NewNop())
 	for range 64 {
 		sink = append(sink, make([]byte, 1<<20))
 	}
