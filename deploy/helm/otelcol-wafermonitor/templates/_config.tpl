@@ -56,6 +56,9 @@ extensions:
     compaction:
       on_rebound: true
       directory: {{ include "wm.dataDir" . }}/storage
+  # The memory a load leaves behind, returned to the node once the collector is quiet. The
+  # runtime's soft memory limit is GOMEMLIMIT, which the chart sets from the memory limit.
+  go_memory:
 receivers:
   {{- include "wm.defaultReceivers" . | trim | nindent 2 }}
 processors:
@@ -71,7 +74,7 @@ processors:
   batch:
     timeout: 1s
 service:
-  extensions: [health_check, pipeline_health, file_storage]
+  extensions: [health_check, pipeline_health, file_storage, go_memory]
   telemetry:
     logs:
       level: info
