@@ -2,6 +2,7 @@ package jobhierarchyprocessor // import "github.com/wafermonitor/wafermonitor/pr
 
 import (
 	"hash/fnv"
+	"math"
 	"regexp"
 	"slices"
 	"time"
@@ -225,14 +226,10 @@ func (s *schedule) resume(stored scheduleState, now time.Time) (skipped int) {
 	n := now.UnixNano()
 	wait := int64(s.cfg.Grace + arrivalAllowance)
 	// After a long downtime, start near the slots to check rather than walk
-	// every slot since the stop: back twice as many periods as are checked.
-	if next := s.st.Next; next != 0 {
-		if period := s.slotAfter(next) - next; period > 0 {
-			if from := n - wait - 2*maxCatchUpSlots*period; from > next {
-				s.st.Next = s.slotAtOrAfter(from)
-				skipped = maxCatchUpSlots // at least; the log says so
-			}
-		}
+	// every slot since the stop.
+	if from := s.catchUpFrom(n - wait); from != 0 {
+		s.st.Next = from
+		skipped = maxCatchUpSlots // at least; the log says so
 	}
 	var due []int64
 	for slot := s.st.Next; slot != 0 && slot+wait <= n; slot = s.slotAfter(slot) {
@@ -247,7 +244,9 @@ func (s *schedule) resume(stored scheduleState, now time.Time) (skipped int) {
 		due = due[len(due)-maxCatchUpSlots:]
 	}
 	if skipped > 0 {
-		s.st.Next = due[0]
+		if len(due) > 0 {
+			s.st.Next = due[0]
+		}
 		for slot := range s.st.Runs {
 			if slot < s.st.Next {
 				delete(s.st.Runs, slot)
@@ -256,6 +255,47 @@ func (s *schedule) resume(stored scheduleState, now time.Time) (skipped int) {
 	}
 	s.st.heldBefore, s.st.holdUntil = n, n+wait
 	return skipped
+}
+
+// catchUpFrom is a slot to resume from, after a downtime, that leaves at
+// least maxCatchUpSlots slots up to decided (the last slot to decide now),
+// found without walking every slot since the stored one: back twice as many
+// of the first period as are checked, then twice as far each time while
+// fewer slots are left (a cron's periods differ: five slots a minute apart
+// and then none for a day). 0 when walking from the stored slot is as short.
+func (s *schedule) catchUpFrom(decided int64) int64 {
+	next := s.st.Next
+	if next == 0 || decided <= next {
+		return 0
+	}
+	period := s.slotAfter(next) - next
+	if period <= 0 {
+		return 0
+	}
+	span := decided - next
+	if span < 0 { // overflow of a damaged stored slot: as far as can be
+		span = math.MaxInt64
+	}
+	if period >= span/(2*maxCatchUpSlots) {
+		return 0
+	}
+	for back := 2 * maxCatchUpSlots * period; back < span; back *= 2 {
+		from := s.slotAtOrAfter(decided - back)
+		if from == 0 {
+			return 0
+		}
+		n := 0
+		for slot := from; slot != 0 && slot <= decided && n < maxCatchUpSlots; slot = s.slotAfter(slot) {
+			n++
+		}
+		if n >= maxCatchUpSlots {
+			return from
+		}
+		if back > span/2 {
+			break
+		}
+	}
+	return 0
 }
 
 // missedID is the id of the missed run of a slot: the same for the same

@@ -342,3 +342,38 @@ func TestScheduleLongDowntime(t *testing.T) {
 	assert.Equal(t, week.Add(-119*time.Second).UTC().Format(time.RFC3339Nano), missed[0].Attributes().AsRaw()[semconv.AttrScheduleSlot])
 	assert.Equal(t, week.UTC().Format(time.RFC3339Nano), missed[len(missed)-1].Attributes().AsRaw()[semconv.AttrScheduleSlot])
 }
+
+// TestScheduleDowntimeIrregularCron: a cron whose slots come in bursts (five
+// a minute apart, then none for a day) resumes after a downtime longer than
+// 200 of its first period: the slots of the last 100 are checked, none
+// skipped because the first period was short, and a restart before any slot
+// is due does not crash (it once indexed an empty list of due slots).
+func TestScheduleDowntimeIrregularCron(t *testing.T) {
+	day := time.Date(2025, 10, 19, 0, 0, 0, 0, time.UTC)
+	sc := everyMinute()
+	sc.Every, sc.Cron, sc.Grace = 0, "0-4 2 * * *", 2*time.Hour
+	for _, tc := range []struct {
+		name      string
+		restart   time.Time
+		missed    int
+		firstSlot time.Time
+	}{
+		// Down from 01:00 to 03:00 the next day: yesterday's five slots and,
+		// decided after the grace, today's.
+		{"a day", day.Add(27 * time.Hour), 10, day.Add(2 * time.Hour)},
+		// Down for 60 days: 300 slots passed, the last 100 (20 days) checked.
+		{"60 days", day.Add(60*24*time.Hour + 3*time.Hour), maxCatchUpSlots + 5, day.Add(40*24*time.Hour + 2*time.Hour)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client := newMemClient()
+			hs := newStoredHarness(t, scheduleConfig(sc), client, day.Add(time.Hour))
+			hs.tickAt(day.Add(time.Hour + time.Second))
+			hs.shutdown()
+			hs = newStoredHarness(t, scheduleConfig(sc), client, tc.restart)
+			hs.tickAt(tc.restart.Add(sc.Grace + arrivalAllowance + time.Second))
+			missed := hs.scheduleEvents(semconv.KindMissed)
+			require.Len(t, missed, tc.missed)
+			assert.Equal(t, tc.firstSlot.Format(time.RFC3339Nano), missed[0].Attributes().AsRaw()[semconv.AttrScheduleSlot])
+		})
+	}
+}
