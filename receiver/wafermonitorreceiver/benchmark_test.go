@@ -48,7 +48,7 @@ func BenchmarkDecodeConvert(b *testing.B) {
 				}
 				_ = c.toLogs(events, receiveTime)
 				_, _ = c.toTraces(events)
-				_ = cm.record(&c, events, receiveTime)
+				cm.record(events, receiveTime)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*bc.events), "ns/event")
 		})

@@ -31,6 +31,12 @@ type Config struct {
 	// warning is logged.
 	MaxConcurrentRequests int `mapstructure:"max_concurrent_requests"`
 
+	// MetricsInterval is how often the cumulative job metrics are handed to
+	// the metrics pipeline: the series updated since the last time, with
+	// their totals. A total shows an event at most this long after it was
+	// accepted.
+	MetricsInterval time.Duration `mapstructure:"metrics_interval"`
+
 	// RetryAfter is the delay sent in the Retry-After header when the
 	// pipeline refuses data (memory limit, full queue) and the answer is 503.
 	RetryAfter time.Duration `mapstructure:"retry_after"`
@@ -91,6 +97,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Admission.MaxWait <= 0 {
 		errs = append(errs, fmt.Errorf("admission::max_wait must be positive, got %s", cfg.Admission.MaxWait))
+	}
+	if cfg.MetricsInterval <= 0 {
+		errs = append(errs, fmt.Errorf("metrics_interval must be positive, got %s", cfg.MetricsInterval))
 	}
 	if cfg.RetryAfter < time.Second {
 		errs = append(errs, fmt.Errorf("retry_after must be at least 1s, got %s", cfg.RetryAfter))

@@ -23,6 +23,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.MaxRequestBodySize = 1 << 20
 	custom.MaxBatchEvents = 500
 	custom.RetryAfter = 10 * time.Second
+	custom.MetricsInterval = 15 * time.Second
 	custom.Deduplication = DeduplicationConfig{Enabled: true, MaxKeys: 1000, Window: time.Hour}
 	custom.Admission = AdmissionConfig{MaxBytesInFlight: 8 << 20, MaxConcurrentDecodes: 4, MaxWait: 2 * time.Second}
 
@@ -48,6 +49,7 @@ func TestLoadConfig(t *testing.T) {
 			"admission::max_concurrent_decodes must not be negative",
 			"admission::max_wait must be positive",
 			"retry_after must be at least 1s",
+			"metrics_interval must be positive",
 			"deduplication::max_keys must be positive",
 			"deduplication::window must be positive",
 		}},

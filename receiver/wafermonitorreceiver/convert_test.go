@@ -47,7 +47,7 @@ func TestConvertGolden(t *testing.T) {
 
 			logs := c.toLogs(events, receiveTime)
 			traces, spans := c.toTraces(events)
-			metrics := newCumulativeMetrics(defaultSeriesLimits, nil).record(&c, events, receiveTime)
+			metrics := newCumulativeMetrics(defaultSeriesLimits, nil).recordCollect(&c, events, receiveTime)
 			if *update {
 				require.NoError(t, golden.WriteLogs(t, base+"-logs.yaml", logs))
 				require.NoError(t, golden.WriteTraces(t, base+"-traces.yaml", traces))
@@ -113,8 +113,8 @@ func TestCumulativeMetricsAccumulate(t *testing.T) {
 	cm := newCumulativeMetrics(defaultSeriesLimits, nil)
 	events, prob := decodeBody(t, readSample(t, "python-job-failed.json"), false)
 	require.Nil(t, prob)
-	first := cm.record(&c, events, receiveTime)
-	second := cm.record(&c, events, receiveTime.Add(1e9))
+	first := cm.recordCollect(&c, events, receiveTime)
+	second := cm.recordCollect(&c, events, receiveTime.Add(1e9))
 	m1 := first.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
 	m2 := second.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
 	for i := 0; i < m1.Len(); i++ {

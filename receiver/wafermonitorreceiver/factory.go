@@ -19,6 +19,10 @@ const (
 	defaultDedupMaxKeys   = 100000
 	defaultDedupWindow    = 24 * time.Hour
 	defaultRetryAfter     = 5 * time.Second
+	// defaultMetricsInterval is the batch processor's default timeout of
+	// the shipped configuration before: the job metrics are as fresh as
+	// they were when they went out with every request.
+	defaultMetricsInterval = time.Second
 
 	defaultReadHeaderTimeout = 10 * time.Second
 	defaultReadTimeout       = 30 * time.Second
@@ -70,7 +74,8 @@ func createDefaultConfig() component.Config {
 			MaxBytesInFlight: defaultMaxBytesInFlight,
 			MaxWait:          defaultMaxWait,
 		},
-		RetryAfter: defaultRetryAfter,
+		MetricsInterval: defaultMetricsInterval,
+		RetryAfter:      defaultRetryAfter,
 	}
 }
 

@@ -140,6 +140,6 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		c.toTraces(events)
-		newCumulativeMetrics(defaultSeriesLimits, nil).record(&c, events, receiveTime)
+		newCumulativeMetrics(defaultSeriesLimits, nil).recordCollect(&c, events, receiveTime)
 	})
 }

@@ -153,9 +153,12 @@ func (r *wafermonitorReceiver) countAccepted(events []event) {
 	}
 }
 
-// consume hands the events to each signal's pipeline. The first refusal is
-// returned; the client retries the whole request, so a signal that took the
-// data before may see it twice (at-least-once).
+// consume hands the events to the logs and traces pipelines and, once both
+// took them, counts them in the job metrics (handed over every
+// metrics_interval, see metricsEmitter). The first refusal is returned;
+// the client retries the whole request, so a signal that took the data
+// before may see it twice (at-least-once), while the metrics count each
+// accepted event once.
 func (r *wafermonitorReceiver) consume(ctx context.Context, events []event, now time.Time) error {
 	if r.nextLogs != nil {
 		logs := r.conv.toLogs(events, now)
@@ -178,14 +181,7 @@ func (r *wafermonitorReceiver) consume(ctx context.Context, events []event, now 
 		}
 	}
 	if r.nextMetrics != nil {
-		md := r.metrics.record(&r.conv, events, now)
-		n := md.DataPointCount()
-		opCtx := r.obsrep.StartMetricsOp(ctx)
-		err := r.nextMetrics.ConsumeMetrics(opCtx, md)
-		r.obsrep.EndMetricsOp(opCtx, metadata.Type.String(), n, err)
-		if err != nil {
-			return err
-		}
+		r.metrics.record(events, now)
 	}
 	return nil
 }

@@ -57,16 +57,22 @@ type seriesKey struct {
 	label      string
 }
 
-// cumulativeMetrics keeps running totals per series and emits, for each
-// request, the series it touched with their totals. Cumulative points stay
-// right when batches arrive out of order or twice downstream (a backend keeps
-// the newest), which per-request deltas would not. Every attribute of a
-// series is bounded: site, app and status by length (bound), the entity type
-// and the kind by their value sets (an unknown kind is semconv.KindOther);
-// the series themselves by seriesStore.
+// cumulativeMetrics keeps running totals per series, and hands the series
+// updated since the last time to the pipeline once per interval
+// (metrics_interval, see metricsEmitter) rather than once per request.
+// Cumulative points stay right when they arrive out of order or twice
+// downstream (a backend keeps the newest), which per-request deltas would
+// not, and a collection the pipeline refused is simply sent again, with the
+// newer totals, at the next interval. Every attribute of a series is
+// bounded: site, app and status by length (bound), the entity type and the
+// kind by their value sets (an unknown kind is semconv.KindOther); the
+// series themselves by seriesStore.
 type cumulativeMetrics struct {
 	mu     sync.Mutex
 	series *seriesStore
+	// pending are the series updated since the last collection, in the
+	// order of their first update.
+	pending []*series
 }
 
 func newCumulativeMetrics(limits seriesLimits, evicted func(reason string, n int)) *cumulativeMetrics {
@@ -88,18 +94,13 @@ func newJobMetrics(logger *zap.Logger, tb *metadata.TelemetryBuilder) *cumulativ
 	})
 }
 
-// record adds the events to the totals and returns the touched series.
-func (cm *cumulativeMetrics) record(c *converter, events []event, now time.Time) pmetric.Metrics {
-	ts := pcommon.NewTimestampFromTime(now)
+// record adds accepted events to the totals.
+func (cm *cumulativeMetrics) record(events []event, now time.Time) {
 	cm.mu.Lock()
 	defer cm.mu.Unlock()
 	cm.series.expire(now)
-	touched := map[seriesKey]*series{}
-	var order []seriesKey
+	ts := pcommon.NewTimestampFromTime(now)
 	touch := func(k seriesKey) *series {
-		if s, ok := touched[k]; ok {
-			return s
-		}
 		s := cm.series.get(k, now, func() *series {
 			s := &series{start: ts}
 			if b := metricDefs[k.metric].bounds; b != nil {
@@ -107,8 +108,10 @@ func (cm *cumulativeMetrics) record(c *converter, events []event, now time.Time)
 			}
 			return s
 		})
-		touched[k] = s
-		order = append(order, k)
+		if !s.pending {
+			s.pending = true
+			cm.pending = append(cm.pending, s)
+		}
 		return s
 	}
 	for i := range events {
@@ -136,7 +139,38 @@ func (cm *cumulativeMetrics) record(c *converter, events []event, now time.Time)
 			s.counts[bucketOf(metricDefs[m].bounds, v)]++
 		}
 	}
-	return c.buildMetrics(order, touched, ts)
+}
+
+// collect returns the series updated since the last collection, with
+// their totals at now, and forgets the series idle for too long. The
+// caller hands the returned series to requeue when the pipeline refuses
+// the metrics, so that the next collection sends them again.
+func (cm *cumulativeMetrics) collect(c *converter, now time.Time) (pmetric.Metrics, []*series) {
+	cm.mu.Lock()
+	defer cm.mu.Unlock()
+	cm.series.expire(now)
+	collected := cm.pending
+	cm.pending = nil
+	live := collected[:0]
+	for _, s := range collected {
+		s.pending = false
+		if !s.removed {
+			live = append(live, s)
+		}
+	}
+	return c.buildMetrics(live, pcommon.NewTimestampFromTime(now)), live
+}
+
+// requeue marks series again as updated, after the pipeline refused them.
+func (cm *cumulativeMetrics) requeue(collected []*series) {
+	cm.mu.Lock()
+	defer cm.mu.Unlock()
+	for _, s := range collected {
+		if !s.pending && !s.removed {
+			s.pending = true
+			cm.pending = append(cm.pending, s)
+		}
+	}
 }
 
 func bucketOf(bounds []float64, v float64) int {
@@ -148,7 +182,7 @@ func bucketOf(bounds []float64, v float64) int {
 	return len(bounds)
 }
 
-func (c *converter) buildMetrics(order []seriesKey, touched map[seriesKey]*series, ts pcommon.Timestamp) pmetric.Metrics {
+func (c *converter) buildMetrics(collected []*series, ts pcommon.Timestamp) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	type slot struct {
 		metrics pmetric.MetricSlice
@@ -156,7 +190,8 @@ func (c *converter) buildMetrics(order []seriesKey, touched map[seriesKey]*serie
 		has     [metricKinds]bool
 	}
 	resources := map[entity.Resource]*slot{}
-	for _, k := range order {
+	for _, s := range collected {
+		k := s.key
 		sl, ok := resources[k.res]
 		if !ok {
 			rm := md.ResourceMetrics().AppendEmpty()
@@ -183,7 +218,6 @@ func (c *converter) buildMetrics(order []seriesKey, touched map[seriesKey]*serie
 			sl.byKind[k.metric], sl.has[k.metric] = m, true
 		}
 		m := sl.byKind[k.metric]
-		s := touched[k]
 		var attrs pcommon.Map
 		if def.bounds == nil {
 			dp := m.Sum().DataPoints().AppendEmpty()

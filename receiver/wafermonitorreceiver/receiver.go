@@ -38,6 +38,7 @@ type wafermonitorReceiver struct {
 	admission *admission
 	dedup     *deduplicator
 	metrics   *cumulativeMetrics
+	emitter   *metricsEmitter
 	conv      converter
 	routes    map[string]route
 	now       func() time.Time
@@ -112,6 +113,10 @@ func maxBodySize(cfg *Config) int64 {
 // Start listens on the configured endpoint.
 func (r *wafermonitorReceiver) Start(ctx context.Context, host component.Host) error {
 	r.health.setHost(host)
+	if r.nextMetrics != nil {
+		r.emitter = &metricsEmitter{metrics: r.metrics, conv: &r.conv, next: r.nextMetrics, obsrep: r.obsrep,
+			logger: r.settings.Logger, interval: r.cfg.MetricsInterval, now: func() time.Time { return r.now() }}
+	}
 	srv, err := r.cfg.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings,
 		http.HandlerFunc(r.route), confighttp.WithErrorHandler(r.writeHTTPError))
 	if err != nil {
@@ -132,6 +137,9 @@ func (r *wafermonitorReceiver) Start(ctx context.Context, host component.Host) e
 		return fmt.Errorf("wafermonitor receiver cannot listen on %q: %w", r.cfg.Endpoint, err)
 	}
 	r.server = srv
+	if r.emitter != nil {
+		r.emitter.start()
+	}
 	r.settings.Logger.Info("Starting v1 event API", zap.String("endpoint", ln.Addr().String()))
 	r.shutdownWG.Add(1)
 	go func() {
@@ -143,7 +151,9 @@ func (r *wafermonitorReceiver) Start(ctx context.Context, host component.Host) e
 	return nil
 }
 
-// Shutdown stops accepting, lets requests in flight finish and closes the listener.
+// Shutdown stops accepting, lets requests in flight finish, closes the
+// listener and hands the metrics counted since the last interval to the
+// pipeline (which still runs: the collector stops receivers first).
 func (r *wafermonitorReceiver) Shutdown(ctx context.Context) error {
 	r.stopping.Store(true)
 	var err error
@@ -151,6 +161,11 @@ func (r *wafermonitorReceiver) Shutdown(ctx context.Context) error {
 		err = r.server.Shutdown(ctx)
 	}
 	r.shutdownWG.Wait()
+	if r.emitter != nil {
+		if errEmit := r.emitter.shutdown(ctx); errEmit != nil {
+			r.settings.Logger.Warn("The job metrics of the last interval were not handed to the pipeline", zap.Error(errEmit))
+		}
+	}
 	r.telemetry.Shutdown()
 	return err
 }

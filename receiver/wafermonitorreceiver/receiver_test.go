@@ -157,7 +157,9 @@ func TestEveryPathAcceptsItsBody(t *testing.T) {
 	// 4 single posts, and each batch path got the same 3 + 1 events: accepted once, then duplicates.
 	assert.Equal(t, 4+3+1, ts.logs.LogRecordCount())
 	assert.Equal(t, 1, ts.traces.SpanCount(), "the canceled job is the only entity that ended")
-	assert.NotEmpty(t, ts.metrics.AllMetrics())
+	assert.Empty(t, ts.metrics.AllMetrics(), "the metrics go out once per interval, not with each request")
+	ts.emitMetrics(t)
+	assert.Len(t, ts.metrics.AllMetrics(), 1)
 }
 
 func TestGzipAndAnyContentType(t *testing.T) {

@@ -46,6 +46,9 @@ type series struct {
 	min      float64
 	max      float64
 	counts   []uint64
+	// pending: updated since the metrics were last collected; removed: no
+	// longer in the store (a collection skips it).
+	pending, removed bool
 }
 
 // seriesStore holds the series, most recently updated first. A series not
@@ -111,6 +114,7 @@ func (st *seriesStore) get(k seriesKey, now time.Time, newSeries func() *series)
 
 func (st *seriesStore) remove(el *list.Element) {
 	s := st.order.Remove(el).(*series)
+	s.removed = true
 	delete(st.entries, s.key)
 	st.bytes -= s.key.bytes()
 }

@@ -53,20 +53,20 @@ func TestSeriesCountLimit(t *testing.T) {
 	cm := newCumulativeMetrics(seriesLimits{count: 2, bytes: 1 << 20, idle: time.Hour}, ev.count)
 	c := &converter{}
 	now := receiveTime
-	cm.record(c, []event{startedAt("a")}, now)
-	cm.record(c, []event{startedAt("b")}, now.Add(time.Second))
-	cm.record(c, []event{startedAt("a")}, now.Add(2*time.Second)) // a is now the most recent
-	md := cm.record(c, []event{startedAt("c")}, now.Add(3*time.Second))
+	cm.recordCollect(c, []event{startedAt("a")}, now)
+	cm.recordCollect(c, []event{startedAt("b")}, now.Add(time.Second))
+	cm.recordCollect(c, []event{startedAt("a")}, now.Add(2*time.Second)) // a is now the most recent
+	md := cm.recordCollect(c, []event{startedAt("c")}, now.Add(3*time.Second))
 	assert.Equal(t, int64(1), eventsPoints(md)["c"].IntValue(), "the new site is counted")
 	assert.Equal(t, 2, cm.series.len())
 	assert.Equal(t, evictions{evictedLimit: 1}, ev)
 
 	// a was kept: its total goes on.
-	md = cm.record(c, []event{startedAt("a")}, now.Add(4*time.Second))
+	md = cm.recordCollect(c, []event{startedAt("a")}, now.Add(4*time.Second))
 	assert.Equal(t, int64(3), eventsPoints(md)["a"].IntValue())
 	// b was removed: it starts again from zero, with a new start time, and
 	// makes room by removing c.
-	md = cm.record(c, []event{startedAt("b")}, now.Add(5*time.Second))
+	md = cm.recordCollect(c, []event{startedAt("b")}, now.Add(5*time.Second))
 	p := eventsPoints(md)["b"]
 	assert.Equal(t, int64(1), p.IntValue())
 	assert.Equal(t, now.Add(5*time.Second), p.StartTimestamp().AsTime())
@@ -89,7 +89,7 @@ func TestSeriesBytesLimit(t *testing.T) {
 		events, prob := decodeBody(t, []byte(body), false)
 		require.Nil(t, prob)
 		require.LessOrEqual(t, len(events[0].Status), maxValueBytes)
-		cm.record(c, events, receiveTime.Add(time.Duration(i)*time.Second))
+		cm.recordCollect(c, events, receiveTime.Add(time.Duration(i)*time.Second))
 		require.LessOrEqual(t, cm.series.bytes, limit)
 	}
 	t.Logf("60 apps with 64 KiB names and 1 MiB statuses: %d series of %d bytes kept (limit %d), %d evicted", cm.series.len(), cm.series.bytes, limit, ev[evictedLimit])
@@ -103,15 +103,15 @@ func TestSeriesExpireWhenIdle(t *testing.T) {
 	ev := evictions{}
 	cm := newCumulativeMetrics(seriesLimits{count: 100, bytes: 1 << 20, idle: time.Hour}, ev.count)
 	c := &converter{}
-	cm.record(c, []event{startedAt("a")}, receiveTime)
-	cm.record(c, []event{startedAt("b")}, receiveTime.Add(30*time.Minute))
-	cm.record(c, []event{startedAt("b")}, receiveTime.Add(time.Hour))
+	cm.recordCollect(c, []event{startedAt("a")}, receiveTime)
+	cm.recordCollect(c, []event{startedAt("b")}, receiveTime.Add(30*time.Minute))
+	cm.recordCollect(c, []event{startedAt("b")}, receiveTime.Add(time.Hour))
 	assert.Equal(t, 2, cm.series.len(), "a is an hour old, not more")
-	md := cm.record(c, []event{startedAt("b")}, receiveTime.Add(time.Hour+time.Second))
+	md := cm.recordCollect(c, []event{startedAt("b")}, receiveTime.Add(time.Hour+time.Second))
 	assert.Equal(t, 1, cm.series.len())
 	assert.Equal(t, evictions{evictedIdle: 1}, ev)
 	assert.Equal(t, int64(3), eventsPoints(md)["b"].IntValue())
-	md = cm.record(c, []event{startedAt("a")}, receiveTime.Add(2*time.Hour))
+	md = cm.recordCollect(c, []event{startedAt("a")}, receiveTime.Add(2*time.Hour))
 	assert.Equal(t, int64(1), eventsPoints(md)["a"].IntValue(), "a starts again")
 	assert.Equal(t, receiveTime.Add(2*time.Hour), eventsPoints(md)["a"].StartTimestamp().AsTime())
 }
@@ -127,9 +127,9 @@ func TestSeriesEvictionTelemetry(t *testing.T) {
 	cm := newJobMetrics(zap.NewNop(), tb)
 	cm.series.limits.count = 1
 	c := &converter{}
-	cm.record(c, []event{startedAt("a")}, receiveTime)
-	cm.record(c, []event{startedAt("b")}, receiveTime.Add(time.Minute))
-	cm.record(c, []event{startedAt("c")}, receiveTime.Add(3*time.Hour))
+	cm.recordCollect(c, []event{startedAt("a")}, receiveTime)
+	cm.recordCollect(c, []event{startedAt("b")}, receiveTime.Add(time.Minute))
+	cm.recordCollect(c, []event{startedAt("c")}, receiveTime.Add(3*time.Hour))
 	metadatatest.AssertEqualReceiverWafermonitorMetricSeriesEvicted(t, tt, []metricdata.DataPoint[int64]{
 		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", evictedLimit))},
 		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", evictedIdle))},
@@ -144,7 +144,7 @@ func TestMetricLabelsBounded(t *testing.T) {
 	for i := range 50 {
 		events = append(events, mustDecode(t, looseEvent(func(_, _, _, e map[string]any) { e["kind"] = fmt.Sprintf("kind-%d", i) })))
 	}
-	md := cm.record(&converter{}, events, receiveTime)
+	md := cm.recordCollect(&converter{}, events, receiveTime)
 	p := eventsPoints(md)["fab1"]
 	kind, _ := p.Attributes().Get(semconv.AttrEventKind)
 	assert.Equal(t, semconv.KindOther, kind.Str())
