@@ -55,6 +55,9 @@ func startServer(t *testing.T, opts serverOptions) *testServer {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoint = fmt.Sprintf("127.0.0.1:%d", testcollector.FreePort(t))
+	// The tests hand the metrics over themselves (emitMetrics), so that
+	// no interval elapses between their steps on a slow machine.
+	cfg.MetricsInterval = time.Hour
 	if opts.cfg != nil {
 		opts.cfg(cfg)
 	}
