@@ -32,12 +32,12 @@ func (ts *testServer) emitMetrics(t *testing.T) {
 	require.NoError(t, ts.recv.emitter.emit(context.Background()))
 }
 
-// eventsTotal is the latest wafer.events total of a kind in the metrics
-// the sink received, and how many pipeline calls carried it.
-func eventsTotal(sink *consumertest.MetricsSink, kind string) (total int64, calls int) {
+// startedTotal is the latest wafer.events total of started events in the
+// metrics the sink received, and how many pipeline calls carried it.
+func startedTotal(sink *consumertest.MetricsSink) (total int64, calls int) {
 	for _, md := range sink.AllMetrics() {
 		eachDataPoint(md, semconv.MetricEvents, func(p pmetric.NumberDataPoint) {
-			if k, _ := p.Attributes().Get(semconv.AttrEventKind); k.Str() == kind {
+			if k, _ := p.Attributes().Get(semconv.AttrEventKind); k.Str() == semconv.KindStarted {
 				total = p.IntValue()
 				calls++
 			}
@@ -72,14 +72,14 @@ func TestMetricsOncePerInterval(t *testing.T) {
 	}
 	assert.Empty(t, ts.metrics.AllMetrics())
 	ts.emitMetrics(t)
-	total, calls := eventsTotal(ts.metrics, semconv.KindStarted)
+	total, calls := startedTotal(ts.metrics)
 	assert.Equal(t, int64(20), total)
 	assert.Equal(t, 1, calls)
 	ts.emitMetrics(t)
 	assert.Len(t, ts.metrics.AllMetrics(), 1, "nothing new, no call")
 	require.Equal(t, http.StatusOK, ts.post(t, "/v1/event", uniqueEvent(t, 20)).code)
 	ts.emitMetrics(t)
-	total, calls = eventsTotal(ts.metrics, semconv.KindStarted)
+	total, calls = startedTotal(ts.metrics)
 	assert.Equal(t, int64(21), total, "cumulative")
 	assert.Equal(t, 2, calls)
 }
@@ -90,7 +90,7 @@ func TestMetricsEveryInterval(t *testing.T) {
 	ts := startServer(t, serverOptions{cfg: func(c *Config) { c.MetricsInterval = 10 * time.Millisecond }})
 	require.Equal(t, http.StatusOK, ts.post(t, "/v1/event", uniqueEvent(t, 1)).code)
 	waitCondition(t, "the metrics of the event", func() bool {
-		total, _ := eventsTotal(ts.metrics, semconv.KindStarted)
+		total, _ := startedTotal(ts.metrics)
 		return total == 1
 	})
 }
@@ -109,7 +109,7 @@ func TestMetricsEmittedAtShutdown(t *testing.T) {
 	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
 	r.metrics.record([]event{startedAt("fab1"), startedAt("fab1")}, receiveTime)
 	require.NoError(t, r.Shutdown(context.Background()))
-	total, calls := eventsTotal(sink, semconv.KindStarted)
+	total, calls := startedTotal(sink)
 	assert.Equal(t, int64(2), total)
 	assert.Equal(t, 1, calls)
 }
@@ -185,7 +185,7 @@ func TestMetricsCountEachAcceptedEventOnce(t *testing.T) {
 	require.Equal(t, http.StatusOK, ts.post(t, "/v1/event", body).code)
 	require.Equal(t, http.StatusOK, ts.post(t, "/v1/event", body).code, "a duplicate")
 	ts.emitMetrics(t)
-	total, _ := eventsTotal(ts.metrics, semconv.KindStarted)
+	total, _ := startedTotal(ts.metrics)
 	assert.Equal(t, int64(1), total)
 }
 
