@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wafermonitor/wafermonitor/internal/entity"
-	"github.com/wafermonitor/wafermonitor/sdk/ids"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 	"github.com/wafermonitor/wafermonitor/sdk/v1event"
 )
@@ -30,20 +29,13 @@ func resourceOf(e *event) entity.Resource {
 
 func refOf(e *event) entity.Ref {
 	ref := entity.Ref{
-		Type: e.EntityType, ID: e.EntityID.String(), BusinessKey: e.BusinessKey, SubKey: e.SubKey,
+		Type: e.EntityType, ID: e.idText(), BusinessKey: e.BusinessKey, SubKey: e.SubKey,
 		TypeOriginal: e.EntityTypeOriginal, IDOriginal: e.EntityIDOriginal, ParentIDOriginal: e.ParentIDOriginal,
 	}
 	if e.HasParent {
-		ref.ParentID = e.ParentID.String()
+		ref.ParentID = e.parentText()
 	}
 	return ref
-}
-
-func entityIDs(e *event) ids.Entity {
-	if e.EntityType == semconv.EntityTypeJob {
-		return ids.ForJob(ids.UUID(e.EntityID))
-	}
-	return ids.ForSubjob(ids.UUID(e.EntityID), ids.UUID(e.ParentID), e.HasParent)
 }
 
 // toLogs makes one log record per event, under one resource per site and app.
@@ -67,13 +59,13 @@ func (c *converter) toLogs(events []event, received time.Time) plog.Logs {
 		lr.SetTimestamp(pcommon.NewTimestampFromTime(e.At))
 		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(received))
 		lr.SetEventName(semconv.EventName(e.EntityType, e.Kind))
-		id := entityIDs(e)
+		id := e.traceIDs()
 		lr.SetTraceID(id.TraceID)
 		lr.SetSpanID(id.SpanID)
 		sev, sevText := severity(e)
 		lr.SetSeverityNumber(sev)
 		lr.SetSeverityText(sevText)
-		lr.Body().SetStr(e.EntityType + " " + e.EntityID.String() + " " + e.Kind + ": " + e.Status)
+		lr.Body().SetStr(e.EntityType + " " + e.idText() + " " + e.Kind + ": " + e.Status)
 		attrs := lr.Attributes()
 		attrs.EnsureCapacity(12 + len(e.Metrics))
 		v := entity.Of(attrs)
@@ -98,11 +90,24 @@ func severity(e *event) (plog.SeverityNumber, string) {
 	return plog.SeverityNumberInfo, "INFO"
 }
 
+// metricAttributes are the attribute names of the measurements every
+// client sends, made once rather than for each event.
+var metricAttributes = map[string]string{
+	semconv.MetricKeyDurationS:  semconv.AttrDurationS,
+	semconv.MetricKeyCPUUserS:   semconv.AttrCPUUserS,
+	semconv.MetricKeyCPUSystemS: semconv.AttrCPUSystemS,
+	semconv.MetricKeyMemMaxMB:   semconv.AttrMemMaxMB,
+}
+
 // putEntityAttributes writes what spans and log records share.
 func putEntityAttributes(e *event, v entity.View) {
 	refOf(e).PutAttributes(v.Attributes(), e.Status)
 	for _, m := range e.Metrics {
-		v.PutMetric(m.Name, m.Value)
+		if attr, ok := metricAttributes[m.Name]; ok {
+			v.PutDouble(attr, m.Value)
+		} else {
+			v.PutMetric(m.Name, m.Value)
+		}
 	}
 	if e.MetricsUnparsed != nil {
 		setRaw(v.Attributes().PutEmpty(semconv.AttrMetricsUnparsed), e.MetricsUnparsed)
@@ -199,7 +204,7 @@ func (c *converter) toTraces(events []event) (ptrace.Traces, int) {
 		}
 		count++
 		span := spans.AppendEmpty()
-		id := entityIDs(e)
+		id := e.traceIDs()
 		span.SetTraceID(id.TraceID)
 		span.SetSpanID(id.SpanID)
 		if id.ParentSpanID != ([8]byte{}) {

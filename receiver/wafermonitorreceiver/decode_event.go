@@ -119,18 +119,21 @@ func readFlat(obj map[string]any, p *fieldReader) sentFields {
 // refused.
 func (d *decoder) normalize(f *sentFields) event {
 	e := event{IdempotencyKey: boundKey(f.idempotencyKey), SiteID: bound(f.siteID)}
-	if id, orig, ok := entityID(f.appID); ok {
-		e.AppID, e.AppIDOriginal = id.String(), orig
+	if id, canonical, orig, ok := entityID(f.appID); ok {
+		if canonical == "" {
+			canonical = id.String()
+		}
+		e.AppID, e.AppIDOriginal = canonical, orig
 	}
 	e.AppName = boundedText(f.appName)
 	e.AppVersion = boundedText(f.appVersion)
 	e.Metadata, e.MetadataOther = metadataOf(f.metadata)
-	e.ParentID, e.ParentIDOriginal, e.HasParent = entityID(f.parentID)
+	e.ParentID, e.parentIDText, e.ParentIDOriginal, e.HasParent = entityID(f.parentID)
 	if !e.HasParent && e.Metadata != nil {
-		e.ParentID, e.ParentIDOriginal, e.HasParent = entityID(e.Metadata[v1event.MetadataParentJobID])
+		e.ParentID, e.parentIDText, e.ParentIDOriginal, e.HasParent = entityID(e.Metadata[v1event.MetadataParentJobID])
 	}
 	e.EntityType, e.EntityTypeOriginal = entityType(f.entityType, e.HasParent)
-	e.EntityID, e.EntityIDOriginal, _ = entityID(f.entityID)
+	e.EntityID, e.entityIDText, e.EntityIDOriginal, _ = entityID(f.entityID)
 	e.BusinessKey = boundedText(f.businessKey)
 	e.SubKey = boundedText(f.subKey)
 	e.Kind, e.KindOriginal = eventKind(f.kind)
@@ -156,7 +159,7 @@ func derivedKey(e *event) string {
 	if e.KindOriginal != "" {
 		kind = e.KindOriginal
 	}
-	return entity.DerivedKey(e.EntityID.String(), kind, e.At, e.AtOriginal)
+	return entity.DerivedKey(e.idText(), kind, e.At, e.AtOriginal)
 }
 
 // contentKey is the idempotency key of an event sent with neither a key

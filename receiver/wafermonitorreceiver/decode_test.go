@@ -274,3 +274,31 @@ func TestDecodeLenientVariants(t *testing.T) {
 		})
 	}
 }
+
+// TestEntityIDText: whatever form of a UUID the client sent, the entity
+// and parent ids go out in canonical text, the same as the UUID's own; the
+// client's string is kept only when it was already that.
+func TestEntityIDText(t *testing.T) {
+	const canonical = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+	for _, sent := range []string{
+		canonical,
+		"7C9E6679-7425-40DE-944B-E07FC1F90AE7",
+		"7c9e6679742540de944be07fc1f90ae7",
+		"{7c9e6679-7425-40de-944b-e07fc1f90ae7}",
+		"urn:uuid:7c9e6679-7425-40de-944b-e07fc1f90ae7",
+	} {
+		t.Run(sent, func(t *testing.T) {
+			body := `{"site_id":"fab1","app":{"name":"litho"},"entity":{"type":"subjob","id":"` + sent + `","parent_id":"` + sent + `"},` +
+				`"event":{"kind":"started","at":"2025-10-19T12:00:00Z","status":"running"}}`
+			events, prob := decodeBody(t, []byte(body), false)
+			require.Nil(t, prob)
+			require.Len(t, events, 1)
+			e := &events[0]
+			assert.Equal(t, canonical, e.idText())
+			assert.Equal(t, canonical, e.parentText())
+			assert.Equal(t, canonical, refOf(e).ID)
+			assert.Empty(t, e.EntityIDOriginal)
+			assert.Equal(t, uuid.MustParse(canonical), e.EntityID)
+		})
+	}
+}

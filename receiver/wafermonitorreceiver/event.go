@@ -4,6 +4,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/wafermonitor/wafermonitor/sdk/ids"
+	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
 // event is one v1 event after decoding and normalisation: every client
@@ -41,11 +44,48 @@ type event struct {
 	// MetadataOther is metadata that is not an object (a list, a string, a
 	// number), kept as sent.
 	MetadataOther any
+
+	// entityIDText and parentIDText are EntityID and ParentID in canonical
+	// text, the client's own string when it was already (see idText).
+	entityIDText, parentIDText string
+	// ids are the trace and span IDs, derived once (see traceIDs).
+	ids    ids.Entity
+	hasIDs bool
 }
 
 type metricValue struct {
 	Name  string
 	Value float64
+}
+
+// idText is the entity id in canonical text.
+func (e *event) idText() string {
+	if e.entityIDText == "" {
+		e.entityIDText = e.EntityID.String()
+	}
+	return e.entityIDText
+}
+
+// parentText is the parent id in canonical text.
+func (e *event) parentText() string {
+	if e.parentIDText == "" {
+		e.parentIDText = e.ParentID.String()
+	}
+	return e.parentIDText
+}
+
+// traceIDs are the entity's trace, span and parent span IDs: the log
+// record and the span of an event share them.
+func (e *event) traceIDs() ids.Entity {
+	if !e.hasIDs {
+		if e.EntityType == semconv.EntityTypeJob {
+			e.ids = ids.ForJob(ids.UUID(e.EntityID))
+		} else {
+			e.ids = ids.ForSubjob(ids.UUID(e.EntityID), ids.UUID(e.ParentID), e.HasParent)
+		}
+		e.hasIDs = true
+	}
+	return e.ids
 }
 
 // metric returns the value of the named metric.

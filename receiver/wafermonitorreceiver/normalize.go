@@ -117,14 +117,32 @@ func defaultStatus(kind string) string {
 // "job-123", a number) becomes the name-based UUID of its text (ids.FromName),
 // with the text kept as original. The nil UUID is not usable as a trace ID
 // and is treated like any other name. ok is false when there is no id (null,
-// absent, blank).
-func entityID(v any) (id uuid.UUID, original string, ok bool) {
+// absent, blank). canonical is the id's canonical text when the client sent
+// exactly that, else empty.
+func entityID(v any) (id uuid.UUID, canonical, original string, ok bool) {
 	s, sent := text(v)
 	if !sent || strings.TrimSpace(s) == "" {
-		return uuid.UUID{}, "", false
+		return uuid.UUID{}, "", "", false
 	}
 	if u, err := uuid.Parse(s); err == nil && u != uuid.Nil {
-		return u, "", true
+		if isCanonicalUUID(s) {
+			canonical = s
+		}
+		return u, canonical, "", true
 	}
-	return uuid.UUID(ids.FromName(s)), bound(s), true
+	return uuid.UUID(ids.FromName(s)), "", bound(s), true
+}
+
+// isCanonicalUUID tells a UUID that uuid.Parse read from its canonical
+// text: 36 characters, lower-case hex digits, the hyphens in their places.
+func isCanonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'F' {
+			return false
+		}
+	}
+	return true
 }
