@@ -33,7 +33,8 @@ type jsonParser struct {
 const maxJSONDepth = 10000
 
 // internedStrings are the keys and values every event repeats: the parser
-// returns these instead of allocating a copy of each.
+// returns these instead of allocating a copy of each, and internedValues
+// the same strings already in an interface, as a value is returned.
 var internedStrings = func() map[string]string {
 	names := slices.Concat(v1event.FieldNames(), []string{
 		semconv.EntityTypeJob, semconv.EntityTypeSubjob,
@@ -43,6 +44,14 @@ var internedStrings = func() map[string]string {
 	})
 	m := make(map[string]string, len(names))
 	for _, s := range names {
+		m[s] = s
+	}
+	return m
+}()
+
+var internedValues = func() map[string]any {
+	m := make(map[string]any, len(internedStrings))
+	for s := range internedStrings {
 		m[s] = s
 	}
 	return m
@@ -84,7 +93,7 @@ func (p *jsonParser) value(depth int, batch bool) (any, bool) {
 	case c == '[':
 		return p.array(depth+1, batch)
 	case c == '"':
-		return p.string()
+		return p.stringValue()
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number()
 	case c == 't':
@@ -120,7 +129,7 @@ func (p *jsonParser) object(depth int) (any, bool) {
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
 			return nil, false
 		}
-		k, ok := p.string()
+		key, ok := p.key()
 		if !ok {
 			return nil, false
 		}
@@ -130,7 +139,6 @@ func (p *jsonParser) object(depth int) (any, bool) {
 		}
 		p.i++
 		p.skipSpace()
-		key := k.(string)
 		v, ok := p.value(depth, depth == 1 && key == v1event.FieldEvents)
 		if !ok {
 			return nil, false

@@ -6,11 +6,36 @@ import (
 	"unicode/utf8"
 )
 
-// string reads a string and unescapes it as encoding/json does: \u escapes
+// key reads an object's key.
+func (p *jsonParser) key() (string, bool) {
+	b, ok := p.text()
+	if !ok {
+		return "", false
+	}
+	if known, ok := internedStrings[string(b)]; ok {
+		return known, true
+	}
+	return string(b), true
+}
+
+// stringValue reads a string value.
+func (p *jsonParser) stringValue() (any, bool) {
+	b, ok := p.text()
+	if !ok {
+		return nil, false
+	}
+	if known, ok := internedValues[string(b)]; ok {
+		return known, true
+	}
+	return string(b), true
+}
+
+// text reads a string and unescapes it as encoding/json does: \u escapes
 // (a surrogate pair as one rune, a lone surrogate as U+FFFD), and every byte
 // of invalid UTF-8 as U+FFFD. Control characters and unknown escapes are
-// refused.
-func (p *jsonParser) string() (any, bool) {
+// refused. The result is the body's own bytes when nothing needed
+// rewriting: the caller copies what it keeps.
+func (p *jsonParser) text() ([]byte, bool) {
 	p.i++ // opening quote
 	start := p.i
 	// The common case: no escape, valid UTF-8, the bytes as they are.
@@ -19,10 +44,7 @@ func (p *jsonParser) string() (any, bool) {
 		if c == '"' {
 			s := p.b[start:p.i]
 			p.i++
-			if known, ok := internedStrings[string(s)]; ok {
-				return known, true
-			}
-			return string(s), true
+			return s, true
 		}
 		if c == '\\' || c < 0x20 {
 			break
@@ -42,7 +64,7 @@ func (p *jsonParser) string() (any, bool) {
 
 // unescape reads the rest of a string that needs rewriting, from start
 // (just after the opening quote); p.i is at the first byte to rewrite.
-func (p *jsonParser) unescape(start int) (any, bool) {
+func (p *jsonParser) unescape(start int) ([]byte, bool) {
 	buf := make([]byte, 0, p.i-start+16)
 	buf = append(buf, p.b[start:p.i]...)
 	for p.i < len(p.b) {
@@ -50,10 +72,7 @@ func (p *jsonParser) unescape(start int) (any, bool) {
 		switch {
 		case c == '"':
 			p.i++
-			if known, ok := internedStrings[string(buf)]; ok {
-				return known, true
-			}
-			return string(buf), true
+			return buf, true
 		case c < 0x20:
 			return nil, false
 		case c == '\\':

@@ -75,8 +75,12 @@ func parseTime(v any, w timeWindow) (time.Time, bool) {
 	default:
 		return time.Time{}, false
 	}
-	if ts, ok := epochSeconds(s, w); ok {
-		return ts, true
+	// A number never has a colon; a timestamp's text nearly always does,
+	// and is not read as a number first (a failed reading allocates).
+	if strings.IndexByte(s, ':') < 0 {
+		if ts, ok := epochSeconds(s, w); ok {
+			return ts, true
+		}
 	}
 	for _, layout := range timestampLayouts {
 		if ts, err := time.Parse(layout, s); err == nil {
