@@ -144,7 +144,13 @@ func putProgress(e *event, v entity.View) {
 }
 
 // metadataInt reads a whole number in metadata, entity.ParseInt's rules.
-func metadataInt(v any) (int64, bool) { return entity.ParseInt(numericText(v)) }
+func metadataInt(v any) (int64, bool) {
+	s := numericText(v)
+	if s == "" { // absent, or not a number: no failed reading to allocate
+		return 0, false
+	}
+	return entity.ParseInt(s)
+}
 
 // putRaw copies decoded JSON into an attribute map, keeping integers as
 // integers, in key order so that output is stable.

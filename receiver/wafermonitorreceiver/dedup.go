@@ -74,21 +74,33 @@ func (d *deduplicator) claim(events []event, now time.Time) claim {
 		digests[i] = digestOf(events[i].IdempotencyKey)
 	}
 	var c claim
+	c.keys = make([]keyDigest, 0, len(events))
 	inRequest := make(map[keyDigest]struct{}, len(events))
+	// While every event so far is fresh, fresh is events' own prefix: the
+	// events are copied only once one of them is not.
+	copied := false
+	notFresh := func(i int) {
+		if !copied {
+			c.fresh, copied = append([]event(nil), events[:i]...), true
+		}
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.expire(now)
 	for i, k := range digests {
 		if _, ok := inRequest[k]; ok {
+			notFresh(i)
 			c.duplicates++
 			continue
 		}
 		inRequest[k] = struct{}{}
 		if _, ok := d.accepted[k]; ok {
+			notFresh(i)
 			c.duplicates++
 			continue
 		}
 		if done, ok := d.claimed[k]; ok {
+			notFresh(i)
 			if c.wait == nil {
 				c.wait = done
 			}
@@ -96,8 +108,13 @@ func (d *deduplicator) claim(events []event, now time.Time) claim {
 			continue
 		}
 		d.claimed[k] = make(chan struct{})
-		c.fresh = append(c.fresh, events[i])
+		if copied {
+			c.fresh = append(c.fresh, events[i])
+		}
 		c.keys = append(c.keys, k)
+	}
+	if !copied {
+		c.fresh = events
 	}
 	return c
 }

@@ -103,11 +103,11 @@ func TestClaimAndSettle(t *testing.T) {
 	d := newDeduplicator(100, time.Hour)
 	now := time.Unix(1000, 0)
 	first := d.claim(eventsWithKeys("a", "b", "a"), now)
-	assert.Len(t, first.fresh, 2)
+	assert.Equal(t, []string{"a", "b"}, keysOf(first.fresh))
 	assert.Equal(t, 1, first.duplicates, "a key repeated within a request")
 
 	second := d.claim(eventsWithKeys("b", "c"), now)
-	assert.Len(t, second.fresh, 1, "c is free")
+	assert.Equal(t, []string{"c"}, keysOf(second.fresh), "c is free")
 	require.Len(t, second.waiting, 1, "b is claimed by the first request")
 	select {
 	case <-second.wait:
@@ -123,7 +123,18 @@ func TestClaimAndSettle(t *testing.T) {
 	assert.Equal(t, 2, d.len(), "b and c accepted")
 	last := d.claim(eventsWithKeys("a", "b", "c"), now)
 	assert.Equal(t, 2, last.duplicates, "b and c")
-	assert.Len(t, last.fresh, 1, "a was never accepted")
+	assert.Equal(t, []string{"a"}, keysOf(last.fresh), "a was never accepted")
+	all := d.claim(eventsWithKeys("d", "e", "f"), now)
+	assert.Equal(t, []string{"d", "e", "f"}, keysOf(all.fresh))
+	assert.Len(t, all.keys, 3)
+}
+
+func keysOf(events []event) []string {
+	var keys []string
+	for _, e := range events {
+		keys = append(keys, e.IdempotencyKey)
+	}
+	return keys
 }
 
 // TestDeduplicatorBoundedByBytes: a key costs the same whatever its length,

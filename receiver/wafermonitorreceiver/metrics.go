@@ -100,7 +100,17 @@ func (cm *cumulativeMetrics) record(events []event, now time.Time) {
 	defer cm.mu.Unlock()
 	cm.series.expire(now)
 	ts := pcommon.NewTimestampFromTime(now)
+	// The events of a request mostly update the same few series: those
+	// touched are looked up here first (comparing keys costs less than
+	// hashing them), up to a few, then in the store.
+	var recent [8]*series
+	nRecent := 0
 	touch := func(k seriesKey) *series {
+		for _, s := range recent[:nRecent] {
+			if s.key == k {
+				return s
+			}
+		}
 		s := cm.series.get(k, now, func() *series {
 			s := &series{start: ts}
 			if b := metricDefs[k.metric].bounds; b != nil {
@@ -111,6 +121,10 @@ func (cm *cumulativeMetrics) record(events []event, now time.Time) {
 		if !s.pending {
 			s.pending = true
 			cm.pending = append(cm.pending, s)
+		}
+		if nRecent < len(recent) {
+			recent[nRecent] = s
+			nRecent++
 		}
 		return s
 	}
