@@ -114,24 +114,32 @@ func TestMetricsEmittedAtShutdown(t *testing.T) {
 	assert.Equal(t, 1, calls)
 }
 
-// refusingMetrics refuses every call while err is set.
-type refusingMetrics struct {
-	consumertest.MetricsSink
+// settableErr is an error a test sets and clears while the receiver runs.
+type settableErr struct {
 	mu  sync.Mutex
 	err error
 }
 
-func (m *refusingMetrics) setErr(err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.err = err
+func (r *settableErr) setErr(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.err = err
+}
+
+func (r *settableErr) current() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// refusingMetrics refuses every call while its error is set.
+type refusingMetrics struct {
+	consumertest.MetricsSink
+	settableErr
 }
 
 func (m *refusingMetrics) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
-	m.mu.Lock()
-	err := m.err
-	m.mu.Unlock()
-	if err != nil {
+	if err := m.current(); err != nil {
 		return err
 	}
 	return m.MetricsSink.ConsumeMetrics(ctx, md)
@@ -189,24 +197,14 @@ func TestMetricsCountEachAcceptedEventOnce(t *testing.T) {
 	assert.Equal(t, int64(1), total)
 }
 
-// refusingLogs refuses every call while err is set.
+// refusingLogs refuses every call while its error is set.
 type refusingLogs struct {
 	consumertest.LogsSink
-	mu  sync.Mutex
-	err error
-}
-
-func (l *refusingLogs) setErr(err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.err = err
+	settableErr
 }
 
 func (l *refusingLogs) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	l.mu.Lock()
-	err := l.err
-	l.mu.Unlock()
-	if err != nil {
+	if err := l.current(); err != nil {
 		return err
 	}
 	return l.LogsSink.ConsumeLogs(ctx, ld)
