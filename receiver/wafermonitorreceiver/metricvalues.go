@@ -2,7 +2,8 @@ package wafermonitorreceiver // import "github.com/wafermonitor/wafermonitor/rec
 
 import (
 	"encoding/json"
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/wafermonitor/wafermonitor/internal/entity"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
@@ -45,7 +46,7 @@ func metricValues(v any) (values []metricValue, unparsed any) {
 		}
 		values = append(values, metricValue{Name: name, Value: f})
 	}
-	sort.Slice(values, func(i, j int) bool { return values[i].Name < values[j].Name })
+	slices.SortFunc(values, func(a, b metricValue) int { return strings.Compare(a.Name, b.Name) })
 	if other != nil {
 		return values, other
 	}
