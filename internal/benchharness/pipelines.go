@@ -38,7 +38,7 @@ const (
 
 func defaultPipeline(s *shippedConfig) pipeline {
 	return pipeline{name: pipeDefault, shipped: s, openJobs: true,
-		title: "`otelcol-config.yaml` as shipped: memory_limiter → jobhierarchy (state in file_storage) → csv exporter with a persistent queue; metrics → batch → prometheus"}
+		title: "`otelcol-config.yaml` as shipped: memory_limiter → jobhierarchy (state in file_storage) → csv exporter with a persistent queue; metrics → jobhierarchy → prometheus"}
 }
 
 func noStatePipeline(s *shippedConfig) pipeline {

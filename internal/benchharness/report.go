@@ -229,7 +229,7 @@ func (w *writer) targets(r *results) {
 		}
 		w.p("| processor memory < 1 KiB per open job | at most %.0f B per open job with its roll-up summary (in this process, *Processor memory*) | | %s |\n", worst, yesNo(worst < 1024))
 	}
-	w.p("\n")
+	w.p("\nWhy the targets not met are missed, from the profiles and counters of a full run: [performance.md](performance.md).\n\n")
 }
 
 // lateText is how many subjobs (units of a started and a finished
