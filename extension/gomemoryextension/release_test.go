@@ -1,6 +1,7 @@
 package gomemoryextension
 
 import (
+	"runtime"
 	"runtime/debug"
 	"testing"
 
@@ -85,6 +86,12 @@ func TestReleaserReturnsGarbageToTheSystem(t *testing.T) {
 	after := read()
 	t.Logf("FIGURES held above live: %d MiB before the release, %d MiB after; %d MiB returned to the system",
 		before.reclaimable()>>20, after.reclaimable()>>20, (after.released-before.released)>>20)
-	assert.Less(t, after.reclaimable(), uint64(4<<20))
-	assert.GreaterOrEqual(t, after.released-before.released, uint64(32<<20))
+	// What stays held after the release is the runtime's own: the spans'
+	// unused space, the free pages each P keeps in its page cache (up to 64
+	// pages of 8 KiB), which FreeOSMemory leaves alone, and what other
+	// goroutines allocated meanwhile. Seen: 0 to 4 MiB on 2 cores, more with
+	// many Ps. The load's 64 MiB of garbage must not be among it.
+	pageCaches := uint64(runtime.GOMAXPROCS(0)) * 64 * 8 << 10
+	assert.Less(t, after.reclaimable(), 8<<20+pageCaches)
+	assert.GreaterOrEqual(t, after.released-before.released, uint64(48<<20))
 }
