@@ -3,6 +3,7 @@ package csvexporter
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
 	"github.com/wafermonitor/wafermonitor/exporter/csvexporter/internal/metadata"
@@ -100,4 +103,131 @@ func BenchmarkPlace(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(times)), "ns/row")
 	})
+}
+
+// singleLogs splits the records into one plog.Logs per log record, with its
+// resource and scope: one queue item of the shipped configuration.
+func singleLogs(all []plog.Logs) []plog.Logs {
+	var out []plog.Logs
+	for _, ld := range all {
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			rl := ld.ResourceLogs().At(i)
+			for j := 0; j < rl.ScopeLogs().Len(); j++ {
+				sl := rl.ScopeLogs().At(j)
+				for k := 0; k < sl.LogRecords().Len(); k++ {
+					one := plog.NewLogs()
+					orl := one.ResourceLogs().AppendEmpty()
+					rl.Resource().CopyTo(orl.Resource())
+					osl := orl.ScopeLogs().AppendEmpty()
+					sl.Scope().CopyTo(osl.Scope())
+					sl.LogRecords().At(k).CopyTo(osl.LogRecords().AppendEmpty())
+					out = append(out, one)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// singleTraces splits the records into one ptrace.Traces per span.
+func singleTraces(all []ptrace.Traces) []ptrace.Traces {
+	var out []ptrace.Traces
+	for _, td := range all {
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			rs := td.ResourceSpans().At(i)
+			for j := 0; j < rs.ScopeSpans().Len(); j++ {
+				ss := rs.ScopeSpans().At(j)
+				for k := 0; k < ss.Spans().Len(); k++ {
+					one := ptrace.NewTraces()
+					ors := one.ResourceSpans().AppendEmpty()
+					rs.Resource().CopyTo(ors.Resource())
+					oss := ors.ScopeSpans().AppendEmpty()
+					ss.Scope().CopyTo(oss.Scope())
+					ss.Spans().At(k).CopyTo(oss.Spans().AppendEmpty())
+					out = append(out, one)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// BenchmarkShippedRow measures one row per call, as the shipped
+// configuration writes them (otelcol-config.yaml: a queue item per event,
+// no batching, daily files by event time, rows written through at once,
+// 100 MiB files gzipped when closed): op is one row, a log record of a v1
+// event (log) or the span of a terminal v1 event (span), cycling through
+// every record the receiver and the jobhierarchy processor make of the v1
+// samples.
+func BenchmarkShippedRow(b *testing.B) {
+	logs, traces := v1Records(b)
+	ls, ts := singleLogs(logs), singleTraces(traces)
+	for _, output := range []string{"log", "span"} {
+		b.Run(output, func(b *testing.B) {
+			cfg := createDefaultConfig().(*Config)
+			dir := b.TempDir()
+			cfg.Events.Path = filepath.Join(dir, "wafer_events_%Y%m%d.csv")
+			cfg.Entities.Path = filepath.Join(dir, "wafer_entities_%Y%m%d.csv")
+			cfg.Rotation.MaxMegabytes = 100
+			cfg.Rotation.Compression = CompressionGzip
+			name, consume := outputEvents, func(e *csvExporter, i int) error {
+				return e.consumeLogs(context.Background(), ls[i%len(ls)])
+			}
+			if output == "span" {
+				name, consume = outputEntities, func(e *csvExporter, i int) error {
+					return e.consumeTraces(context.Background(), ts[i%len(ts)])
+				}
+			}
+			e, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type), name)
+			require.NoError(b, err)
+			e.now = (&fakeClock{t: day1}).Now
+			require.NoError(b, e.start(context.Background(), componenttest.NewNopHost()))
+			defer func() { require.NoError(b, e.shutdown(context.Background())) }()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := consume(e, i); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEncodeRow measures the encoding of one row alone (op is one row),
+// without the file: the records of BenchmarkShippedRow, in the default
+// columns, as CSV and JSON Lines.
+func BenchmarkEncodeRow(b *testing.B) {
+	logs, traces := v1Records(b)
+	var events, entities []record
+	for _, ld := range singleLogs(logs) {
+		rl := ld.ResourceLogs().At(0)
+		lr := rl.ScopeLogs().At(0).LogRecords().At(0)
+		events = append(events, record{resource: rl.Resource().Attributes(), attrs: lr.Attributes(), log: lr})
+	}
+	for _, td := range singleTraces(traces) {
+		rs := td.ResourceSpans().At(0)
+		span := rs.ScopeSpans().At(0).Spans().At(0)
+		entities = append(entities, record{resource: rs.Resource().Attributes(), attrs: span.Attributes(), span: span})
+	}
+	for _, format := range []string{FormatCSV, FormatJSONL} {
+		for _, output := range []string{"log", "span"} {
+			b.Run(format+"/"+output, func(b *testing.B) {
+				cfg := createDefaultConfig().(*Config)
+				cfg.Format = format
+				name, records := outputEvents, events
+				if output == "span" {
+					name, records = outputEntities, entities
+				}
+				e, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type), name)
+				require.NoError(b, err)
+				var buf []byte
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					buf = e.enc.appendRow(buf[:0], &records[i%len(records)])
+				}
+			})
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package csvexporter // import "github.com/wafermonitor/wafermonitor/exporter/csvexporter"
 
 import (
+	"encoding/hex"
 	"slices"
 	"sort"
 	"time"
@@ -21,69 +22,98 @@ type record struct {
 	span     ptrace.Span
 }
 
-// fieldFunc reads a property of the record itself; ok is false when it has none.
-type fieldFunc func(r *record) (v pcommon.Value, ok bool)
+// cellKind is what a column holds in one row.
+type cellKind uint8
+
+const (
+	cellEmpty  cellKind = iota
+	cellValue           // cell.v: an attribute or the log body
+	cellString          // cell.text: a string
+	cellNumber          // cell.text: a finite number in decimal
+)
+
+// cell is one column of one row. What the record does not hold as a value
+// (times, ids, durations, numbers read from strings) is written as text into
+// a buffer reused from row to row, so that reading a row allocates nothing.
+type cell struct {
+	kind cellKind
+	v    pcommon.Value
+	text []byte
+}
+
+// reset empties the cell, keeping its buffer.
+func (c *cell) reset() {
+	c.kind, c.v, c.text = cellEmpty, pcommon.Value{}, c.text[:0]
+}
+
+// fieldFunc reads a property of the record itself into an empty cell; it
+// leaves the cell empty when the record has none.
+type fieldFunc func(r *record, c *cell)
 
 // eventFields are the fields of a log record.
 var eventFields = map[string]fieldFunc{
-	"timestamp": func(r *record) (pcommon.Value, bool) {
-		return timestampValue(eventTime(r.log))
+	"timestamp": func(r *record, c *cell) {
+		timestampCell(c, eventTime(r.log))
 	},
-	"observed_timestamp": func(r *record) (pcommon.Value, bool) {
-		return timestampValue(r.log.ObservedTimestamp())
+	"observed_timestamp": func(r *record, c *cell) {
+		timestampCell(c, r.log.ObservedTimestamp())
 	},
-	"event_name": func(r *record) (pcommon.Value, bool) {
-		return stringValue(r.log.EventName())
+	"event_name": func(r *record, c *cell) {
+		stringCell(c, r.log.EventName())
 	},
-	"severity": func(r *record) (pcommon.Value, bool) {
-		return stringValue(r.log.SeverityText())
+	"severity": func(r *record, c *cell) {
+		stringCell(c, r.log.SeverityText())
 	},
-	"body": func(r *record) (pcommon.Value, bool) {
-		if r.log.Body().Type() == pcommon.ValueTypeEmpty {
-			return pcommon.Value{}, false
+	"body": func(r *record, c *cell) {
+		if body := r.log.Body(); body.Type() != pcommon.ValueTypeEmpty {
+			c.kind, c.v = cellValue, body
 		}
-		return r.log.Body(), true
 	},
-	"trace_id": func(r *record) (pcommon.Value, bool) {
-		return idValue(r.log.TraceID())
+	"trace_id": func(r *record, c *cell) {
+		id := r.log.TraceID()
+		idCell(c, id[:])
 	},
-	"span_id": func(r *record) (pcommon.Value, bool) {
-		return idValue(r.log.SpanID())
+	"span_id": func(r *record, c *cell) {
+		id := r.log.SpanID()
+		idCell(c, id[:])
 	},
 }
 
 // entityFields are the fields of a span.
 var entityFields = map[string]fieldFunc{
-	"start_time": func(r *record) (pcommon.Value, bool) {
-		return timestampValue(r.span.StartTimestamp())
+	"start_time": func(r *record, c *cell) {
+		timestampCell(c, r.span.StartTimestamp())
 	},
-	"end_time": func(r *record) (pcommon.Value, bool) {
-		return timestampValue(r.span.EndTimestamp())
+	"end_time": func(r *record, c *cell) {
+		timestampCell(c, r.span.EndTimestamp())
 	},
-	"span_duration_s": func(r *record) (pcommon.Value, bool) {
+	"span_duration_s": func(r *record, c *cell) {
 		start, end := r.span.StartTimestamp(), r.span.EndTimestamp()
 		if start == 0 || end < start {
-			return pcommon.Value{}, false
+			return
 		}
-		return pcommon.NewValueDouble(time.Duration(end - start).Seconds()), true
+		c.kind, c.text = cellNumber, appendFloat(c.text, time.Duration(end-start).Seconds())
 	},
-	"name": func(r *record) (pcommon.Value, bool) {
-		return stringValue(r.span.Name())
+	"name": func(r *record, c *cell) {
+		stringCell(c, r.span.Name())
 	},
-	"status_code": func(r *record) (pcommon.Value, bool) {
-		return stringValue(r.span.Status().Code().String())
+	"status_code": func(r *record, c *cell) {
+		stringCell(c, r.span.Status().Code().String())
 	},
-	"status_message": func(r *record) (pcommon.Value, bool) {
-		return stringValue(r.span.Status().Message())
+	"status_message": func(r *record, c *cell) {
+		stringCell(c, r.span.Status().Message())
 	},
-	"trace_id": func(r *record) (pcommon.Value, bool) {
-		return idValue(r.span.TraceID())
+	"trace_id": func(r *record, c *cell) {
+		id := r.span.TraceID()
+		idCell(c, id[:])
 	},
-	"span_id": func(r *record) (pcommon.Value, bool) {
-		return idValue(r.span.SpanID())
+	"span_id": func(r *record, c *cell) {
+		id := r.span.SpanID()
+		idCell(c, id[:])
 	},
-	"parent_span_id": func(r *record) (pcommon.Value, bool) {
-		return idValue(r.span.ParentSpanID())
+	"parent_span_id": func(r *record, c *cell) {
+		id := r.span.ParentSpanID()
+		idCell(c, id[:])
 	},
 }
 
@@ -207,35 +237,36 @@ type column struct {
 	numeric bool
 }
 
-func (c *column) value(r *record) (pcommon.Value, bool) {
+// read fills an empty cell with the column of the record.
+func (c *column) read(r *record, out *cell) {
 	if c.field != nil {
-		return c.field(r)
+		c.field(r, out)
+		return
 	}
 	v, ok := r.attrs.Get(c.attr)
 	if !ok {
 		v, ok = r.resource.Get(c.attr)
 	}
-	if !ok || !c.numeric {
-		return v, ok
+	switch {
+	case !ok:
+	case c.numeric:
+		numberCell(out, v)
+	default:
+		out.kind, out.v = cellValue, v
 	}
-	return numberValue(v)
 }
 
-// numberValue is v as a number cell: ints and finite doubles as they are,
-// a numeric string as its double.
-func numberValue(v pcommon.Value) (pcommon.Value, bool) {
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		return v, true
-	case pcommon.ValueTypeDouble:
-		_, ok := entity.Number(v)
-		return v, ok
-	}
+// numberCell is v as a number cell: ints and finite doubles as they are,
+// a numeric string as its double; empty for what is no finite number.
+func numberCell(out *cell, v pcommon.Value) {
 	f, ok := entity.Number(v)
-	if !ok {
-		return pcommon.Value{}, false
+	switch {
+	case !ok:
+	case v.Type() == pcommon.ValueTypeInt, v.Type() == pcommon.ValueTypeDouble:
+		out.kind, out.v = cellValue, v
+	default:
+		out.kind, out.text = cellNumber, appendFloat(out.text, f)
 	}
-	return pcommon.NewValueDouble(f), true
 }
 
 // buildColumns resolves a validated output configuration.
@@ -264,31 +295,31 @@ func eventTime(lr plog.LogRecord) pcommon.Timestamp {
 	return lr.ObservedTimestamp()
 }
 
-func timestampValue(ts pcommon.Timestamp) (pcommon.Value, bool) {
+func timestampCell(c *cell, ts pcommon.Timestamp) {
 	if ts == 0 {
-		return pcommon.Value{}, false
+		return
 	}
-	return pcommon.NewValueStr(formatTime(ts.AsTime())), true
+	c.kind, c.text = cellString, appendTime(c.text, ts.AsTime())
 }
 
-// formatTime is RFC 3339 in UTC with as many fractional digits as needed.
-func formatTime(t time.Time) string {
-	return t.UTC().Format(time.RFC3339Nano)
+// appendTime is RFC 3339 in UTC with as many fractional digits as needed.
+func appendTime(buf []byte, t time.Time) []byte {
+	return t.UTC().AppendFormat(buf, time.RFC3339Nano)
 }
 
-func stringValue(s string) (pcommon.Value, bool) {
+func stringCell(c *cell, s string) {
 	if s == "" {
-		return pcommon.Value{}, false
+		return
 	}
-	return pcommon.NewValueStr(s), true
+	c.kind, c.text = cellString, append(c.text, s...)
 }
 
-func idValue[T interface {
-	IsEmpty() bool
-	String() string
-}](id T) (pcommon.Value, bool) {
-	if id.IsEmpty() {
-		return pcommon.Value{}, false
+// idCell is a trace or span id in lower-case hex; empty for the zero id.
+func idCell(c *cell, id []byte) {
+	for _, b := range id {
+		if b != 0 {
+			c.kind, c.text = cellString, hex.AppendEncode(c.text, id)
+			return
+		}
 	}
-	return pcommon.NewValueStr(id.String()), true
 }

@@ -24,11 +24,12 @@ type encoder interface {
 // dropped with UseCRLF) and cannot take typed values without first
 // allocating a []string per row.
 type csvEncoder struct {
-	cols    []column
-	delim   string
-	eol     string
-	head    []byte
-	scratch []byte
+	cols  []column
+	delim string
+	eol   string
+	head  []byte
+	// cell is reused by every column of every row.
+	cell cell
 }
 
 const utf8BOM = "\xEF\xBB\xBF"
@@ -55,20 +56,24 @@ func (e *csvEncoder) header() []byte { return e.head }
 
 func (e *csvEncoder) appendRow(buf []byte, r *record) []byte {
 	start := len(buf)
+	c := &e.cell
 	for i := range e.cols {
 		if i > 0 {
 			buf = append(buf, e.delim...)
 		}
-		v, ok := e.cols[i].value(r)
-		if !ok {
-			continue
+		c.reset()
+		e.cols[i].read(r, c)
+		switch c.kind {
+		case cellString, cellNumber:
+			buf = appendCSVBytes(buf, c.text, e.delim)
+		case cellValue:
+			if c.v.Type() == pcommon.ValueTypeStr {
+				buf = e.appendField(buf, c.v.Str())
+				continue
+			}
+			c.text = appendText(c.text, c.v)
+			buf = appendCSVBytes(buf, c.text, e.delim)
 		}
-		if v.Type() == pcommon.ValueTypeStr {
-			buf = e.appendField(buf, v.Str())
-			continue
-		}
-		e.scratch = appendText(e.scratch[:0], v)
-		buf = appendCSVBytes(buf, e.scratch, e.delim)
 	}
 	if len(buf) == start {
 		// An empty line is no row to most readers: quote the single empty field.
@@ -177,6 +182,8 @@ type jsonlEncoder struct {
 	cols []column
 	// keys are the column names as JSON strings followed by a colon.
 	keys [][]byte
+	// cell is reused by every column of every row.
+	cell cell
 }
 
 func newJSONLEncoder(cols []column) *jsonlEncoder {
@@ -191,15 +198,23 @@ func (e *jsonlEncoder) header() []byte { return nil }
 
 func (e *jsonlEncoder) appendRow(buf []byte, r *record) []byte {
 	buf = append(buf, '{')
+	c := &e.cell
 	for i := range e.cols {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
 		buf = append(buf, e.keys[i]...)
-		if v, ok := e.cols[i].value(r); ok {
-			buf = appendJSON(buf, v)
-		} else {
+		c.reset()
+		e.cols[i].read(r, c)
+		switch c.kind {
+		case cellEmpty:
 			buf = append(buf, "null"...)
+		case cellString:
+			buf = appendJSONString(buf, c.text)
+		case cellNumber:
+			buf = append(buf, c.text...)
+		case cellValue:
+			buf = appendJSON(buf, c.v)
 		}
 	}
 	return append(buf, '}', '\n')
@@ -262,7 +277,7 @@ func appendJSON(buf []byte, v pcommon.Value) []byte {
 const hexDigits = "0123456789abcdef"
 
 // appendJSONString quotes s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(buf []byte, s string) []byte {
+func appendJSONString[T string | []byte](buf []byte, s T) []byte {
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -289,7 +304,9 @@ func appendJSONString(buf []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		// At most one rune's bytes: the conversion of a []byte then
+		// needs no allocation.
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		if r == utf8.RuneError && size == 1 {
 			buf = append(buf, s[start:i]...)
 			buf = append(buf, `\ufffd`...)

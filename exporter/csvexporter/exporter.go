@@ -48,6 +48,7 @@ type csvExporter struct {
 	mu     sync.Mutex
 	enc    encoder
 	batch  rowBatch
+	rec    record
 	writer *sharedcomponent.Component[*fileWriter]
 }
 
@@ -150,7 +151,8 @@ func (e *csvExporter) consumeLogs(ctx context.Context, ld plog.Logs) error {
 	defer e.mu.Unlock()
 	b := &e.batch
 	b.reset()
-	var rec record
+	rec := &e.rec
+	defer func() { *rec = record{} }() // holds no batch after the call
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		rl := ld.ResourceLogs().At(i)
 		rec.resource = rl.Resource().Attributes()
@@ -162,7 +164,7 @@ func (e *csvExporter) consumeLogs(ctx context.Context, ld plog.Logs) error {
 				if _, ok := rec.attrs.Get(semconv.AttrEntityType); !ok {
 					continue
 				}
-				b.data = e.enc.appendRow(b.data, &rec)
+				b.data = e.enc.appendRow(b.data, rec)
 				b.ends = append(b.ends, len(b.data))
 				b.times = append(b.times, timeOf(eventTime(lr)))
 			}
@@ -178,7 +180,8 @@ func (e *csvExporter) consumeTraces(ctx context.Context, td ptrace.Traces) error
 	defer e.mu.Unlock()
 	b := &e.batch
 	b.reset()
-	var rec record
+	rec := &e.rec
+	defer func() { *rec = record{} }() // holds no batch after the call
 	for i := 0; i < td.ResourceSpans().Len(); i++ {
 		rs := td.ResourceSpans().At(i)
 		rec.resource = rs.Resource().Attributes()
@@ -190,7 +193,7 @@ func (e *csvExporter) consumeTraces(ctx context.Context, td ptrace.Traces) error
 				if _, ok := rec.attrs.Get(semconv.AttrEntityType); !ok {
 					continue
 				}
-				b.data = e.enc.appendRow(b.data, &rec)
+				b.data = e.enc.appendRow(b.data, rec)
 				b.ends = append(b.ends, len(b.data))
 				b.times = append(b.times, timeOf(span.EndTimestamp()))
 			}
