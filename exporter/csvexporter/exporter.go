@@ -40,8 +40,10 @@ type csvExporter struct {
 	logger    *zap.Logger
 	telemetry *metadata.TelemetryBuilder
 	// health reports failing writes as the exporter's component status.
-	health   *exporterhealth.Tracker
-	rowsAttr metric.AddOption
+	health *exporterhealth.Tracker
+	// rowsAttr is built once: a variadic option list made at each call
+	// would be allocated at each call.
+	rowsAttr []metric.AddOption
 	now      func() time.Time
 
 	// mu serialises encoding: the encoder and the batch buffer are reused.
@@ -62,7 +64,7 @@ func newExporter(cfg *Config, set exporter.Settings, output string) (*csvExporte
 		output:    output,
 		logger:    set.Logger,
 		telemetry: tb,
-		rowsAttr:  metric.WithAttributeSet(attribute.NewSet(attribute.String("output", output))),
+		rowsAttr:  []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("output", output)))},
 		now:       time.Now,
 	}
 	fields, defaults := eventFields, defaultEventColumns
@@ -222,7 +224,7 @@ func (e *csvExporter) flushBatch(ctx context.Context) error {
 		return err
 	}
 	e.health.Observe(nil)
-	e.telemetry.ExporterCsvRows.Add(ctx, int64(len(b.ends)), e.rowsAttr)
+	e.telemetry.ExporterCsvRows.Add(ctx, int64(len(b.ends)), e.rowsAttr...)
 	return nil
 }
 

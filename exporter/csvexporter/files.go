@@ -98,28 +98,42 @@ func (t *pathTemplate) resolve(at time.Time) string {
 	if !strings.Contains(t.stem, "%") {
 		return t.stem
 	}
-	var b strings.Builder
+	var space [64]byte
+	b := space[:0]
 	for i := 0; i < len(t.stem); i++ {
 		c := t.stem[i]
 		if c != '%' {
-			b.WriteByte(c)
+			b = append(b, c)
 			continue
 		}
 		i++
 		switch t.stem[i] {
 		case 'Y':
-			fmt.Fprintf(&b, "%04d", at.Year())
+			b = appendPadded(b, at.Year(), 4)
 		case 'm':
-			fmt.Fprintf(&b, "%02d", int(at.Month()))
+			b = appendPadded(b, int(at.Month()), 2)
 		case 'd':
-			fmt.Fprintf(&b, "%02d", at.Day())
+			b = appendPadded(b, at.Day(), 2)
 		case 'H':
-			fmt.Fprintf(&b, "%02d", at.Hour())
+			b = appendPadded(b, at.Hour(), 2)
 		case '%':
-			b.WriteByte('%')
+			b = append(b, '%')
 		}
 	}
-	return b.String()
+	return string(b)
+}
+
+// appendPadded writes n in decimal with at least width digits, as %0*d does.
+func appendPadded(b []byte, n, width int) []byte {
+	if n < 0 {
+		return fmt.Appendf(b, "%0*d", width, n)
+	}
+	var space [20]byte
+	digits := strconv.AppendInt(space[:0], int64(n), 10)
+	for i := len(digits); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, digits...)
 }
 
 // path of the seq-th file of a period: name.csv, name-1.csv, name-2.csv...

@@ -218,3 +218,49 @@ func TestPeriodEndOf(t *testing.T) {
 		assert.True(t, got.Equal(tc.want), "%s %v: %s, want %s", tc.tokens, tc.digits, got, tc.want)
 	}
 }
+
+// TestOneRowBatchesAcrossPeriods: batches of one row, as the shipped
+// configuration writes them, whose times go back and forth across hours and
+// out of the window while the clock moves, each land in the file their own
+// time (or, out of range, the clock's hour) names.
+func TestOneRowBatchesAcrossPeriods(t *testing.T) {
+	dir := t.TempDir()
+	spec := testSpec(dir, "ev_%Y%m%d_%H.csv")
+	spec.window = eventWindow{past: 3 * time.Hour, future: time.Hour}
+	clock := &fakeClock{t: day1}
+	w, _ := newTestWriter(t, spec, clock)
+	tmpl := parseTemplate(spec.template)
+	want := map[string]string{}
+	for k := 0; k < 400; k++ {
+		if k%50 == 49 {
+			clock.Set(clock.Now().Add(time.Hour))
+		}
+		now := clock.Now()
+		// Times around the hours: whole hours, their last nanosecond, and
+		// jumps of 17 minutes from four hours back to two ahead.
+		at := now.Add(time.Duration(k%22)*17*time.Minute - 4*time.Hour).Truncate(time.Hour)
+		switch k % 3 {
+		case 1:
+			at = at.Add(-time.Nanosecond)
+		case 2:
+			at = at.Add(time.Duration(k) * time.Second)
+		}
+		lo, hi := spec.window.bounds(periodHour, now)
+		name := tmpl.resolve(at) + ".csv"
+		if at.Before(lo) || !at.Before(hi) {
+			name = tmpl.resolve(now) + outOfRangeSuffix + ".csv"
+		}
+		if want[name] == "" {
+			want[name] = testHeader
+		}
+		note := fmt.Sprintf("r%d", k)
+		want[name] += "0," + note + "\r\n"
+		require.NoError(t, w.write(batchOf([]string{note}, at), true))
+	}
+	require.Greater(t, len(want), 10)
+	names := listDir(t, dir)
+	assert.Len(t, names, len(want))
+	for _, name := range names {
+		assert.Equal(t, want[name], readFile(t, filepath.Join(dir, name)), name)
+	}
+}

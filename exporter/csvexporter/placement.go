@@ -20,6 +20,43 @@ type placement struct {
 	// outOfRange counts the rows of the batch placed in the out_of_range
 	// file because their time is outside the event-time window.
 	outOfRange int
+	// period is the latest period whose stem was resolved, kept from batch
+	// to batch: rows of the current period, nearly all of them, find their
+	// file's name without resolving it again.
+	period struct {
+		start, end time.Time
+		stem       string
+		// outStem is the stem of the period's out_of_range file, once needed.
+		outStem string
+	}
+}
+
+// periodOf is the stem, start and end of the period that holds at.
+func (p *placement) periodOf(w *fileWriter, at time.Time) (stem string, start, end time.Time) {
+	c := &p.period
+	if c.stem != "" && !at.Before(c.start) && at.Before(c.end) {
+		return c.stem, c.start, c.end
+	}
+	at = at.In(w.loc)
+	unit := w.tmpl.unit
+	stem, start = w.tmpl.resolve(at), unit.start(at)
+	end = unit.end(at)
+	if unit != periodNone {
+		c.stem, c.start, c.end, c.outStem = stem, start, end, ""
+	}
+	return stem, start, end
+}
+
+// outOfRangeStem is the stem of the out_of_range file of stem's period.
+func (p *placement) outOfRangeStem(stem string) string {
+	c := &p.period
+	if stem != c.stem {
+		return stem + outOfRangeSuffix
+	}
+	if c.outStem == "" {
+		c.outStem = stem + outOfRangeSuffix
+	}
+	return c.outStem
 }
 
 // place fills p with the groups of b's rows, in the order each file first
@@ -62,10 +99,9 @@ func (w *fileWriter) place(b *rowBatch, now time.Time, p *placement) {
 			p.groups[last].rows = append(p.groups[last].rows, i)
 			continue
 		}
-		at = at.In(w.loc)
-		stem := w.tmpl.resolve(at)
+		stem, start, end := p.periodOf(w, at)
 		if out {
-			stem += outOfRangeSuffix
+			stem = p.outOfRangeStem(stem)
 		}
 		g, ok := p.byStem[stem]
 		if !ok {
@@ -73,14 +109,14 @@ func (w *fileWriter) place(b *rowBatch, now time.Time, p *placement) {
 			p.byStem[stem] = g
 			if g < cap(p.groups) {
 				p.groups = p.groups[:g+1]
-				p.groups[g].stem, p.groups[g].periodEnd = stem, unit.end(at)
+				p.groups[g].stem, p.groups[g].periodEnd = stem, end
 				p.groups[g].rows = p.groups[g].rows[:0]
 			} else {
-				p.groups = append(p.groups, rowGroup{stem: stem, periodEnd: unit.end(at)})
+				p.groups = append(p.groups, rowGroup{stem: stem, periodEnd: end})
 			}
 		}
 		p.groups[g].rows = append(p.groups[g].rows, i)
 		last, lastOut = g, out
-		lastStart, lastEnd = unit.start(at), unit.end(at)
+		lastStart, lastEnd = start, end
 	}
 }

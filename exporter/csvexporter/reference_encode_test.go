@@ -6,6 +6,7 @@ package csvexporter
 
 import (
 	"encoding/base64"
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -453,4 +454,33 @@ func refAppendJSONString(buf []byte, s string) []byte {
 	}
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')
+}
+
+// refResolve is the former pathTemplate.resolve.
+func refResolve(t *pathTemplate, at time.Time) string {
+	if !strings.Contains(t.stem, "%") {
+		return t.stem
+	}
+	var b strings.Builder
+	for i := 0; i < len(t.stem); i++ {
+		c := t.stem[i]
+		if c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch t.stem[i] {
+		case 'Y':
+			fmt.Fprintf(&b, "%04d", at.Year())
+		case 'm':
+			fmt.Fprintf(&b, "%02d", int(at.Month()))
+		case 'd':
+			fmt.Fprintf(&b, "%02d", at.Day())
+		case 'H':
+			fmt.Fprintf(&b, "%02d", at.Hour())
+		case '%':
+			b.WriteByte('%')
+		}
+	}
+	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -236,4 +237,19 @@ func FuzzRowsMatchTheReferenceEncoder(f *testing.F) {
 			require.Equal(t, string(p.ref.appendRow(nil, &r)), string(p.enc.appendRow(nil, &r)), p.name)
 		}
 	})
+}
+
+// TestFileNamesMatchTheReference: file names are those the former
+// resolution gave, for years of any width, including negative ones.
+func TestFileNamesMatchTheReference(t *testing.T) {
+	times := []time.Time{time.Unix(0, 0), day1, pcommon.Timestamp(math.MaxUint64).AsTime()}
+	for _, y := range []int{-12345, -1, 0, 7, 99, 999, 1000, 2025, 9999, 10000, 123456} {
+		times = append(times, time.Date(y, time.Month(1+y%12*y%12), 1+y%28*y%28, y%24*y%24, 0, 0, 0, time.UTC))
+	}
+	for _, path := range []string{"ev_%Y%m%d.csv", "x_%H%%_%d-%m-%Y.jsonl", "plain.csv", "%Y%Y%m%m.csv", "a%%%%b_%H.csv"} {
+		tmpl := parseTemplate(path)
+		for _, at := range times {
+			assert.Equal(t, refResolve(&tmpl, at), tmpl.resolve(at), "%s at %s", path, at)
+		}
+	}
 }
