@@ -3,7 +3,7 @@ package csvexporter // import "github.com/wafermonitor/wafermonitor/exporter/csv
 import (
 	"encoding/base64"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -24,10 +24,11 @@ type encoder interface {
 // dropped with UseCRLF) and cannot take typed values without first
 // allocating a []string per row.
 type csvEncoder struct {
-	cols  []column
-	delim string
-	eol   string
-	head  []byte
+	cols    []column
+	delim   string
+	eol     string
+	quoting *csvQuoting
+	head    []byte
 	// cell is reused by every column of every row.
 	cell cell
 }
@@ -35,7 +36,7 @@ type csvEncoder struct {
 const utf8BOM = "\xEF\xBB\xBF"
 
 func newCSVEncoder(cols []column, cfg CSVConfig) *csvEncoder {
-	e := &csvEncoder{cols: cols, delim: cfg.Delimiter, eol: "\r\n"}
+	e := &csvEncoder{cols: cols, delim: cfg.Delimiter, eol: "\r\n", quoting: newCSVQuoting(cfg.Delimiter)}
 	if cfg.LineEnding == LineEndingLF {
 		e.eol = "\n"
 	}
@@ -65,14 +66,14 @@ func (e *csvEncoder) appendRow(buf []byte, r *record) []byte {
 		e.cols[i].read(r, c)
 		switch c.kind {
 		case cellString, cellNumber:
-			buf = appendCSVBytes(buf, c.text, e.delim)
+			buf = e.quoting.appendBytes(buf, c.text)
 		case cellValue:
 			if c.v.Type() == pcommon.ValueTypeStr {
 				buf = e.appendField(buf, c.v.Str())
 				continue
 			}
 			c.text = appendText(c.text, c.v)
-			buf = appendCSVBytes(buf, c.text, e.delim)
+			buf = e.quoting.appendBytes(buf, c.text)
 		}
 	}
 	if len(buf) == start {
@@ -83,46 +84,53 @@ func (e *csvEncoder) appendRow(buf []byte, r *record) []byte {
 }
 
 func (e *csvEncoder) appendField(buf []byte, s string) []byte {
-	return appendCSVField(buf, s, e.delim)
+	return e.quoting.appendString(buf, s)
 }
 
-// appendCSVField quotes a field when it holds the delimiter, a quote or a
-// line break, doubling the quotes inside. Invalid UTF-8 becomes U+FFFD.
+// csvQuoting writes fields, quoted when they hold the delimiter, a quote or
+// a line break, with the quotes inside doubled. Invalid UTF-8 becomes U+FFFD.
+type csvQuoting struct {
+	delim string
+	// special marks the bytes where a reason to quote may start: the quote,
+	// CR, LF and the delimiter's first byte; one look-up a byte finds them.
+	special [256]bool
+}
+
+func newCSVQuoting(delim string) *csvQuoting {
+	q := &csvQuoting{delim: delim}
+	q.special['"'], q.special['\r'], q.special['\n'] = true, true, true
+	if delim == "" {
+		// Every field holds the empty string.
+		for c := range q.special {
+			q.special[c] = true
+		}
+	} else {
+		q.special[delim[0]] = true
+	}
+	return q
+}
+
+// appendCSVField appends s as a field of a file delimited by delim.
 func appendCSVField(buf []byte, s, delim string) []byte {
+	return newCSVQuoting(delim).appendString(buf, s)
+}
+
+func (q *csvQuoting) appendString(buf []byte, s string) []byte {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	return appendQuoted(buf, s, delim)
+	return appendQuoted(buf, s, q)
 }
 
-func appendCSVBytes(buf, s []byte, delim string) []byte {
+func (q *csvQuoting) appendBytes(buf, s []byte) []byte {
 	if !utf8.Valid(s) {
-		return appendQuoted(buf, strings.ToValidUTF8(string(s), "\uFFFD"), delim)
+		return appendQuoted(buf, strings.ToValidUTF8(string(s), "\uFFFD"), q)
 	}
-	return appendQuoted(buf, s, delim)
+	return appendQuoted(buf, s, q)
 }
 
-func appendQuoted[T string | []byte](buf []byte, s T, delim string) []byte {
-	quote := false
-	for i := 0; i < len(s) && !quote; i++ {
-		switch s[i] {
-		case '"', '\r', '\n':
-			quote = true
-		}
-	}
-	if !quote {
-		if len(delim) == 1 {
-			for i := 0; i < len(s); i++ {
-				if s[i] == delim[0] {
-					quote = true
-					break
-				}
-			}
-		} else {
-			quote = strings.Contains(string(s), delim)
-		}
-	}
-	if !quote {
+func appendQuoted[T string | []byte](buf []byte, s T, q *csvQuoting) []byte {
+	if !needsQuotes(s, q) {
 		return append(buf, s...)
 	}
 	buf = append(buf, '"')
@@ -136,6 +144,32 @@ func appendQuoted[T string | []byte](buf []byte, s T, delim string) []byte {
 	}
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')
+}
+
+func needsQuotes[T string | []byte](s T, q *csvQuoting) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !q.special[c] {
+			continue
+		}
+		if c == '"' || c == '\r' || c == '\n' || hasPrefixAt(s, i, q.delim) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefixAt reports whether s holds prefix at i.
+func hasPrefixAt[T string | []byte](s T, i int, prefix string) bool {
+	if len(s)-i < len(prefix) {
+		return false
+	}
+	for k := 0; k < len(prefix); k++ {
+		if s[i+k] != prefix[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // appendText is a value as a CSV cell: numbers in decimal, maps and lists as
@@ -243,12 +277,13 @@ func appendJSON(buf []byte, v pcommon.Value) []byte {
 		return append(buf, '"')
 	case pcommon.ValueTypeMap:
 		m := v.Map()
-		keys := make([]string, 0, m.Len())
-		m.Range(func(k string, _ pcommon.Value) bool {
+		// The keys of small maps, the usual metadata, stay on the stack.
+		var space [16]string
+		keys := space[:0]
+		for k := range m.All() {
 			keys = append(keys, k)
-			return true
-		})
-		sort.Strings(keys)
+		}
+		slices.Sort(keys)
 		buf = append(buf, '{')
 		for i, k := range keys {
 			if i > 0 {

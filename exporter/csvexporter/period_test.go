@@ -231,9 +231,10 @@ func TestOneRowBatchesAcrossPeriods(t *testing.T) {
 	w, _ := newTestWriter(t, spec, clock)
 	tmpl := parseTemplate(spec.template)
 	want := map[string]string{}
-	for k := 0; k < 400; k++ {
-		if k%50 == 49 {
-			clock.Set(clock.Now().Add(time.Hour))
+	for k := 0; k < 800; k++ {
+		if k%25 == 24 {
+			// The window's bounds move with the clock.
+			clock.Set(clock.Now().Add(37 * time.Minute))
 		}
 		now := clock.Now()
 		// Times around the hours: whole hours, their last nanosecond, and
@@ -262,5 +263,35 @@ func TestOneRowBatchesAcrossPeriods(t *testing.T) {
 	assert.Len(t, names, len(want))
 	for _, name := range names {
 		assert.Equal(t, want[name], readFile(t, filepath.Join(dir, name)), name)
+	}
+}
+
+// TestWindowBoundsKeptWhileValid: the event-time window's bounds kept from
+// batch to batch are at every instant those computed afresh, on either
+// side of every change, with the clock going forward or back.
+func TestWindowBoundsKeptWhileValid(t *testing.T) {
+	steps := []time.Duration{time.Nanosecond, 17 * time.Minute, time.Hour - time.Nanosecond, 3 * time.Hour, -2 * time.Hour, 23 * time.Hour, 26 * 24 * time.Hour, -time.Nanosecond}
+	for _, unit := range []periodUnit{periodHour, periodDay, periodMonth, periodYear} {
+		for _, win := range []eventWindow{{past: 3 * time.Hour, future: time.Hour}, {past: 7 * 24 * time.Hour}, {future: 24 * time.Hour}, {past: 90 * time.Minute, future: 45 * 24 * time.Hour}} {
+			for _, loc := range []*time.Location{time.UTC, time.FixedZone("UTC+5:30", 5*3600+1800)} {
+				w := &fileWriter{spec: writerSpec{window: win}, loc: loc}
+				var p placement
+				now := day1.In(loc)
+				for k := 0; k < 600; k++ {
+					var nows []time.Time
+					// Each instant at which a bound changes, and the one before.
+					for _, edge := range []time.Time{unit.end(now.Add(-win.past)).Add(win.past), unit.end(now.Add(win.future)).Add(-win.future)} {
+						nows = append(nows, edge.Add(-time.Nanosecond), edge)
+					}
+					nows = append(nows, now)
+					for _, at := range nows {
+						wantLo, wantHi := win.bounds(unit, at)
+						lo, hi := p.windowAt(w, unit, at)
+						require.True(t, lo.Equal(wantLo) && hi.Equal(wantHi), "unit %d, window %+v, %s: bounds %s %s, want %s %s", unit, win, at, lo, hi, wantLo, wantHi)
+					}
+					now = now.Add(steps[k%len(steps)])
+				}
+			}
+		}
 	}
 }

@@ -29,6 +29,45 @@ type placement struct {
 		// outStem is the stem of the period's out_of_range file, once needed.
 		outStem string
 	}
+	// window is the event-time window's bounds, kept while the clock stays
+	// in [from, to): they move only when now-past or now+future enters
+	// another period.
+	window struct {
+		from, to, lo, hi time.Time
+		set              bool
+	}
+}
+
+// windowAt is the window's bounds at now (eventWindow.bounds).
+func (p *placement) windowAt(w *fileWriter, unit periodUnit, now time.Time) (lo, hi time.Time) {
+	c := &p.window
+	if c.set && !now.Before(c.from) && now.Before(c.to) {
+		return c.lo, c.hi
+	}
+	win := w.spec.window
+	lo, hi = win.bounds(unit, now)
+	if unit == periodNone {
+		return lo, hi
+	}
+	// From the latest time at which a bound changed to the first at which
+	// one will.
+	from, to := time.Time{}, time.Time{}
+	if win.past > 0 {
+		from, to = lo.Add(win.past), unit.end(now.Add(-win.past)).Add(win.past)
+	}
+	if win.future > 0 {
+		if f := unit.start(now.Add(win.future)).Add(-win.future); from.IsZero() || f.After(from) {
+			from = f
+		}
+		if t := hi.Add(-win.future); to.IsZero() || t.Before(to) {
+			to = t
+		}
+	}
+	if from.IsZero() && to.IsZero() {
+		return lo, hi // an open window: nothing to keep
+	}
+	c.from, c.to, c.lo, c.hi, c.set = from, to, lo, hi, true
+	return lo, hi
 }
 
 // periodOf is the stem, start and end of the period that holds at.
@@ -78,7 +117,7 @@ func (w *fileWriter) place(b *rowBatch, now time.Time, p *placement) {
 
 	unit := w.tmpl.unit
 	now = now.In(w.loc)
-	lo, hi := w.spec.window.bounds(unit, now)
+	lo, hi := p.windowAt(w, unit, now)
 	last := -1 // the group of the previous row
 	// The previous row's period (or, out of range, none): a row in the
 	// same one joins its group without resolving its file name.
