@@ -237,25 +237,6 @@ type column struct {
 	numeric bool
 }
 
-// read fills an empty cell with the column of the record.
-func (c *column) read(r *record, out *cell) {
-	if c.field != nil {
-		c.field(r, out)
-		return
-	}
-	v, ok := r.attrs.Get(c.attr)
-	if !ok {
-		v, ok = r.resource.Get(c.attr)
-	}
-	switch {
-	case !ok:
-	case c.numeric:
-		numberCell(out, v)
-	default:
-		out.kind, out.v = cellValue, v
-	}
-}
-
 // numberCell is v as a number cell: ints and finite doubles as they are,
 // a numeric string as its double; empty for what is no finite number.
 func numberCell(out *cell, v pcommon.Value) {

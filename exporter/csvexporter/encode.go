@@ -28,6 +28,7 @@ type csvEncoder struct {
 	delim   string
 	eol     string
 	quoting *csvQuoting
+	rows    *rowReader
 	head    []byte
 	// cell is reused by every column of every row.
 	cell cell
@@ -36,7 +37,7 @@ type csvEncoder struct {
 const utf8BOM = "\xEF\xBB\xBF"
 
 func newCSVEncoder(cols []column, cfg CSVConfig) *csvEncoder {
-	e := &csvEncoder{cols: cols, delim: cfg.Delimiter, eol: "\r\n", quoting: newCSVQuoting(cfg.Delimiter)}
+	e := &csvEncoder{cols: cols, delim: cfg.Delimiter, eol: "\r\n", quoting: newCSVQuoting(cfg.Delimiter), rows: newRowReader(cols)}
 	if cfg.LineEnding == LineEndingLF {
 		e.eol = "\n"
 	}
@@ -58,12 +59,14 @@ func (e *csvEncoder) header() []byte { return e.head }
 func (e *csvEncoder) appendRow(buf []byte, r *record) []byte {
 	start := len(buf)
 	c := &e.cell
+	e.rows.load(r)
+	defer e.rows.done()
 	for i := range e.cols {
 		if i > 0 {
 			buf = append(buf, e.delim...)
 		}
 		c.reset()
-		e.cols[i].read(r, c)
+		e.rows.read(r, i, c)
 		switch c.kind {
 		case cellString, cellNumber:
 			buf = e.quoting.appendBytes(buf, c.text)
@@ -216,12 +219,13 @@ type jsonlEncoder struct {
 	cols []column
 	// keys are the column names as JSON strings followed by a colon.
 	keys [][]byte
+	rows *rowReader
 	// cell is reused by every column of every row.
 	cell cell
 }
 
 func newJSONLEncoder(cols []column) *jsonlEncoder {
-	e := &jsonlEncoder{cols: cols, keys: make([][]byte, len(cols))}
+	e := &jsonlEncoder{cols: cols, keys: make([][]byte, len(cols)), rows: newRowReader(cols)}
 	for i, c := range cols {
 		e.keys[i] = append(appendJSONString(nil, c.name), ':')
 	}
@@ -233,13 +237,15 @@ func (e *jsonlEncoder) header() []byte { return nil }
 func (e *jsonlEncoder) appendRow(buf []byte, r *record) []byte {
 	buf = append(buf, '{')
 	c := &e.cell
+	e.rows.load(r)
+	defer e.rows.done()
 	for i := range e.cols {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
 		buf = append(buf, e.keys[i]...)
 		c.reset()
-		e.cols[i].read(r, c)
+		e.rows.read(r, i, c)
 		switch c.kind {
 		case cellEmpty:
 			buf = append(buf, "null"...)

@@ -3,6 +3,7 @@ package csvexporter
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,12 +89,30 @@ func putAwkward(attrs pcommon.Map, n int) {
 	attrs.PutStr(semconv.AttrExpectedSubjobs, []string{"12", " 3 ", "x", ""}[n%4])
 }
 
+// duplicateKeys is OTLP JSON whose attributes repeat keys, in the record
+// and in its resource, as a decoder may pass them on: a column shows the
+// record's first value, else the resource's first, as pcommon.Map.Get does.
+const duplicateKeys = `{"resourceLogs":[{"resource":{"attributes":[
+	{"key":"wafer.site.id","value":{"stringValue":"site-1"}},
+	{"key":"wafer.site.id","value":{"stringValue":"site-2"}},
+	{"key":"wafer.entity.type","value":{"stringValue":"from the resource"}},
+	{"key":"wafer.metric.cpu_user_s","value":{"stringValue":"7"}}]},
+ "scopeLogs":[{"logRecords":[{"timeUnixNano":"1760875200123456789","attributes":[
+	{"key":"wafer.entity.type","value":{"stringValue":"job"}},
+	{"key":"wafer.entity.type","value":{"stringValue":"subjob"}},
+	{"key":"wafer.metric.cpu_user_s","value":{"stringValue":"x"}},
+	{"key":"wafer.metric.cpu_user_s","value":{"doubleValue":2.5}}]}]}]}]}`
+
 // corpusLogs are the log records of the v1 samples as the receiver and the
 // jobhierarchy processor make them, the test events with every awkward
 // character, and both again with attributes of every value type.
 func corpusLogs(t *testing.T) []plog.Logs {
 	logs, _ := v1Records(t)
 	logs = append(logs, toLogs(sampleEvents()))
+	dup, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs([]byte(duplicateKeys))
+	require.NoError(t, err)
+	require.Equal(t, 4, dup.ResourceLogs().At(0).Resource().Attributes().Len(), "the keys stay repeated")
+	logs = append(logs, dup)
 	n := len(logs)
 	for i := 0; i < n; i++ {
 		ld := plog.NewLogs()
@@ -117,6 +136,11 @@ func corpusLogs(t *testing.T) []plog.Logs {
 func corpusTraces(t *testing.T) []ptrace.Traces {
 	_, traces := v1Records(t)
 	traces = append(traces, toTraces(sampleEvents()))
+	dup, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(strings.NewReplacer(
+		"resourceLogs", "resourceSpans", "scopeLogs", "scopeSpans", "logRecords", "spans", "timeUnixNano", "endTimeUnixNano").Replace(duplicateKeys)))
+	require.NoError(t, err)
+	require.Equal(t, 4, dup.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().Len(), "the keys stay repeated")
+	traces = append(traces, dup)
 	n := len(traces)
 	for i := 0; i < n; i++ {
 		td := ptrace.NewTraces()
@@ -200,6 +224,7 @@ func FuzzRowsMatchTheReferenceEncoder(f *testing.F) {
 		res.PutStr(semconv.AttrServiceName, s)
 		res.PutDouble(semconv.AttrCPUSystemS, d)
 		res.PutStr(semconv.AttrSiteID, s)
+		res.PutStr(semconv.AttrBusinessKey, "the record's value wins")
 		attrs := pcommon.NewMap()
 		attrs.PutStr(semconv.AttrEntityType, s)
 		attrs.PutStr(semconv.AttrCPUUserS, s)
