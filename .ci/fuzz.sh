@@ -28,6 +28,7 @@ targets=(
 	"FuzzRepair ./exporter/csvexporter"
 	"FuzzPathTemplate ./exporter/csvexporter"
 	"FuzzParsePermissions ./exporter/csvexporter"
+	"FuzzRowsMatchTheReferenceEncoder ./exporter/csvexporter"
 	"FuzzNameTemplate ./exporter/zabbixexporter"
 	"FuzzReadResponse ./exporter/zabbixexporter/internal/zabbixsender"
 	"FuzzParseInfo ./exporter/zabbixexporter/internal/zabbixsender"
