@@ -227,9 +227,10 @@ var defaultEntityColumns = slices.Concat(
 	originalIDColumns,
 )
 
-// column reads one cell of a row. A numeric attribute (entity.IsNumeric)
-// is read as every component reads it: a numeric string is a number, a
-// value that is no finite number an empty cell.
+// column is one cell of a row: a field of the record or an attribute,
+// read by rowReader. A numeric attribute (entity.IsNumeric) is read as
+// every component reads it: a numeric string is a number, a value that is
+// no finite number an empty cell.
 type column struct {
 	name    string
 	attr    string

@@ -113,11 +113,6 @@ func newCSVQuoting(delim string) *csvQuoting {
 	return q
 }
 
-// appendCSVField appends s as a field of a file delimited by delim.
-func appendCSVField(buf []byte, s, delim string) []byte {
-	return newCSVQuoting(delim).appendString(buf, s)
-}
-
 func (q *csvQuoting) appendString(buf []byte, s string) []byte {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")

@@ -89,9 +89,9 @@ func batchOf(notes []string, times ...time.Time) *rowBatch {
 		if i < len(notes) {
 			note = notes[i]
 		}
-		b.data = appendCSVField(b.data, fmt.Sprintf("%d", i), ",")
+		b.data = appendCSVField(b.data, fmt.Sprintf("%d", i))
 		b.data = append(b.data, ',')
-		b.data = appendCSVField(b.data, note, ",")
+		b.data = appendCSVField(b.data, note)
 		b.data = append(b.data, "\r\n"...)
 		b.ends = append(b.ends, len(b.data))
 		b.times = append(b.times, at)
