@@ -28,9 +28,13 @@ import (
 // its cumulative metrics and deduplicates by idempotency key.
 const subjobsPerJob = 100
 
+// The events happened when the harness started: as recent as a site's, so
+// that the csv exporter files their rows in the day's files, not in the
+// out_of_range file of events outside its event-time window.
 var (
-	eventTime    = time.Date(2025, 10, 19, 12, 0, 0, 123456000, time.UTC)
+	eventTime    = time.Now().UTC().Truncate(time.Second).Add(123456 * time.Microsecond)
 	observedTime = eventTime.Add(time.Second)
+	eventAt      = eventTime.Format("2006-01-02T15:04:05.000000-07:00")
 )
 
 const (
@@ -112,15 +116,15 @@ var finishedMetrics = []struct {
 func v1JSON(buf *bytes.Buffer, e benchEvent) {
 	if e.ofJob {
 		fmt.Fprintf(buf, `{"idempotency_key":%q,"site_id":%q,"app":{"app_id":%q,"name":%q,"version":%q},`+
-			`"entity":{"type":"job","id":%q,"business_key":%q},"event":{"kind":%q,"at":"2025-10-19T12:00:00.123456+00:00",`+
+			`"entity":{"type":"job","id":%q,"business_key":%q},"event":{"kind":%q,"at":%q,`+
 			`"status":%q,"metadata":{"expected_subjobs":%d}}}`,
-			eventKey(e.n), siteID, appID, appName, appVersion, jobUUID(e.job), bizKey, e.kind(), e.status(), subjobsPerJob)
+			eventKey(e.n), siteID, appID, appName, appVersion, jobUUID(e.job), bizKey, e.kind(), eventAt, e.status(), subjobsPerJob)
 		return
 	}
 	fmt.Fprintf(buf, `{"idempotency_key":%q,"site_id":%q,"app":{"app_id":%q,"name":%q,"version":%q},`+
 		`"entity":{"type":"subjob","id":%q,"parent_id":%q,"business_key":%q,"sub_key":%q},`+
-		`"event":{"kind":%q,"at":"2025-10-19T12:00:00.123456+00:00",`,
-		eventKey(e.n), siteID, appID, appName, appVersion, subjobUUID(e.subjob), jobUUID(e.job), bizKey, subKey, e.kind())
+		`"event":{"kind":%q,"at":%q,`,
+		eventKey(e.n), siteID, appID, appName, appVersion, subjobUUID(e.subjob), jobUUID(e.job), bizKey, subKey, e.kind(), eventAt)
 	if !e.started {
 		buf.WriteString(`"metrics":{"cpu_user_s":1.25,"cpu_system_s":0.1,"mem_max_mb":412.5,"duration_s":93.2},`)
 	}
