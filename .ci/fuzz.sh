@@ -12,6 +12,7 @@ fuzztime=${FUZZTIME:-50000x}
 minimize=${FUZZMINIMIZETIME:-200x}
 targets=(
 	"FuzzDecode ./receiver/wafermonitorreceiver"
+	"FuzzDirectDecode ./receiver/wafermonitorreceiver"
 	"FuzzFastParse ./receiver/wafermonitorreceiver"
 	"FuzzBatchLimit ./receiver/wafermonitorreceiver"
 	"FuzzHTTP ./receiver/wafermonitorreceiver"

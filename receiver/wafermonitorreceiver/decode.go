@@ -16,6 +16,17 @@ import (
 // decode parses and validates a body. A batch is all or nothing: every bad
 // item is reported, and none is accepted.
 func (r *wafermonitorReceiver) decode(raw []byte, now time.Time, batch bool) ([]event, int, any) {
+	d := decoder{now: now}
+	if events, ok := d.decodeDirect(raw, r.cfg.MaxBatchEvents); ok {
+		return events, 0, nil
+	}
+	return r.decodeGeneric(raw, &d, batch)
+}
+
+// decodeGeneric decodes a body into generic JSON values first, then reads
+// each event's fields from them: every shape a client may send, and every
+// problem named.
+func (r *wafermonitorReceiver) decodeGeneric(raw []byte, d *decoder, batch bool) ([]event, int, any) {
 	v, perr := parseJSON(raw, r.cfg.MaxBatchEvents)
 	if perr != nil {
 		if perr.Type == typeTooLarge {
@@ -25,7 +36,6 @@ func (r *wafermonitorReceiver) decode(raw []byte, now time.Time, batch bool) ([]
 		r.reject(context.Background(), "invalid", 1)
 		return nil, http.StatusUnprocessableEntity, problems{Detail: []problem{*perr}}
 	}
-	d := decoder{now: now}
 	_, isArray := v.([]any)
 	obj, isObject := v.(map[string]any)
 	_, hasEvents := obj[v1event.FieldEvents]

@@ -47,10 +47,22 @@ func (d *decoder) decodeEvent(v any, loc []any) (event, []problem) {
 	if len(p.problems) > 0 {
 		return event{}, p.problems
 	}
-	e := d.normalize(&f)
+	e, _ := d.eventOf(&f, obj)
+	return e, nil
+}
+
+// eventOf normalizes an event's fields and gives it a key and an id when
+// it was sent without. obj is the event's object, whose digest is the key
+// of an event sent with neither key nor id; without it (nil), such an
+// event is not made and ok is false.
+func (d *decoder) eventOf(f *sentFields, obj map[string]any) (e event, ok bool) {
+	e = d.normalize(f)
 	if e.EntityID == (uuid.UUID{}) {
 		// No id at all: the event is an entity of its own, named by its key.
 		if e.IdempotencyKey == "" {
+			if obj == nil {
+				return event{}, false
+			}
 			e.IdempotencyKey = contentKey(obj)
 		}
 		e.EntityID = uuid.UUID(ids.FromName(e.IdempotencyKey))
@@ -58,7 +70,7 @@ func (d *decoder) decodeEvent(v any, loc []any) (event, []problem) {
 	if e.IdempotencyKey == "" {
 		e.IdempotencyKey = boundKey(derivedKey(&e))
 	}
-	return e, nil
+	return e, true
 }
 
 // isFlat tells the older clients' flat objects from the nested canonical form.

@@ -1,0 +1,339 @@
+package wafermonitorreceiver // import "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
+
+import (
+	"github.com/wafermonitor/wafermonitor/sdk/v1event"
+)
+
+// decodeDirect reads the events of a body that every client sends
+// straight into sentFields, without an object map for each event and its
+// app, entity and event parts (the generic path, decodeGeneric, builds
+// them and then picks fields out). ok is false for everything it does not
+// read exactly as the generic path would, which then decodes the body
+// again and names every problem: a body that is not JSON, a batch over
+// limit, a top-level key that is not an event's, a repeated app, entity or
+// event, a missing or wrongly typed field, an event with neither key nor
+// id (its key is a digest of the whole object). FuzzDirectDecode checks
+// that both paths give the same events for every body they both take.
+func (d *decoder) decodeDirect(body []byte, limit int) ([]event, bool) {
+	p := jsonParser{b: body, limit: limit}
+	p.skipSpace()
+	if p.i >= len(p.b) {
+		return nil, false
+	}
+	var events []event
+	ok := false
+	switch p.b[p.i] {
+	case '[':
+		events, ok = d.directArray(&p, 1)
+	case '{':
+		events, ok = d.directObject(&p)
+	}
+	if !ok {
+		return nil, false
+	}
+	p.skipSpace()
+	return events, p.i == len(p.b)
+}
+
+// directObject reads a top-level object: {"events": [...]} alone, or one
+// event.
+func (d *decoder) directObject(p *jsonParser) ([]event, bool) {
+	start := p.i
+	p.i++ // {
+	p.skipSpace()
+	if p.i < len(p.b) && p.b[p.i] == '"' {
+		key, ok := p.text()
+		if ok && string(key) == v1event.FieldEvents {
+			p.skipSpace()
+			if p.i >= len(p.b) || p.b[p.i] != ':' {
+				return nil, false
+			}
+			p.i++
+			p.skipSpace()
+			if p.i >= len(p.b) || p.b[p.i] != '[' {
+				return nil, false
+			}
+			events, ok := d.directArray(p, 2)
+			if !ok {
+				return nil, false
+			}
+			end, ok := p.separator('}')
+			return events, ok && end
+		}
+	}
+	p.i = start
+	e, ok := d.directEvent(p, 1)
+	if !ok {
+		return nil, false
+	}
+	return []event{e}, true
+}
+
+// directArray reads an array of events at depth, at most p.limit of them.
+func (d *decoder) directArray(p *jsonParser, depth int) ([]event, bool) {
+	p.i++ // [
+	// A compact event takes some 400 bytes of JSON.
+	events := make([]event, 0, min(p.limit, len(p.b)/400+1))
+	p.skipSpace()
+	if p.i < len(p.b) && p.b[p.i] == ']' {
+		p.i++
+		return events, true
+	}
+	for {
+		if len(events) == p.limit || p.i >= len(p.b) || p.b[p.i] != '{' {
+			return nil, false
+		}
+		e, ok := d.directEvent(p, depth+1)
+		if !ok {
+			return nil, false
+		}
+		events = append(events, e)
+		if end, ok := p.separator(']'); !ok || end {
+			return events, ok
+		}
+	}
+}
+
+// Where a top-level key of an event goes: one of the flat fields (flatSlot),
+// or one of the canonical form's parts.
+const (
+	slotApp = iota + 64
+	slotEntity
+	slotEvent
+)
+
+// flatFields are the fields of the flat form, in the order of sentFields;
+// a field is read from the first of its names present (pick).
+var flatFields = [...]v1event.Flat{
+	v1event.FlatIdempotencyKey, v1event.FlatSiteID, v1event.FlatAppID, v1event.FlatAppName, v1event.FlatAppVersion,
+	v1event.FlatEntityType, v1event.FlatEntityID, v1event.FlatParentID, v1event.FlatBusinessKey, v1event.FlatSubKey,
+	v1event.FlatEventKind, v1event.FlatTimestamp, v1event.FlatStatus, v1event.FlatMetrics, v1event.FlatMetadata,
+}
+
+// Indexes of flatFields.
+const (
+	flatIdempotencyKey = iota
+	flatSiteID
+	flatAppID
+	flatAppName
+	flatAppVersion
+	flatEntityType
+	flatEntityID
+	flatParentID
+	flatBusinessKey
+	flatSubKey
+	flatEventKind
+	flatTimestamp
+	flatStatus
+	flatMetrics
+	flatMetadata
+	flatCount
+)
+
+// maxFlatNames is the most names a flat field has.
+const maxFlatNames = 4
+
+type topSlot struct{ field, name uint8 }
+
+// topSlots are the top-level keys an event may have.
+var topSlots = func() map[string]topSlot {
+	m := map[string]topSlot{
+		v1event.FieldApp:    {field: slotApp},
+		v1event.FieldEntity: {field: slotEntity},
+		v1event.FieldEvent:  {field: slotEvent},
+	}
+	for i, names := range flatFields {
+		for j, n := range names {
+			m[n] = topSlot{field: uint8(i), name: uint8(j)}
+		}
+	}
+	return m
+}()
+
+// topValues are an event's top-level values by flat field and name: the
+// object map that the generic path builds, without the map.
+type topValues struct {
+	v       [flatCount][maxFlatNames]any
+	present [flatCount][maxFlatNames]bool
+	parts   [3]bool // app, entity, event
+}
+
+// pick is the value of the first of field's names present, and whether
+// one is: pick and pickKey of the generic path.
+func (t *topValues) pick(field int) (any, bool) {
+	for j := range t.present[field] {
+		if t.present[field][j] {
+			return t.v[field][j], true
+		}
+	}
+	return nil, false
+}
+
+// isFlat is isFlat of the generic path.
+func (t *topValues) isFlat() bool {
+	if t.parts[1] || t.parts[2] {
+		return false
+	}
+	for _, f := range [...]int{flatEntityID, flatEntityType, flatEventKind} {
+		if _, ok := t.pick(f); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// directEvent reads one event object at depth.
+func (d *decoder) directEvent(p *jsonParser, depth int) (event, bool) {
+	var top topValues
+	var f sentFields
+	ok := p.members(depth, func(key []byte) bool {
+		slot, known := topSlots[string(key)]
+		switch {
+		case !known:
+			return false
+		case slot.field >= slotApp:
+			part := slot.field - slotApp
+			if top.parts[part] || p.b[p.i] != '{' {
+				return false
+			}
+			top.parts[part] = true
+			return d.directPart(p, depth+1, part, &f)
+		}
+		v, ok := p.value(depth, false)
+		top.v[slot.field][slot.name], top.present[slot.field][slot.name] = v, true
+		return ok
+	})
+	if !ok {
+		return event{}, false
+	}
+	var key, site any
+	var hasSite bool
+	if top.isFlat() {
+		key, _ = top.pick(flatIdempotencyKey)
+		site, hasSite = top.pick(flatSiteID)
+		f.appID, _ = top.pick(flatAppID)
+		f.appName, _ = top.pick(flatAppName)
+		f.appVersion, _ = top.pick(flatAppVersion)
+		f.entityType, _ = top.pick(flatEntityType)
+		f.entityID, _ = top.pick(flatEntityID)
+		f.parentID, _ = top.pick(flatParentID)
+		f.businessKey, _ = top.pick(flatBusinessKey)
+		f.subKey, _ = top.pick(flatSubKey)
+		f.kind, _ = top.pick(flatEventKind)
+		f.at, _ = top.pick(flatTimestamp)
+		f.status, _ = top.pick(flatStatus)
+		f.metrics, _ = top.pick(flatMetrics)
+		f.metadata, _ = top.pick(flatMetadata)
+	} else {
+		if top.parts != [3]bool{true, true, true} {
+			return event{}, false
+		}
+		key = top.v[flatIdempotencyKey][0]
+		site, hasSite = top.v[flatSiteID][0], top.present[flatSiteID][0]
+	}
+	// The generic path's optString and reqString, a problem sending the
+	// body there.
+	var isString bool
+	if f.idempotencyKey, isString = key.(string); !isString && key != nil {
+		return event{}, false
+	}
+	if f.siteID, isString = site.(string); !isString || !hasSite {
+		return event{}, false
+	}
+	return d.eventOf(&f, nil)
+}
+
+// directPart reads the app, entity or event object of a canonical event
+// into f; the keys it does not read are checked and skipped, as the
+// generic path ignores them.
+func (d *decoder) directPart(p *jsonParser, depth int, part uint8, f *sentFields) bool {
+	switch part {
+	case 0:
+		f.appID, f.appName, f.appVersion = nil, nil, nil
+	case 1:
+		f.entityType, f.entityID, f.parentID, f.businessKey, f.subKey = nil, nil, nil, nil, nil
+	case 2:
+		f.kind, f.at, f.status, f.metrics, f.metadata = nil, nil, nil, nil, nil
+	}
+	return p.members(depth, func(key []byte) bool {
+		var dst *any
+		switch part {
+		case 0:
+			switch string(key) {
+			case v1event.FieldAppID:
+				dst = &f.appID
+			case v1event.FieldAppName:
+				dst = &f.appName
+			case v1event.FieldAppVersion:
+				dst = &f.appVersion
+			}
+		case 1:
+			switch string(key) {
+			case v1event.FieldEntityType:
+				dst = &f.entityType
+			case v1event.FieldEntityID:
+				dst = &f.entityID
+			case v1event.FieldParentID:
+				dst = &f.parentID
+			case v1event.FieldBusinessKey:
+				dst = &f.businessKey
+			case v1event.FieldSubKey:
+				dst = &f.subKey
+			}
+		case 2:
+			switch string(key) {
+			case v1event.FieldKind:
+				dst = &f.kind
+			case v1event.FieldAt:
+				dst = &f.at
+			case v1event.FieldStatus:
+				dst = &f.status
+			case v1event.FieldMetrics:
+				dst = &f.metrics
+			case v1event.FieldMetadata:
+				dst = &f.metadata
+			}
+		}
+		v, ok := p.value(depth, false)
+		if dst != nil {
+			*dst = v
+		}
+		return ok
+	})
+}
+
+// members reads an object at depth whose opening brace is at p.i, calling
+// member with each key, p.i then at the key's value, which member reads.
+// It checks the grammar as object does.
+func (p *jsonParser) members(depth int, member func(key []byte) bool) bool {
+	if depth > maxJSONDepth {
+		return false
+	}
+	p.i++ // {
+	p.skipSpace()
+	if p.i < len(p.b) && p.b[p.i] == '}' {
+		p.i++
+		return true
+	}
+	for {
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			return false
+		}
+		key, ok := p.text()
+		if !ok {
+			return false
+		}
+		p.skipSpace()
+		if p.i >= len(p.b) || p.b[p.i] != ':' {
+			return false
+		}
+		p.i++
+		p.skipSpace()
+		if p.i >= len(p.b) || !member(key) {
+			return false
+		}
+		if end, ok := p.separator('}'); !ok || end {
+			return ok
+		}
+	}
+}
