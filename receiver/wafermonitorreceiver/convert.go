@@ -41,11 +41,11 @@ func refOf(e *event) entity.Ref {
 // toLogs makes one log record per event, under one resource per site and app.
 func (c *converter) toLogs(events []event, received time.Time) plog.Logs {
 	logs := plog.NewLogs()
-	scopes := map[entity.Resource]plog.LogRecordSlice{}
+	var scopes resourceIndex[plog.LogRecordSlice]
 	for i := range events {
 		e := &events[i]
 		key := resourceOf(e)
-		records, ok := scopes[key]
+		records, ok := scopes.get(key)
 		if !ok {
 			rl := logs.ResourceLogs().AppendEmpty()
 			key.Fill(rl.Resource())
@@ -53,12 +53,13 @@ func (c *converter) toLogs(events []event, received time.Time) plog.Logs {
 			sl.Scope().SetName(scopeName)
 			sl.Scope().SetVersion(c.version)
 			records = sl.LogRecords()
-			scopes[key] = records
+			records.EnsureCapacity(len(events) - i)
+			scopes.put(key, records)
 		}
 		lr := records.AppendEmpty()
 		lr.SetTimestamp(pcommon.NewTimestampFromTime(e.At))
 		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(received))
-		lr.SetEventName(semconv.EventName(e.EntityType, e.Kind))
+		lr.SetEventName(eventName(e.EntityType, e.Kind))
 		id := e.traceIDs()
 		lr.SetTraceID(id.TraceID)
 		lr.SetSpanID(id.SpanID)
@@ -190,7 +191,7 @@ func setRaw(dst pcommon.Value, v any) {
 // toTraces makes one span per entity that ended in this batch.
 func (c *converter) toTraces(events []event) (ptrace.Traces, int) {
 	traces := ptrace.NewTraces()
-	scopes := map[entity.Resource]ptrace.SpanSlice{}
+	var scopes resourceIndex[ptrace.SpanSlice]
 	count := 0
 	for i := range events {
 		e := &events[i]
@@ -198,7 +199,7 @@ func (c *converter) toTraces(events []event) (ptrace.Traces, int) {
 			continue
 		}
 		key := resourceOf(e)
-		spans, ok := scopes[key]
+		spans, ok := scopes.get(key)
 		if !ok {
 			rs := traces.ResourceSpans().AppendEmpty()
 			key.Fill(rs.Resource())
@@ -206,7 +207,8 @@ func (c *converter) toTraces(events []event) (ptrace.Traces, int) {
 			ss.Scope().SetName(scopeName)
 			ss.Scope().SetVersion(c.version)
 			spans = ss.Spans()
-			scopes[key] = spans
+			spans.EnsureCapacity(len(events) - i)
+			scopes.put(key, spans)
 		}
 		count++
 		span := spans.AppendEmpty()
@@ -224,7 +226,9 @@ func (c *converter) toTraces(events []event) (ptrace.Traces, int) {
 		}
 		span.SetStartTimestamp(pcommon.NewTimestampFromTime(e.Start))
 		span.SetEndTimestamp(pcommon.NewTimestampFromTime(e.At))
-		v := entity.Of(span.Attributes())
+		attrs := span.Attributes()
+		attrs.EnsureCapacity(12 + len(e.Metrics))
+		v := entity.Of(attrs)
 		putEntityAttributes(e, v)
 		v.PutOutcome(semconv.OutcomeOf(e.Status))
 		switch e.Status {
