@@ -13,7 +13,9 @@ import (
 type keyDigest [16]byte
 
 func digestOf(key string) keyDigest {
-	sum := sha256.Sum256([]byte(key))
+	// A key of up to 64 bytes (a UUID has 36) is copied on the stack.
+	var buf [64]byte
+	sum := sha256.Sum256(append(buf[:0], key...))
 	return keyDigest(sum[:16])
 }
 
@@ -75,7 +77,13 @@ func (d *deduplicator) claim(events []event, now time.Time) claim {
 	}
 	var c claim
 	c.keys = make([]keyDigest, 0, len(events))
-	inRequest := make(map[keyDigest]struct{}, len(events))
+	var inRequest map[keyDigest]struct{}
+	if len(events) > 1 {
+		inRequest = make(map[keyDigest]struct{}, len(events))
+	}
+	// The keys a request claims are settled together: they share one
+	// channel.
+	var done chan struct{}
 	// While every event so far is fresh, fresh is events' own prefix: the
 	// events are copied only once one of them is not.
 	copied := false
@@ -93,7 +101,9 @@ func (d *deduplicator) claim(events []event, now time.Time) claim {
 			c.duplicates++
 			continue
 		}
-		inRequest[k] = struct{}{}
+		if inRequest != nil {
+			inRequest[k] = struct{}{}
+		}
 		if _, ok := d.accepted[k]; ok {
 			notFresh(i)
 			c.duplicates++
@@ -107,7 +117,10 @@ func (d *deduplicator) claim(events []event, now time.Time) claim {
 			c.waiting = append(c.waiting, events[i])
 			continue
 		}
-		d.claimed[k] = make(chan struct{})
+		if done == nil {
+			done = make(chan struct{})
+		}
+		d.claimed[k] = done
 		if copied {
 			c.fresh = append(c.fresh, events[i])
 		}
@@ -119,16 +132,21 @@ func (d *deduplicator) claim(events []event, now time.Time) claim {
 	return c
 }
 
-// settle ends the claim of keys: remembered as accepted when the pipeline
-// took their events, or given up when it refused them, so that a retry (or
-// a waiting copy) is not taken for a duplicate.
+// settle ends the claim of keys, all the keys of a claim at once:
+// remembered as accepted when the pipeline took their events, or given up
+// when it refused them, so that a retry (or a waiting copy) is not taken
+// for a duplicate.
 func (d *deduplicator) settle(keys []keyDigest, accepted bool, now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, k := range keys {
 		if done, ok := d.claimed[k]; ok {
 			delete(d.claimed, k)
-			close(done)
+			select {
+			case <-done: // closed with another key of the claim
+			default:
+				close(done)
+			}
 		}
 		if !accepted {
 			continue

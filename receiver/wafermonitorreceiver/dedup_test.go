@@ -127,6 +127,10 @@ func TestClaimAndSettle(t *testing.T) {
 	all := d.claim(eventsWithKeys("d", "e", "f"), now)
 	assert.Equal(t, []string{"d", "e", "f"}, keysOf(all.fresh))
 	assert.Len(t, all.keys, 3)
+	// The keys of one claim share a wait, closed once when keys of two
+	// claims are settled together.
+	d.settle(append(append([]keyDigest(nil), all.keys...), last.keys...), true, now)
+	assert.Equal(t, 6, d.len(), "a, b, c, d, e and f accepted")
 }
 
 func keysOf(events []event) []string {
