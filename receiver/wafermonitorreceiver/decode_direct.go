@@ -153,20 +153,20 @@ var topSlots = func() map[string]topSlot {
 // topValues are an event's top-level values by flat field and name: the
 // object map that the generic path builds, without the map.
 type topValues struct {
-	v       [flatCount][maxFlatNames]any
+	v       [flatCount][maxFlatNames]sentValue
 	present [flatCount][maxFlatNames]bool
 	parts   [3]bool // app, entity, event
 }
 
 // pick is the value of the first of field's names present, and whether
 // one is: pick and pickKey of the generic path.
-func (t *topValues) pick(field int) (any, bool) {
+func (t *topValues) pick(field int) (sentValue, bool) {
 	for j := range t.present[field] {
 		if t.present[field][j] {
 			return t.v[field][j], true
 		}
 	}
-	return nil, false
+	return sentValue{}, false
 }
 
 // isFlat is isFlat of the generic path.
@@ -199,18 +199,17 @@ func (d *decoder) directEvent(p *jsonParser, depth int) (event, bool) {
 			top.parts[part] = true
 			return d.directPart(p, depth+1, part, &f)
 		}
-		v, ok := p.value(depth, false)
+		v, ok := p.sentValue(depth)
 		top.v[slot.field][slot.name], top.present[slot.field][slot.name] = v, true
 		return ok
 	})
 	if !ok {
 		return event{}, false
 	}
-	var key, site any
-	var hasSite bool
+	var key, site sentValue
 	if top.isFlat() {
 		key, _ = top.pick(flatIdempotencyKey)
-		site, hasSite = top.pick(flatSiteID)
+		site, _ = top.pick(flatSiteID)
 		f.appID, _ = top.pick(flatAppID)
 		f.appName, _ = top.pick(flatAppName)
 		f.appVersion, _ = top.pick(flatAppVersion)
@@ -222,24 +221,21 @@ func (d *decoder) directEvent(p *jsonParser, depth int) (event, bool) {
 		f.kind, _ = top.pick(flatEventKind)
 		f.at, _ = top.pick(flatTimestamp)
 		f.status, _ = top.pick(flatStatus)
-		f.metrics, _ = top.pick(flatMetrics)
-		f.metadata, _ = top.pick(flatMetadata)
+		metrics, _ := top.pick(flatMetrics)
+		metadata, _ := top.pick(flatMetadata)
+		f.metrics, f.metadata = metrics.generic(), metadata.generic()
 	} else {
 		if top.parts != [3]bool{true, true, true} {
 			return event{}, false
 		}
-		key = top.v[flatIdempotencyKey][0]
-		site, hasSite = top.v[flatSiteID][0], top.present[flatSiteID][0]
+		key, site = top.v[flatIdempotencyKey][0], top.v[flatSiteID][0]
 	}
 	// The generic path's optString and reqString, a problem sending the
 	// body there.
-	var isString bool
-	if f.idempotencyKey, isString = key.(string); !isString && key != nil {
+	if (key.kind != sentString && key.kind != sentNone) || site.kind != sentString {
 		return event{}, false
 	}
-	if f.siteID, isString = site.(string); !isString || !hasSite {
-		return event{}, false
-	}
+	f.idempotencyKey, f.siteID = key.text, site.text
 	return d.eventOf(&f, nil)
 }
 
@@ -249,14 +245,15 @@ func (d *decoder) directEvent(p *jsonParser, depth int) (event, bool) {
 func (d *decoder) directPart(p *jsonParser, depth int, part uint8, f *sentFields) bool {
 	switch part {
 	case 0:
-		f.appID, f.appName, f.appVersion = nil, nil, nil
+		f.appID, f.appName, f.appVersion = sentValue{}, sentValue{}, sentValue{}
 	case 1:
-		f.entityType, f.entityID, f.parentID, f.businessKey, f.subKey = nil, nil, nil, nil, nil
+		f.entityType, f.entityID, f.parentID, f.businessKey, f.subKey = sentValue{}, sentValue{}, sentValue{}, sentValue{}, sentValue{}
 	case 2:
-		f.kind, f.at, f.status, f.metrics, f.metadata = nil, nil, nil, nil, nil
+		f.kind, f.at, f.status, f.metrics, f.metadata = sentValue{}, sentValue{}, sentValue{}, nil, nil
 	}
 	return p.members(depth, func(key []byte) bool {
-		var dst *any
+		var dst *sentValue
+		var generic *any
 		switch part {
 		case 0:
 			switch string(key) {
@@ -289,14 +286,19 @@ func (d *decoder) directPart(p *jsonParser, depth int, part uint8, f *sentFields
 			case v1event.FieldStatus:
 				dst = &f.status
 			case v1event.FieldMetrics:
-				dst = &f.metrics
+				generic = &f.metrics
 			case v1event.FieldMetadata:
-				dst = &f.metadata
+				generic = &f.metadata
 			}
 		}
-		v, ok := p.value(depth, false)
 		if dst != nil {
+			v, ok := p.sentValue(depth)
 			*dst = v
+			return ok
+		}
+		v, ok := p.value(depth, false)
+		if generic != nil {
+			*generic = v
 		}
 		return ok
 	})

@@ -22,11 +22,12 @@ type decoder struct {
 // sentFields are an event's values as the client sent them, wherever its
 // shape (canonical or flat) put them.
 type sentFields struct {
-	idempotencyKey, siteID              string
-	appID, appName, appVersion          any
-	entityType, entityID, parentID      any
-	businessKey, subKey                 any
-	kind, at, status, metrics, metadata any
+	idempotencyKey, siteID         string
+	appID, appName, appVersion     sentValue
+	entityType, entityID, parentID sentValue
+	businessKey, subKey            sentValue
+	kind, at, status               sentValue
+	metrics, metadata              any
 }
 
 // decodeEvent reads one event object found at loc (["body"] or
@@ -99,10 +100,10 @@ func readCanonical(obj map[string]any, p *fieldReader) sentFields {
 	app := p.reqObject(obj, v1event.FieldApp)
 	ent := p.reqObject(obj, v1event.FieldEntity)
 	ev := p.reqObject(obj, v1event.FieldEvent)
-	f.appID, f.appName, f.appVersion = app[v1event.FieldAppID], app[v1event.FieldAppName], app[v1event.FieldAppVersion]
-	f.entityType, f.entityID, f.parentID = ent[v1event.FieldEntityType], ent[v1event.FieldEntityID], ent[v1event.FieldParentID]
-	f.businessKey, f.subKey = ent[v1event.FieldBusinessKey], ent[v1event.FieldSubKey]
-	f.kind, f.at, f.status = ev[v1event.FieldKind], ev[v1event.FieldAt], ev[v1event.FieldStatus]
+	f.appID, f.appName, f.appVersion = sentValueOf(app[v1event.FieldAppID]), sentValueOf(app[v1event.FieldAppName]), sentValueOf(app[v1event.FieldAppVersion])
+	f.entityType, f.entityID, f.parentID = sentValueOf(ent[v1event.FieldEntityType]), sentValueOf(ent[v1event.FieldEntityID]), sentValueOf(ent[v1event.FieldParentID])
+	f.businessKey, f.subKey = sentValueOf(ent[v1event.FieldBusinessKey]), sentValueOf(ent[v1event.FieldSubKey])
+	f.kind, f.at, f.status = sentValueOf(ev[v1event.FieldKind]), sentValueOf(ev[v1event.FieldAt]), sentValueOf(ev[v1event.FieldStatus])
 	f.metrics, f.metadata = ev[v1event.FieldMetrics], ev[v1event.FieldMetadata]
 	return f
 }
@@ -111,17 +112,17 @@ func readFlat(obj map[string]any, p *fieldReader) sentFields {
 	return sentFields{
 		idempotencyKey: p.optString(obj, pickKey(obj, v1event.FlatIdempotencyKey)),
 		siteID:         p.reqString(obj, pickKey(obj, v1event.FlatSiteID)),
-		appID:          pick(obj, v1event.FlatAppID),
-		appName:        pick(obj, v1event.FlatAppName),
-		appVersion:     pick(obj, v1event.FlatAppVersion),
-		entityType:     pick(obj, v1event.FlatEntityType),
-		entityID:       pick(obj, v1event.FlatEntityID),
-		parentID:       pick(obj, v1event.FlatParentID),
-		businessKey:    pick(obj, v1event.FlatBusinessKey),
-		subKey:         pick(obj, v1event.FlatSubKey),
-		kind:           pick(obj, v1event.FlatEventKind),
-		at:             pick(obj, v1event.FlatTimestamp),
-		status:         pick(obj, v1event.FlatStatus),
+		appID:          sentValueOf(pick(obj, v1event.FlatAppID)),
+		appName:        sentValueOf(pick(obj, v1event.FlatAppName)),
+		appVersion:     sentValueOf(pick(obj, v1event.FlatAppVersion)),
+		entityType:     sentValueOf(pick(obj, v1event.FlatEntityType)),
+		entityID:       sentValueOf(pick(obj, v1event.FlatEntityID)),
+		parentID:       sentValueOf(pick(obj, v1event.FlatParentID)),
+		businessKey:    sentValueOf(pick(obj, v1event.FlatBusinessKey)),
+		subKey:         sentValueOf(pick(obj, v1event.FlatSubKey)),
+		kind:           sentValueOf(pick(obj, v1event.FlatEventKind)),
+		at:             sentValueOf(pick(obj, v1event.FlatTimestamp)),
+		status:         sentValueOf(pick(obj, v1event.FlatStatus)),
 		metrics:        pick(obj, v1event.FlatMetrics),
 		metadata:       pick(obj, v1event.FlatMetadata),
 	}
@@ -142,7 +143,7 @@ func (d *decoder) normalize(f *sentFields) event {
 	e.Metadata, e.MetadataOther = metadataOf(f.metadata)
 	e.ParentID, e.parentIDText, e.ParentIDOriginal, e.HasParent = entityID(f.parentID)
 	if !e.HasParent && e.Metadata != nil {
-		e.ParentID, e.parentIDText, e.ParentIDOriginal, e.HasParent = entityID(e.Metadata[v1event.MetadataParentJobID])
+		e.ParentID, e.parentIDText, e.ParentIDOriginal, e.HasParent = entityID(sentValueOf(e.Metadata[v1event.MetadataParentJobID]))
 	}
 	e.EntityType, e.EntityTypeOriginal = entityType(f.entityType, e.HasParent)
 	e.EntityID, e.entityIDText, e.EntityIDOriginal, _ = entityID(f.entityID)
@@ -157,8 +158,8 @@ func (d *decoder) normalize(f *sentFields) event {
 	return e
 }
 
-func boundedText(v any) string {
-	s, _ := text(v)
+func boundedText(v sentValue) string {
+	s, _ := v.asText()
 	return bound(s)
 }
 

@@ -198,6 +198,15 @@ func (p *jsonParser) separator(closing byte) (end, ok bool) {
 
 // number checks the JSON number grammar and keeps the literal, as UseNumber does.
 func (p *jsonParser) number() (any, bool) {
+	b, ok := p.numberText()
+	if !ok {
+		return nil, false
+	}
+	return json.Number(b), true
+}
+
+// numberText reads a number and returns its literal, a part of the body.
+func (p *jsonParser) numberText() ([]byte, bool) {
 	start := p.i
 	if p.b[p.i] == '-' {
 		p.i++
@@ -225,7 +234,7 @@ func (p *jsonParser) number() (any, bool) {
 			return nil, false
 		}
 	}
-	return json.Number(p.b[start:p.i]), true
+	return p.b[start:p.i], true
 }
 
 // digits reads one or more digits.

@@ -1,7 +1,6 @@
 package wafermonitorreceiver // import "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -23,14 +22,14 @@ var (
 // names a parent and a job when it does not (the old AWS examples' batch-job,
 // ecs-task, lambda-job, lambda). original is the client's value when it is
 // not exactly job or subjob.
-func entityType(v any, hasParent bool) (normalized, original string) {
-	s, sent := text(v)
+func entityType(v sentValue, hasParent bool) (normalized, original string) {
+	s, sent := v.asText()
 	name := strings.ToLower(strings.TrimSpace(s))
 	if sent && name != semconv.EntityTypeJob && name != semconv.EntityTypeSubjob {
 		original = bound(s)
 	}
-	if n, ok := v.(json.Number); ok {
-		switch n {
+	if v.kind == sentNumber {
+		switch v.text {
 		case "0":
 			return semconv.EntityTypeJob, ""
 		case "1":
@@ -54,10 +53,10 @@ var eventKinds = [...]string{
 // eventKind normalises a kind name (any case) or number (0 to 5). Anything
 // else, or none, is semconv.KindOther, a non-terminal event, with the
 // client's value as original.
-func eventKind(v any) (kind, original string) {
-	s, sent := text(v)
+func eventKind(v sentValue) (kind, original string) {
+	s, sent := v.asText()
 	name := strings.ToLower(strings.TrimSpace(s))
-	if _, isNumber := v.(json.Number); isNumber {
+	if v.kind == sentNumber {
 		if i, err := strconv.Atoi(name); err == nil && i >= 0 && i < len(eventKinds) {
 			return eventKinds[i], ""
 		}
@@ -82,8 +81,8 @@ func eventKind(v any) (kind, original string) {
 // status reads a status and maps the older clients' spellings; a status
 // that is none of them is kept, bounded. A missing one follows from the
 // kind (defaultStatus).
-func status(v any, kind string) string {
-	s, _ := text(v)
+func status(v sentValue, kind string) string {
+	s, _ := v.asText()
 	s = strings.ToLower(strings.TrimSpace(s))
 	switch s {
 	case "":
@@ -119,8 +118,8 @@ func defaultStatus(kind string) string {
 // and is treated like any other name. ok is false when there is no id (null,
 // absent, blank). canonical is the id's canonical text when the client sent
 // exactly that, else empty.
-func entityID(v any) (id uuid.UUID, canonical, original string, ok bool) {
-	s, sent := text(v)
+func entityID(v sentValue) (id uuid.UUID, canonical, original string, ok bool) {
+	s, sent := v.asText()
 	if !sent || strings.TrimSpace(s) == "" {
 		return uuid.UUID{}, "", "", false
 	}

@@ -1,7 +1,6 @@
 package wafermonitorreceiver // import "github.com/wafermonitor/wafermonitor/receiver/wafermonitorreceiver"
 
 import (
-	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -53,25 +52,25 @@ var utcTimestampLayouts = [...]string{
 // Missing or null: the receive time. Anything unreadable, or outside the
 // window around the receive time: the receive time, and the client's value
 // as original.
-func eventTime(v any, now time.Time) (at time.Time, original string) {
-	if v == nil {
+func eventTime(v sentValue, now time.Time) (at time.Time, original string) {
+	if v.kind == sentNone {
 		return now, ""
 	}
 	w := windowAround(now)
 	if t, ok := parseTime(v, w); ok && w.contains(t) {
 		return t, ""
 	}
-	s, _ := text(v)
+	s, _ := v.asText()
 	return now, bound(s)
 }
 
-func parseTime(v any, w timeWindow) (time.Time, bool) {
+func parseTime(v sentValue, w timeWindow) (time.Time, bool) {
 	var s string
-	switch t := v.(type) {
-	case json.Number:
-		return epochSeconds(string(t), w)
-	case string:
-		s = strings.TrimSpace(t)
+	switch v.kind {
+	case sentNumber:
+		return epochSeconds(v.text, w)
+	case sentString:
+		s = strings.TrimSpace(v.text)
 	default:
 		return time.Time{}, false
 	}

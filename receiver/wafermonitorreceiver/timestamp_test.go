@@ -48,7 +48,7 @@ func TestEventTimeWindow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			at, original := eventTime(tt.at, receiveTime)
+			at, original := eventTime(sentValueOf(tt.at), receiveTime)
 			want := tt.want
 			if want.IsZero() {
 				want = receiveTime
