@@ -199,7 +199,7 @@ func (d *decoder) directEvent(p *jsonParser, depth int) (event, bool) {
 			top.parts[part] = true
 			return d.directPart(p, depth+1, part, &f)
 		}
-		v, ok := p.sentValue(depth)
+		v, ok := p.sentValue(depth, &d.recent[slot.field])
 		top.v[slot.field][slot.name], top.present[slot.field][slot.name] = v, true
 		return ok
 	})
@@ -243,65 +243,64 @@ func (d *decoder) directEvent(p *jsonParser, depth int) (event, bool) {
 // into f; the keys it does not read are checked and skipped, as the
 // generic path ignores them.
 func (d *decoder) directPart(p *jsonParser, depth int, part uint8, f *sentFields) bool {
+	var fields [5]*sentValue
 	switch part {
 	case 0:
-		f.appID, f.appName, f.appVersion = sentValue{}, sentValue{}, sentValue{}
+		fields = [5]*sentValue{&f.appID, &f.appName, &f.appVersion}
 	case 1:
-		f.entityType, f.entityID, f.parentID, f.businessKey, f.subKey = sentValue{}, sentValue{}, sentValue{}, sentValue{}, sentValue{}
+		fields = [5]*sentValue{&f.entityType, &f.entityID, &f.parentID, &f.businessKey, &f.subKey}
 	case 2:
-		f.kind, f.at, f.status, f.metrics, f.metadata = sentValue{}, sentValue{}, sentValue{}, nil, nil
+		fields = [5]*sentValue{&f.kind, &f.at, &f.status}
+		f.metrics, f.metadata, f.metricList, f.metricsRead = nil, nil, nil, false
+	}
+	for _, v := range fields {
+		if v != nil {
+			*v = sentValue{}
+		}
 	}
 	return p.members(depth, func(key []byte) bool {
-		var dst *sentValue
-		var generic *any
-		switch part {
-		case 0:
-			switch string(key) {
-			case v1event.FieldAppID:
-				dst = &f.appID
-			case v1event.FieldAppName:
-				dst = &f.appName
-			case v1event.FieldAppVersion:
-				dst = &f.appVersion
+		i := partField(part, string(key))
+		switch {
+		case i < 0:
+			_, ok := p.value(depth, false)
+			return ok
+		case fields[i] != nil:
+			v, ok := p.sentValue(depth, &d.recent[recentParts+int(part)*5+i])
+			*fields[i] = v
+			return ok
+		case i == 3: // metrics
+			if values, ok := p.directMetrics(depth + 1); ok {
+				f.metrics, f.metricList, f.metricsRead = nil, values, true
+				return true
 			}
-		case 1:
-			switch string(key) {
-			case v1event.FieldEntityType:
-				dst = &f.entityType
-			case v1event.FieldEntityID:
-				dst = &f.entityID
-			case v1event.FieldParentID:
-				dst = &f.parentID
-			case v1event.FieldBusinessKey:
-				dst = &f.businessKey
-			case v1event.FieldSubKey:
-				dst = &f.subKey
-			}
-		case 2:
-			switch string(key) {
-			case v1event.FieldKind:
-				dst = &f.kind
-			case v1event.FieldAt:
-				dst = &f.at
-			case v1event.FieldStatus:
-				dst = &f.status
-			case v1event.FieldMetrics:
-				generic = &f.metrics
-			case v1event.FieldMetadata:
-				generic = &f.metadata
-			}
-		}
-		if dst != nil {
-			v, ok := p.sentValue(depth)
-			*dst = v
+			v, ok := p.value(depth, false)
+			f.metrics, f.metricList, f.metricsRead = v, nil, false
 			return ok
 		}
-		v, ok := p.value(depth, false)
-		if generic != nil {
-			*generic = v
-		}
+		v, ok := p.value(depth, false) // metadata
+		f.metadata = v
 		return ok
 	})
+}
+
+// partField is the index of key among the fields read from part (app,
+// entity, event), or -1.
+func partField(part uint8, key string) int {
+	var names [5]string
+	switch part {
+	case 0:
+		names = [5]string{v1event.FieldAppID, v1event.FieldAppName, v1event.FieldAppVersion}
+	case 1:
+		names = [5]string{v1event.FieldEntityType, v1event.FieldEntityID, v1event.FieldParentID, v1event.FieldBusinessKey, v1event.FieldSubKey}
+	case 2:
+		names = [5]string{v1event.FieldKind, v1event.FieldAt, v1event.FieldStatus, v1event.FieldMetrics, v1event.FieldMetadata}
+	}
+	for i, n := range names {
+		if n != "" && n == key {
+			return i
+		}
+	}
+	return -1
 }
 
 // members reads an object at depth whose opening brace is at p.i, calling

@@ -58,6 +58,9 @@ func TestDirectDecodeMatchesGeneric(t *testing.T) {
 		base = `"idempotency_key": "k1", "site_id": "fab1", ` + app + `, "entity": {"type": "job", ` + id + `}, ` + ev
 		flat = `"idempotency_key": "k2", "site_id": "fab1", "entity_id": "job-1", "event_kind": "started", "timestamp": 1700000000.5`
 	)
+	withMetrics := func(metrics string) string {
+		return `{"site_id": "s", ` + app + `, "entity": {` + id + `}, "event": {"kind": "finished", "metrics": ` + metrics + `}}`
+	}
 	nested := func(levels int) string {
 		return `{` + base[:len(base)-1] + `, "metadata": ` + strings.Repeat(`{"a":`, levels) + `1` + strings.Repeat(`}`, levels) + `}}`
 	}
@@ -81,6 +84,17 @@ func TestDirectDecodeMatchesGeneric(t *testing.T) {
 		{"unknown nested keys", `{"site_id": "s", "app": {"x": [1, {"y": null}]}, "entity": {"id": 7, "z": "q"}, "event": {"w": true}}`, true},
 		{"escaped keys", `{"site\u005fid": "s", "\u0061pp": {}, "entity": {"\u0069d": "e"}, "event": {}}`, true},
 		{"odd values", `{"site_id": "s", "app": {"name": {"a": 1}, "version": 2.50}, "entity": {"id": ["x"], "type": true}, "event": {"kind": 3, "at": "x", "metrics": [1]}}`, true},
+		{"no metrics", withMetrics(`{}`), true},
+		{"null metrics", withMetrics(`null`), true},
+		{"metrics of numbers", withMetrics(`{"cpu_user_s": 1.5, "b": -2e3, "a": "3.25", "n": null, "z": 0}`), true},
+		{"duration_seconds", withMetrics(`{"duration_seconds": 5}`), true},
+		{"duration_seconds beside duration_s", withMetrics(`{"duration_seconds": 5, "duration_s": null}`), true},
+		{"many metrics", withMetrics(`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":null}`), true},
+		{"a repeated metric", withMetrics(`{"a": 1, "a": null}`), true},
+		{"a metric not a number", withMetrics(`{"a": 1, "b": "fast", "c": {"d": 2}}`), true},
+		{"a metric beyond float64", withMetrics(`{"a": 1e400, "b": true}`), true},
+		{"metrics a list", withMetrics(`[1, 2]`), true},
+		{"escaped metric names", withMetrics(`{"a": "1", "duration_seconds": 2}`), true},
 		{"deepest nesting taken", nested(maxJSONDepth - 2), true},
 		{"nesting over the limit", nested(maxJSONDepth - 1), false},
 		{"unknown top-level key", `{` + base + `, "extra": 1}`, false},
@@ -145,4 +159,33 @@ func FuzzDirectDecode(f *testing.F) {
 			assertSameDecode(t, r, body, batch)
 		}
 	})
+}
+
+// The metrics objects clients send are read without an object map; the
+// others are left to metricValues, the parser back at the object.
+func TestDirectMetrics(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want []metricValue // nil: left to metricValues
+	}{
+		{`{}`, []metricValue{}},
+		{`{"mem_max_mb": 412.5, "cpu_user_s": "1.25", "x": null}`, []metricValue{{"cpu_user_s", 1.25}, {"mem_max_mb", 412.5}}},
+		{`{"duration_seconds": 3}`, []metricValue{{"duration_s", 3}}},
+		{`{"duration_seconds": 3, "duration_s": 4}`, []metricValue{{"duration_s", 4}}},
+		{`{"a": 1, "a": 2}`, nil},
+		{`{"a": "fast"}`, nil},
+		{`{"a": 1e400}`, nil},
+		{`{"a": [1]}`, nil},
+		{`[1]`, nil},
+	} {
+		p := jsonParser{b: []byte(tc.body)}
+		got, ok := p.directMetrics(3)
+		require.Equal(t, tc.want != nil, ok, tc.body)
+		if !ok {
+			require.Zero(t, p.i, "%s: the parser is back at the object", tc.body)
+			continue
+		}
+		require.Equal(t, tc.want, got, tc.body)
+		require.Equal(t, len(tc.body), p.i, tc.body)
+	}
 }

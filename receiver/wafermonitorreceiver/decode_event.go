@@ -17,7 +17,15 @@ import (
 // decoder turns decoded JSON objects into events. now is the receive time.
 type decoder struct {
 	now time.Time
+	// recent are the last strings the direct path read for each field
+	// (see sentValue): the top-level fields by flatFields' index, then
+	// the fields of app, entity and event (recentParts).
+	recent [recentParts + 15]string
 }
+
+// recentParts is where the fields of app, entity and event start in
+// decoder.recent.
+const recentParts = 16
 
 // sentFields are an event's values as the client sent them, wherever its
 // shape (canonical or flat) put them.
@@ -28,6 +36,10 @@ type sentFields struct {
 	businessKey, subKey            sentValue
 	kind, at, status               sentValue
 	metrics, metadata              any
+	// metricList are the metrics when the direct path read them itself
+	// (metricsRead), metrics then being nil.
+	metricList  []metricValue
+	metricsRead bool
 }
 
 // decodeEvent reads one event object found at loc (["body"] or
@@ -152,7 +164,11 @@ func (d *decoder) normalize(f *sentFields) event {
 	e.Kind, e.KindOriginal = eventKind(f.kind)
 	e.At, e.AtOriginal = eventTime(f.at, d.now)
 	e.Status = status(f.status, e.Kind)
-	e.Metrics, e.MetricsUnparsed = metricValues(f.metrics)
+	if f.metricsRead {
+		e.Metrics = f.metricList
+	} else {
+		e.Metrics, e.MetricsUnparsed = metricValues(f.metrics)
+	}
 	duration, _ := e.metric(semconv.MetricKeyDurationS)
 	e.Start = spanStart(e.At, duration)
 	return e

@@ -58,18 +58,25 @@ func (v sentValue) asText() (string, bool) {
 	return text(v.raw)
 }
 
-// sentValue reads a value at depth as a sentValue.
-func (p *jsonParser) sentValue(depth int) (sentValue, bool) {
+// sentValue reads a value at depth as a sentValue. recent is the last
+// string read for the same field of a request: the events of a batch mostly
+// repeat their site, app and parent, which are then not copied again.
+func (p *jsonParser) sentValue(depth int, recent *string) (sentValue, bool) {
 	switch c := p.b[p.i]; {
 	case c == '"':
 		b, ok := p.text()
 		if !ok {
 			return sentValue{}, false
 		}
-		if known, ok := internedStrings[string(b)]; ok {
-			return sentValue{text: known, kind: sentString}, true
+		if string(b) == *recent {
+			return sentValue{text: *recent, kind: sentString}, true
 		}
-		return sentValue{text: string(b), kind: sentString}, true
+		s, known := internedStrings[string(b)]
+		if !known {
+			s = string(b)
+		}
+		*recent = s
+		return sentValue{text: s, kind: sentString}, true
 	case c == '-' || (c >= '0' && c <= '9'):
 		b, ok := p.numberText()
 		return sentValue{text: string(b), kind: sentNumber}, ok
