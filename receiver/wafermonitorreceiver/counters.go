@@ -56,14 +56,14 @@ const (
 	reasonClientGone = "client_gone"
 )
 
-var knownKinds = []string{
+var knownKinds = [...]string{
 	semconv.KindStarted, semconv.KindProgress, semconv.KindMetric,
 	semconv.KindFinished, semconv.KindError, semconv.KindCanceled,
 }
 
 // kindLabel is the label of an event kind: one of the contract's, or other.
 func kindLabel(kind string) string {
-	if slices.Contains(knownKinds, kind) {
+	if slices.Contains(knownKinds[:], kind) {
 		return kind
 	}
 	return otherLabel
@@ -73,7 +73,9 @@ func (c *counters) countRequest(path string, code int) {
 	c.requests.add(1, path, strconv.Itoa(code))
 }
 
-func (c *counters) countEvent(kind string) { c.events.add(1, kindLabel(kind)) }
+func (c *counters) countEvent(kind string) { c.countEvents(kind, 1) }
+
+func (c *counters) countEvents(kind string, n int) { c.events.add(int64(n), kindLabel(kind)) }
 
 func (c *counters) countRejected(reason string, n int) { c.rejected.add(int64(n), reason) }
 

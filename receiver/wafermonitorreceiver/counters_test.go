@@ -81,3 +81,17 @@ func (ts *testServer) metricsText(t *testing.T) string {
 	require.NoError(t, err)
 	return string(raw)
 }
+
+// A request's events are counted by kind, an unknown kind as other.
+func TestCountAcceptedByKind(t *testing.T) {
+	r := &wafermonitorReceiver{counters: newCounters()}
+	var events []event
+	for _, k := range []string{"finished", "started", "other", "finished", "error", "finished"} {
+		events = append(events, event{Kind: k})
+	}
+	r.countAccepted(events)
+	r.countAccepted(events[:2])
+	got := map[string]int64{}
+	r.counters.events.each(func(v int64, _ attribute.Set, values []string) { got[values[0]] = v })
+	assert.Equal(t, map[string]int64{"finished": 4, "started": 2, "other": 1, "error": 1}, got)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -147,9 +148,25 @@ func (r *wafermonitorReceiver) consumeClaimed(ctx context.Context, c claim, now 
 	return nil
 }
 
+// countAccepted counts events by kind, each kind once per request.
 func (r *wafermonitorReceiver) countAccepted(events []event) {
+	var byKind [len(knownKinds) + 1]int // the last one: other
 	for i := range events {
-		r.counters.countEvent(events[i].Kind)
+		k := slices.Index(knownKinds[:], events[i].Kind)
+		if k < 0 {
+			k = len(knownKinds)
+		}
+		byKind[k]++
+	}
+	for k, n := range byKind {
+		if n == 0 {
+			continue
+		}
+		kind := otherLabel
+		if k < len(knownKinds) {
+			kind = knownKinds[k]
+		}
+		r.counters.countEvents(kind, n)
 	}
 }
 
