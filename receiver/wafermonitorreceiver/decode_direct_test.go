@@ -2,11 +2,14 @@ package wafermonitorreceiver
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -188,4 +191,30 @@ func TestDirectMetrics(t *testing.T) {
 		require.Equal(t, tc.want, got, tc.body)
 		require.Equal(t, len(tc.body), p.i, tc.body)
 	}
+}
+
+// TestDirectDecodeMemory: a batch as the clients send it is decoded in
+// about its own size, against about 5 times for the generic path; a batch
+// whose last event sends it to the generic path costs the sum.
+func TestDirectDecodeMemory(t *testing.T) {
+	single := readSample(t, "python-subjob-finished.json")
+	const n = 1000
+	good := []byte("[" + strings.TrimSuffix(strings.Repeat(string(single)+",", n), ",") + "]")
+	at := strings.LastIndex(string(good), `"site_id": "fab1"`)
+	bad := []byte(string(good[:at]) + `"site_id": 1234567` + string(good[at+len(`"site_id": "fab1"`):]))
+	r := receiverWithLimit(t, n)
+	allocated := func(decode func() int, wantCode int) float64 {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		require.Equal(t, wantCode, decode())
+		runtime.ReadMemStats(&after)
+		return float64(after.TotalAlloc-before.TotalAlloc) / float64(len(good))
+	}
+	direct := allocated(func() int { _, code, _ := r.decode(good, receiveTime, true); return code }, 0)
+	generic := allocated(func() int { _, code, _ := r.decodeGeneric(good, &decoder{now: receiveTime}, true); return code }, 0)
+	fallback := allocated(func() int { _, code, _ := r.decode(bad, receiveTime, true); return code }, http.StatusUnprocessableEntity)
+	t.Logf("allocated per byte of body: direct %.2f, generic %.2f, direct then generic %.2f", direct, generic, fallback)
+	assert.Less(t, direct, 0.4*generic, "the direct path allocates well under half the generic path's")
+	assert.Less(t, fallback, 1.5*generic, "a fallback costs the direct attempt on top of the generic path")
 }
