@@ -122,19 +122,21 @@ func newLabeledCounter(names ...string) *labeledCounter {
 }
 
 func (lc *labeledCounter) add(n int64, values ...string) {
-	key := joinLabels(values)
+	// The key is made on the stack; it is copied only for a new series.
+	var buf [64]byte
+	key := appendLabels(buf[:0], values)
 	lc.mu.RLock()
-	s, ok := lc.series[key]
+	s, ok := lc.series[string(key)]
 	lc.mu.RUnlock()
 	if !ok {
 		lc.mu.Lock()
-		if s, ok = lc.series[key]; !ok {
+		if s, ok = lc.series[string(key)]; !ok {
 			kvs := make([]attribute.KeyValue, len(values))
 			for i, v := range values {
 				kvs[i] = attribute.String(lc.names[i], v)
 			}
 			s = &labeledValue{values: slices.Clone(values), attrs: attribute.NewSet(kvs...)}
-			lc.series[key] = s
+			lc.series[string(key)] = s
 		}
 		lc.mu.Unlock()
 	}
@@ -150,18 +152,13 @@ func (lc *labeledCounter) each(fn func(v int64, attrs attribute.Set, values []st
 	}
 }
 
-func joinLabels(values []string) string {
-	if len(values) == 1 {
-		return values[0]
-	}
-	n := 0
-	for _, v := range values {
-		n += len(v) + 1
-	}
-	b := make([]byte, 0, n)
-	for _, v := range values {
+// appendLabels appends the values joined with NUL to b: a series' key.
+func appendLabels(b []byte, values []string) []byte {
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, 0)
+		}
 		b = append(b, v...)
-		b = append(b, 0)
 	}
-	return string(b)
+	return b
 }
