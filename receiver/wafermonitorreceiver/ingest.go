@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -150,23 +149,28 @@ func (r *wafermonitorReceiver) consumeClaimed(ctx context.Context, c claim, now 
 
 // countAccepted counts events by kind, each kind once per request.
 func (r *wafermonitorReceiver) countAccepted(events []event) {
-	var byKind [len(knownKinds) + 1]int // the last one: other
+	var byKind [len(knownKinds)]int
+	other := 0
 	for i := range events {
-		k := slices.Index(knownKinds[:], events[i].Kind)
-		if k < 0 {
-			k = len(knownKinds)
+		known := false
+		for k, kind := range knownKinds {
+			if events[i].Kind == kind {
+				byKind[k]++
+				known = true
+				break
+			}
 		}
-		byKind[k]++
+		if !known {
+			other++
+		}
 	}
 	for k, n := range byKind {
-		if n == 0 {
-			continue
+		if n > 0 {
+			r.counters.countEvents(knownKinds[k], n)
 		}
-		kind := otherLabel
-		if k < len(knownKinds) {
-			kind = knownKinds[k]
-		}
-		r.counters.countEvents(kind, n)
+	}
+	if other > 0 {
+		r.counters.countEvents(otherLabel, other)
 	}
 }
 
