@@ -277,7 +277,11 @@ func (d *decoder) directPart(p *jsonParser, depth int, part uint8, f *sentFields
 			f.metrics, f.metricList, f.metricsRead = v, nil, false
 			return ok
 		}
-		v, ok := p.value(depth, false) // metadata
+		if p.emptyObject() { // metadata: {} is no metadata (metadataOf)
+			f.metadata = nil
+			return true
+		}
+		v, ok := p.value(depth, false)
 		f.metadata = v
 		return ok
 	})
@@ -337,4 +341,21 @@ func (p *jsonParser) members(depth int, member func(key []byte) bool) bool {
 			return ok
 		}
 	}
+}
+
+// emptyObject reads {} (spaces allowed inside) at p.i, if that is what is
+// there.
+func (p *jsonParser) emptyObject() bool {
+	if p.b[p.i] != '{' {
+		return false
+	}
+	i := p.i + 1
+	for i < len(p.b) && (p.b[i] == ' ' || p.b[i] == '\t' || p.b[i] == '\n' || p.b[i] == '\r') {
+		i++
+	}
+	if i < len(p.b) && p.b[i] == '}' {
+		p.i = i + 1
+		return true
+	}
+	return false
 }

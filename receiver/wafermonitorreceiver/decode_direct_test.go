@@ -87,6 +87,8 @@ func TestDirectDecodeMatchesGeneric(t *testing.T) {
 		{"unknown nested keys", `{"site_id": "s", "app": {"x": [1, {"y": null}]}, "entity": {"id": 7, "z": "q"}, "event": {"w": true}}`, true},
 		{"escaped keys", `{"site\u005fid": "s", "\u0061pp": {}, "entity": {"\u0069d": "e"}, "event": {}}`, true},
 		{"odd values", `{"site_id": "s", "app": {"name": {"a": 1}, "version": 2.50}, "entity": {"id": ["x"], "type": true}, "event": {"kind": 3, "at": "x", "metrics": [1]}}`, true},
+		{"empty metadata", `{"site_id": "s", "app": {}, "entity": {` + id + `}, "event": {"metadata": { }, "metadata": {"parent_job_id": "p"}}}`, true},
+		{"empty metadata last", `{"site_id": "s", "app": {}, "entity": {` + id + `}, "event": {"metadata": {"parent_job_id": "p"}, "metadata": {` + "\n" + `}}}`, true},
 		{"no metrics", withMetrics(`{}`), true},
 		{"null metrics", withMetrics(`null`), true},
 		{"metrics of numbers", withMetrics(`{"cpu_user_s": 1.5, "b": -2e3, "a": "3.25", "n": null, "z": 0}`), true},

@@ -71,9 +71,13 @@ func numericText(v any) string {
 }
 
 // metadataOf splits an event's metadata: an object, read for the fields
-// the receiver interprets, or any other JSON value, kept as sent.
+// the receiver interprets, or any other JSON value, kept as sent. An empty
+// object is no metadata, as null is.
 func metadataOf(v any) (obj map[string]any, other any) {
 	if m, ok := v.(map[string]any); ok {
+		if len(m) == 0 {
+			return nil, nil
+		}
 		return m, nil
 	}
 	return nil, v
