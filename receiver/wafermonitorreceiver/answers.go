@@ -27,6 +27,24 @@ type acceptedBatch struct {
 	Spooled int `json:"spooled"`
 }
 
+// appendJSON appends what json.Marshal writes of a.
+func (a acceptedSingle) appendJSON(b []byte) []byte {
+	b = strconv.AppendBool(append(b, `{"ok":`...), a.OK)
+	b = strconv.AppendInt(append(b, `,"accepted":`...), int64(a.Accepted), 10)
+	b = strconv.AppendInt(append(b, `,"duplicates":`...), int64(a.Duplicates), 10)
+	return append(b, '}')
+}
+
+// appendJSON appends what json.Marshal writes of a.
+func (a acceptedBatch) appendJSON(b []byte) []byte {
+	b = strconv.AppendBool(append(b, `{"ok":`...), a.OK)
+	b = strconv.AppendInt(append(b, `,"total":`...), int64(a.Total), 10)
+	b = strconv.AppendInt(append(b, `,"accepted":`...), int64(a.Accepted), 10)
+	b = strconv.AppendInt(append(b, `,"duplicates":`...), int64(a.Duplicates), 10)
+	b = strconv.AppendInt(append(b, `,"spooled":`...), int64(a.Spooled), 10)
+	return append(b, '}')
+}
+
 // problems is the body of every refusal of an event request.
 type problems struct {
 	OK     bool      `json:"ok"`
@@ -95,7 +113,16 @@ func (r *wafermonitorReceiver) writeAnswer(w http.ResponseWriter, code int, body
 }
 
 func writeJSON(w http.ResponseWriter, code int, body any) {
-	b, err := json.Marshal(body)
+	var b []byte
+	var err error
+	switch a := body.(type) {
+	case acceptedSingle: // the answers of every accepted request, written without reflection
+		b = a.appendJSON(make([]byte, 0, 64))
+	case acceptedBatch:
+		b = a.appendJSON(make([]byte, 0, 96))
+	default:
+		b, err = json.Marshal(body)
+	}
 	if err != nil {
 		b = []byte(`{"ok":false}`)
 	}
