@@ -94,16 +94,17 @@ func (d *decoder) directArray(p *jsonParser, depth int) ([]event, bool) {
 	}
 }
 
-// Where a top-level key of an event goes: one of the flat fields (flatSlot),
-// or one of the canonical form's parts.
+// The canonical form's parts, where a top-level key of an event goes when
+// it is not one of the flat fields (topSlot.field, an index of flatFields).
 const (
 	slotApp = iota + 64
 	slotEntity
 	slotEvent
 )
 
-// flatFields are the fields of the flat form, in the order of sentFields;
-// a field is read from the first of its names present (pick).
+// flatFields are the fields of the flat form, in the order of sentFields
+// (v1event's own list is not exported); a field is read from the first of
+// its names present (pick).
 var flatFields = [...]v1event.Flat{
 	v1event.FlatIdempotencyKey, v1event.FlatSiteID, v1event.FlatAppID, v1event.FlatAppName, v1event.FlatAppVersion,
 	v1event.FlatEntityType, v1event.FlatEntityID, v1event.FlatParentID, v1event.FlatBusinessKey, v1event.FlatSubKey,
