@@ -14,7 +14,8 @@ import (
 	"github.com/wafermonitor/wafermonitor/sdk/v1event"
 )
 
-// decoder turns decoded JSON objects into events. now is the receive time.
+// decoder makes the events of one request, from its body (decodeDirect) or
+// from its decoded JSON objects (decodeEvent). now is the receive time.
 type decoder struct {
 	now time.Time
 	// recent are the last strings the direct path read for each field
