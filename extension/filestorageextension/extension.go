@@ -28,6 +28,11 @@ type fileStorage struct {
 	telemetry *metadata.TelemetryBuilder
 	now       func() time.Time
 
+	// releaseMaps: quiet files' mapped pages are released (release.go).
+	releaseMaps bool
+	releaseMu   sync.Mutex // serialises looks at the files
+	stop, done  chan struct{}
+
 	mu      sync.Mutex
 	host    component.Host
 	clients map[string]*trackedFile // by path
@@ -44,10 +49,22 @@ func (e *fileStorage) Start(ctx context.Context, host component.Host) error {
 	e.mu.Lock()
 	e.host = host
 	e.mu.Unlock()
-	return e.inner.Start(ctx, host)
+	if err := e.inner.Start(ctx, host); err != nil {
+		return err
+	}
+	if e.releaseMaps && e.stop == nil {
+		e.stop, e.done = make(chan struct{}), make(chan struct{})
+		go e.releaseLoop(e.stop, e.done)
+	}
+	return nil
 }
 
 func (e *fileStorage) Shutdown(ctx context.Context) error {
+	if e.stop != nil {
+		close(e.stop)
+		<-e.done
+		e.stop = nil
+	}
 	err := e.inner.Shutdown(ctx)
 	e.telemetry.Shutdown()
 	return err
@@ -129,5 +146,5 @@ func (e *fileStorage) track(ctx context.Context, f *trackedFile, client storage.
 	e.mu.Lock()
 	e.clients[f.path] = f
 	e.mu.Unlock()
-	return &queueClient{Client: client, file: f}
+	return &queueClient{Client: &accessClient{Client: client, access: &f.access}, file: f}
 }

@@ -55,6 +55,9 @@ func createExtension(ctx context.Context, set extension.Settings, cfg component.
 		logger:    set.Logger,
 		telemetry: tel,
 		now:       time.Now,
-		clients:   map[string]*trackedFile{},
+		// contrib's online compaction reopens a file outside the calls
+		// to its client: its map may then move while it is released.
+		releaseMaps: c.Compaction == nil || !c.Compaction.OnRebound,
+		clients:     map[string]*trackedFile{},
 	}, nil
 }

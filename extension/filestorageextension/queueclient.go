@@ -32,6 +32,7 @@ type trackedFile struct {
 	isQueue atomic.Bool
 	items   atomic.Int64
 	removed atomic.Int64 // items that left the queue since start
+	access  fileAccess
 }
 
 // init reads the queue metadata stored when the queue last ran.
