@@ -1,14 +1,12 @@
 package filestorageextension
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 
@@ -18,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+
+	"github.com/wafermonitor/wafermonitor/internal/testcollector"
 )
 
 // quietExtension is the extension on dir, started without its release
@@ -33,30 +33,6 @@ func quietExtension(t *testing.T, dir string) *fileStorage {
 	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, e.Shutdown(context.Background())) })
 	return e
-}
-
-// mappedRSS is the resident memory of this process's maps of path
-// (/proc/self/smaps), in bytes.
-func mappedRSS(t *testing.T, path string) int {
-	t.Helper()
-	data, err := os.ReadFile("/proc/self/smaps")
-	require.NoError(t, err)
-	total, in := 0, false
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		fields := strings.Fields(line)
-		if len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
-			in = len(fields) == 6 && fields[5] == path
-			continue
-		}
-		if in && len(fields) == 3 && fields[0] == "Rss:" {
-			kb, err := strconv.Atoi(fields[1])
-			require.NoError(t, err)
-			total += kb << 10
-		}
-	}
-	return total
 }
 
 func value(i, size int) []byte {
@@ -93,13 +69,13 @@ func TestReleaseDropsQuietFilesPages(t *testing.T) {
 	path := e.clients[filepath.Join(e.directory, fileName(component.KindExporter, csvID, "logs"))].path
 	fill(t, c, 0, n, size)
 	readBack(t, c, n, size)
-	inUse := mappedRSS(t, path)
+	inUse := testcollector.MappedRSS(t, os.Getpid(), path)
 	require.Greater(t, inUse, 2<<20, "the values read back are mapped")
 
 	e.releaseQuiet() // used since the last look: not quiet
-	assert.Greater(t, mappedRSS(t, path), 2<<20, "a file in use keeps its pages")
+	assert.Greater(t, testcollector.MappedRSS(t, os.Getpid(), path), 2<<20, "a file in use keeps its pages")
 	e.releaseQuiet()
-	released := mappedRSS(t, path)
+	released := testcollector.MappedRSS(t, os.Getpid(), path)
 	t.Logf("mapped pages of a %d KiB file read back: %d KiB; after the release: %d KiB", n*size>>10, inUse>>10, released>>10)
 	assert.LessOrEqual(t, released, 64<<10)
 
@@ -110,7 +86,7 @@ func TestReleaseDropsQuietFilesPages(t *testing.T) {
 	readBack(t, c, 5*n, size)
 	e.releaseQuiet()
 	e.releaseQuiet()
-	assert.LessOrEqual(t, mappedRSS(t, path), 64<<10)
+	assert.LessOrEqual(t, testcollector.MappedRSS(t, os.Getpid(), path), 64<<10)
 	readBack(t, c, 5*n, size)
 
 	// A closed client is left alone.

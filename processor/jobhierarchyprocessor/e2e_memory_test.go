@@ -1,13 +1,10 @@
 package jobhierarchyprocessor
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,27 +14,34 @@ import (
 	"github.com/wafermonitor/wafermonitor/internal/testcollector"
 )
 
-// mappedRSS is the resident memory of process pid's maps of path
-// (/proc/PID/smaps), in bytes.
-func mappedRSS(t *testing.T, pid int, path string) int {
-	t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
-	require.NoError(t, err)
-	total, in := 0, false
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) >= 5 && !strings.HasSuffix(fields[0], ":") {
-			in = len(fields) == 6 && fields[5] == path
-			continue
-		}
-		if in && len(fields) == 3 && fields[0] == "Rss:" {
-			kb, err := strconv.Atoi(fields[1])
-			require.NoError(t, err)
-			total += kb << 10
-		}
+// v1Batches sends v1 events to the receiver's batch endpoint, perRequest
+// a request, each answered 200.
+type v1Batches struct {
+	t          *testing.T
+	url        string
+	perRequest int
+	batch      []string
+	sent       int // events added
+}
+
+// add adds an event to the next request.
+func (b *v1Batches) add(e string) {
+	b.batch = append(b.batch, e)
+	b.sent++
+}
+
+// send adds an event and sends the request once it is full.
+func (b *v1Batches) send(e string) {
+	if b.add(e); len(b.batch) == b.perRequest {
+		b.flush()
 	}
-	return total
+}
+
+func (b *v1Batches) flush() {
+	if len(b.batch) > 0 {
+		require.Equal(b.t, http.StatusOK, postStatus(b.t, b.url, []byte("["+strings.Join(b.batch, ",")+"]")))
+		b.batch = b.batch[:0]
+	}
 }
 
 // TestStateMapReleasedOnceQuiet: the pages of the state file that bbolt
@@ -64,16 +68,8 @@ func TestStateMapReleasedOnceQuiet(t *testing.T) {
 	statePath, err := filepath.Abs(filepath.Join(col.Dir, "state", "processor_jobhierarchy_"))
 	require.NoError(t, err)
 
-	events := 0
-	var batch []string
-	send := func(e string) {
-		batch = append(batch, e)
-		events++
-		if len(batch) == perRequest {
-			require.Equal(t, http.StatusOK, postStatus(t, url, []byte("["+strings.Join(batch, ",")+"]")))
-			batch = batch[:0]
-		}
-	}
+	b := &v1Batches{t: t, url: url, perRequest: perRequest}
+	send := b.send
 	jobID := func(j int) string { return fmt.Sprintf("c0000000-0000-4000-8000-%012d", j) }
 	for j := 0; j < jobs; j++ {
 		send(v1Event("job", jobID(j), "", "lot-7", "", "started", "running", ""))
@@ -86,21 +82,21 @@ func TestStateMapReleasedOnceQuiet(t *testing.T) {
 				send(v1Event("subjob", fmt.Sprintf("c1000000-0000-4000-%04d-%012d", s, j), jobID(j), "lot-7", fmt.Sprintf("wafer-%02d", s), kind, status, ""))
 			}
 		}
-		loaded = mappedRSS(t, col.PID(), statePath)
+		loaded = testcollector.MappedRSS(t, col.PID(), statePath)
 	}
-	require.Greater(t, loaded, mappedAbove, "the state file's pages are mapped after %d events", events)
+	require.Greater(t, loaded, mappedAbove, "the state file's pages are mapped after %d events", b.sent)
 
 	began := time.Now()
 	var released int
 	testcollector.WaitFor(t, 2*time.Minute, "the state file's mapped pages to be released", func() bool {
-		released = mappedRSS(t, col.PID(), statePath)
+		released = testcollector.MappedRSS(t, col.PID(), statePath)
 		return released < releasedBelow
 	})
 	info, err := os.Stat(statePath)
 	require.NoError(t, err)
 	t.Logf("FIGURES: %d events; state file %.1f MiB, its mapped pages %.1f MiB after the load, %d KiB %.1f s later (bound %d KiB)",
-		events, float64(info.Size())/(1<<20), float64(loaded)/(1<<20), released>>10, time.Since(began).Seconds(), releasedBelow>>10)
+		b.sent, float64(info.Size())/(1<<20), float64(loaded)/(1<<20), released>>10, time.Since(began).Seconds(), releasedBelow>>10)
 
-	send(v1Event("job", jobID(jobs), "", "lot-7", "", "started", "running", ""))
-	require.Equal(t, http.StatusOK, postStatus(t, url, []byte("["+strings.Join(batch, ",")+"]")))
+	b.add(v1Event("job", jobID(jobs), "", "lot-7", "", "started", "running", ""))
+	b.flush()
 }

@@ -213,21 +213,8 @@ func TestCheckpointBytesPerEventEndToEnd(t *testing.T) {
 	}
 	start := writeBytes(t, col.PID())
 
-	events := 0
-	var batch []string
-	flush := func() {
-		if len(batch) > 0 {
-			require.Equal(t, http.StatusOK, postStatus(t, url, []byte("["+strings.Join(batch, ",")+"]")))
-			batch = batch[:0]
-		}
-	}
-	send := func(e string) {
-		batch = append(batch, e)
-		events++
-		if len(batch) == perRequest {
-			flush()
-		}
-	}
+	b := &v1Batches{t: t, url: url, perRequest: perRequest}
+	send := b.send
 	jobID := func(j int) string { return fmt.Sprintf("b0000000-0000-4000-8000-%012d", j) }
 	subjob := func(s, j int, kind string) string {
 		status, metrics := "running", ""
@@ -246,10 +233,10 @@ func TestCheckpointBytesPerEventEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	flush()
+	b.flush()
 	loaded := settled()
 	syscall.Sync()
-	bulk := float64(loaded-start) / float64(events)
+	bulk := float64(loaded-start) / float64(b.sent)
 
 	// The steady phase: one request of 50 events a second, half of them
 	// subjobs starting, half finishing.
@@ -259,13 +246,13 @@ func TestCheckpointBytesPerEventEndToEnd(t *testing.T) {
 	for sec := 0; sec < steadySeconds; sec++ {
 		for i := 0; i < steadyRate/2; i++ {
 			j := sec*steadyRate/2 + i
-			batch = append(batch, subjob(subjobsPerJob, j, "started"))
+			b.add(subjob(subjobsPerJob, j, "started"))
 			if sec > 0 {
-				batch = append(batch, subjob(subjobsPerJob, j-steadyRate/2, "finished"))
+				b.add(subjob(subjobsPerJob, j-steadyRate/2, "finished"))
 			}
 		}
-		steadyEvents += len(batch)
-		flush()
+		steadyEvents += len(b.batch)
+		b.flush()
 		<-tick.C
 		if sec%10 == 9 {
 			// Dirty pages are written out every 10 seconds, as the kernel
@@ -277,7 +264,7 @@ func TestCheckpointBytesPerEventEndToEnd(t *testing.T) {
 	}
 	steady := float64(settled()-loaded) / float64(steadyEvents)
 	t.Logf("FIGURES: %d open jobs; %d events in batches of %d: %.0f bytes written to disk per event; then %d events at %d a second: %.0f bytes per event (bound %d)",
-		jobs, events, perRequest, bulk, steadyEvents, steadyRate, steady, maxPerEvent)
+		jobs, b.sent-steadyEvents, perRequest, bulk, steadyEvents, steadyRate, steady, maxPerEvent)
 	assert.LessOrEqual(t, bulk, float64(maxPerEvent))
 	assert.LessOrEqual(t, steady, float64(maxPerEvent))
 }
