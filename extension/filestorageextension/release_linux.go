@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 )
@@ -22,11 +23,17 @@ func dropMappedPages(path string) error {
 	if !ok {
 		return errors.New("no inode")
 	}
+	// The kernel names a map by the file's path with symbolic links
+	// resolved (a data directory may be reached through one).
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return err
+	}
 	maps, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		return err
 	}
-	for _, m := range fileMaps(maps, path, st.Ino) {
+	for _, m := range fileMaps(maps, real, st.Ino) {
 		if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, m.start, m.end-m.start, syscall.MADV_DONTNEED); errno != 0 {
 			return fmt.Errorf("madvise %#x-%#x: %w", m.start, m.end, errno)
 		}

@@ -95,6 +95,27 @@ func TestReleaseDropsQuietFilesPages(t *testing.T) {
 	e.releaseQuiet()
 }
 
+// TestReleaseThroughSymlinkedDirectory: a data directory reached through a
+// symbolic link is released too (the kernel names the map by the real path).
+func TestReleaseThroughSymlinkedDirectory(t *testing.T) {
+	const n, size = 128, 16 << 10 // 2 MiB
+	dir := t.TempDir()
+	real, link := filepath.Join(dir, "real"), filepath.Join(dir, "link")
+	require.NoError(t, os.Mkdir(real, 0o700))
+	require.NoError(t, os.Symlink(real, link))
+	e := quietExtension(t, link)
+	c, err := e.GetClient(context.Background(), component.KindExporter, csvID, "logs")
+	require.NoError(t, err)
+	path := filepath.Join(real, fileName(component.KindExporter, csvID, "logs"))
+	fill(t, c, 0, n, size)
+	readBack(t, c, n, size)
+	require.Greater(t, testcollector.MappedRSS(t, os.Getpid(), path), 1<<20, "the values read back are mapped")
+	e.releaseQuiet()
+	e.releaseQuiet()
+	assert.LessOrEqual(t, testcollector.MappedRSS(t, os.Getpid(), path), 64<<10)
+	readBack(t, c, n, size)
+}
+
 // TestReleaseWhileTheFileGrows releases the map over and over while writers
 // grow the file, so that bbolt maps it anew many times: every value reads
 // back as written.
