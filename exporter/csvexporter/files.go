@@ -2,7 +2,6 @@ package csvexporter // import "github.com/wafermonitor/wafermonitor/exporter/csv
 
 import (
 	"bufio"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -306,43 +305,4 @@ func hasHeader(f *os.File, size int64, header []byte) (bool, error) {
 		return false, err
 	}
 	return string(got) == string(header), nil
-}
-
-// compressFile replaces a closed file by path.gz, one gzip stream. The
-// stream is written to a temporary name and renamed, so a crash leaves
-// either the original or the complete .gz (and at worst both).
-func compressFile(path string, perm os.FileMode, sync bool) error {
-	src, err := os.Open(path) //nolint:gosec // paths come from the configured template
-	if err != nil {
-		return err
-	}
-	defer func() { _ = src.Close() }()
-	tmp := path + gzipSuffix + ".tmp"
-	dst, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm) //nolint:gosec // paths come from the configured template
-	if err != nil {
-		return err
-	}
-	info, err := src.Stat()
-	if err != nil {
-		return err
-	}
-	zw := gzip.NewWriter(dst)
-	zw.Name = filepath.Base(path)
-	zw.ModTime = info.ModTime()
-	_, err = io.Copy(zw, src)
-	err = errors.Join(err, zw.Close())
-	if sync && err == nil {
-		err = dst.Sync()
-	}
-	if err = errors.Join(err, dst.Close()); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path+gzipSuffix); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	// Retention by age looks at modification times: keep the original's.
-	_ = os.Chtimes(path+gzipSuffix, info.ModTime(), info.ModTime())
-	return os.Remove(path)
 }

@@ -49,7 +49,8 @@ func (w *fileWriter) fileFor(stem string, periodEnd, now time.Time) (*openFile, 
 		return nil, err
 	}
 	var of *openFile
-	if found && !compressed {
+	// A file waiting for its compression is finished: the period goes on in the next one.
+	if found && !compressed && !w.compressing(w.tmpl.path(stem, seq)) {
 		if of, err = w.reopen(stem, seq); err != nil {
 			return nil, err
 		}

@@ -93,6 +93,7 @@ func TestManyDatesOneBatch(t *testing.T) {
 	require.NoError(t, w.write(batchOf(nil, time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)), true))
 	w.tick()
 	w.tick()
+	settle(w)
 	assert.Contains(t, listDir(t, dir), "ev_20251019_out_of_range.csv.gz")
 	assert.Equal(t, testHeader+"0,n0\r\n", readFile(t, filepath.Join(dir, "ev_20251020_out_of_range.csv")))
 }
@@ -119,12 +120,14 @@ func TestPresentFileKeptWhileLateRowsArrive(t *testing.T) {
 	require.NoError(t, w.write(batchOf(nil, day1, day1.Add(-48*time.Hour), day1.Add(-24*time.Hour)), true))
 	w.tick()
 	w.tick()
+	settle(w)
 	// The 18th was written last: kept; the 17th is done.
 	assert.Equal(t, []string{"ev_20251017.csv.gz", "ev_20251018.csv", "ev_20251019.csv"}, listDir(t, dir))
 	require.NoError(t, w.write(batchOf(nil, day1.Add(-24*time.Hour)), true))
 	require.NoError(t, w.write(batchOf(nil, day1), true))
 	w.tick()
 	w.tick()
+	settle(w)
 	assert.Equal(t, []string{"ev_20251017.csv.gz", "ev_20251018.csv.gz", "ev_20251019.csv"}, listDir(t, dir))
 }
 

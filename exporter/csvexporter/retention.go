@@ -11,26 +11,24 @@ import (
 )
 
 // sweep handles files an earlier run left behind: all but the newest file
-// of the period about to be written are finished.
+// of the period about to be written are finished. Retention runs first, so
+// that no file about to be removed is compressed; the others are compressed
+// in the background, so a large backlog does not hold the first write.
 func (w *fileWriter) sweep(stem string, now time.Time) {
 	keep := w.latestOf(stem)
-	if w.spec.compress {
-		files, err := w.tmpl.listFiles(w.openPaths(keep), w.loc)
-		if err != nil {
-			w.logger.Warn("Could not list old files", zap.String("dir", w.tmpl.dir), zap.Error(err))
-		}
-		for _, f := range files {
-			if filepath.Ext(f.path) == gzipSuffix {
-				continue
-			}
-			if err := compressFile(f.path, w.spec.filePerm, w.spec.fsync != FsyncNever); err != nil {
-				w.logger.Warn("Could not compress an old file", zap.String("path", f.path), zap.Error(err))
-				continue
-			}
-			w.hooks.fileClosed(true)
+	w.retain(now, keep)
+	if !w.spec.compress {
+		return
+	}
+	files, err := w.tmpl.listFiles(w.openPaths(keep), w.loc)
+	if err != nil {
+		w.logger.Warn("Could not list old files", zap.String("dir", w.tmpl.dir), zap.Error(err))
+	}
+	for _, f := range files {
+		if filepath.Ext(f.path) != gzipSuffix {
+			w.enqueueCompression(f.path)
 		}
 	}
-	w.retain(now, keep)
 }
 
 // latestOf is the path of a period's newest uncompressed file, if any.
@@ -54,7 +52,8 @@ func (w *fileWriter) openPaths(extra string) map[string]bool {
 }
 
 // retain removes closed files beyond the count limit (oldest first) and
-// older than the age limit. A file's age counts from the earlier of its last
+// older than the age limit. A file waiting for or under compression counts
+// but is not removed: retention runs again when its compression ends. A file's age counts from the earlier of its last
 // modification and the end of the period in its name: a file of a long-gone
 // period is old however recently it was written.
 func (w *fileWriter) retain(now time.Time, keep string) {
@@ -77,6 +76,10 @@ func (w *fileWriter) retain(now time.Time, keep string) {
 		tooMany := w.spec.maxFiles > 0 && len(files)-i > w.spec.maxFiles
 		tooOld := w.spec.maxAge > 0 && now.Sub(f.aged()) > w.spec.maxAge
 		if !tooMany && !tooOld {
+			continue
+		}
+		if w.compressing(f.path) {
+			// Counted, and removed once compressed if it is still too old or too many.
 			continue
 		}
 		if err := os.Remove(f.path); err != nil && !errors.Is(err, os.ErrNotExist) {

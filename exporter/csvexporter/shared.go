@@ -45,6 +45,10 @@ func (w *fileWriter) Start(context.Context, component.Host) error {
 		// Write-through still needs ticks to close the files of past periods.
 		interval = time.Second
 	}
+	w.mu.Lock()
+	// A restarted writer sweeps again what its shutdown left uncompressed.
+	w.gz.stopping, w.swept = false, false
+	w.mu.Unlock()
 	w.stop, w.done = make(chan struct{}), make(chan struct{})
 	go w.run(interval)
 	return nil
@@ -64,11 +68,14 @@ func (w *fileWriter) run(interval time.Duration) {
 	}
 }
 
-// Shutdown stops the periodic flush and writes and closes every file.
-func (w *fileWriter) Shutdown(context.Context) error {
+// Shutdown stops the periodic flush, waits for the running compression
+// (until ctx is done: then its file stays uncompressed until the next start)
+// and writes and closes every file.
+func (w *fileWriter) Shutdown(ctx context.Context) error {
 	if w.stop != nil {
 		close(w.stop)
 		<-w.done
 	}
+	w.stopCompression(ctx)
 	return w.closeAll()
 }

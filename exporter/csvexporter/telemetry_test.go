@@ -37,6 +37,7 @@ func TestTelemetry(t *testing.T) {
 	clock.Set(day1.Add(24 * time.Hour))
 	e.writer.Unwrap().tick()
 	e.writer.Unwrap().tick()
+	settle(e.writer.Unwrap())
 	assert.Equal(t, []string{"ev_20251019.csv.gz", "ev_20251020.csv"}, listDir(t, dir))
 
 	// A file where the next period's file should be: that write fails.

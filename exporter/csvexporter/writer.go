@@ -99,6 +99,8 @@ type fileWriter struct {
 	uses    uint64
 	// placed is reused by every batch.
 	placed placement
+	// gz compresses finished files in the background.
+	gz compression
 
 	// The periodic flush, between Start and Shutdown.
 	stop chan struct{}
@@ -257,8 +259,9 @@ func (w *fileWriter) flushAllLocked() error {
 }
 
 // closeFile writes what is buffered and closes the file. finished files
-// (period over, size reached) are compressed and count for retention; files
-// closed at shutdown are continued on the next start.
+// (period over, size reached) count for retention and, with compression, are
+// handed to the compression goroutine: the caller does not wait for it.
+// Files closed at shutdown are continued on the next start.
 func (w *fileWriter) closeFile(of *openFile, finished bool, now time.Time) error {
 	if err := w.flush(of); err != nil {
 		return err
@@ -275,15 +278,12 @@ func (w *fileWriter) closeFile(of *openFile, finished bool, now time.Time) error
 	if !finished {
 		return nil
 	}
-	compressed := false
 	if w.spec.compress {
-		if err := compressFile(of.path, w.spec.filePerm, w.spec.fsync != FsyncNever); err != nil {
-			w.logger.Warn("Could not compress a closed file; it stays uncompressed", zap.String("path", of.path), zap.Error(err))
-		} else {
-			compressed = true
-		}
+		// Counted in fileClosed when its compression ends.
+		w.enqueueCompression(of.path)
+	} else {
+		w.hooks.fileClosed(false)
 	}
-	w.hooks.fileClosed(compressed)
 	w.retain(now, "")
 	return nil
 }

@@ -77,8 +77,24 @@ func testSpec(dir, name string) writerSpec {
 func newTestWriter(t *testing.T, spec writerSpec, clock *fakeClock) (*fileWriter, *counts) {
 	c := &counts{}
 	w := newFileWriter(spec, clock.Now, zaptest.NewLogger(t), c.hooks())
-	t.Cleanup(func() { _ = w.closeAll() })
+	t.Cleanup(func() {
+		w.stopCompression(context.Background())
+		_ = w.closeAll()
+	})
 	return w, c
+}
+
+// settle waits until the writer has compressed every file handed to it.
+func settle(w *fileWriter) {
+	for {
+		w.mu.Lock()
+		done := w.gz.done
+		w.mu.Unlock()
+		if done == nil {
+			return
+		}
+		<-done
+	}
 }
 
 // batchOf makes one CSV row "id,note" per time.
@@ -184,6 +200,7 @@ func TestWallClockPeriodsAndGzip(t *testing.T) {
 	w.tick() // the old day's file was written since the last tick: kept
 	assert.Equal(t, []string{"ev_20251019.csv"}, listDir(t, dir))
 	w.tick() // idle for a whole tick and its day is over: closed and compressed
+	settle(w)
 	assert.Equal(t, []string{"ev_20251019.csv.gz"}, listDir(t, dir))
 	assert.Equal(t, testHeader+"0,n0\r\n1,n1\r\n", readGzip(t, filepath.Join(dir, "ev_20251019.csv.gz")))
 	assert.Equal(t, 1, c.compressed)
@@ -248,6 +265,7 @@ func TestRetentionByCount(t *testing.T) {
 		w.tick()
 		w.tick()
 	}
+	settle(w)
 	// The open file does not count; the two newest closed ones are kept.
 	assert.Equal(t, []string{"ev_20251021.csv.gz", "ev_20251022.csv.gz", "ev_20251023.csv"}, listDir(t, dir))
 	assert.Equal(t, 2, c.removed)
@@ -277,6 +295,7 @@ func TestRetentionByAgeAndSweepAtStart(t *testing.T) {
 	// Retention by age compares modification times with the writer's clock.
 	w, c := newTestWriter(t, spec, &fakeClock{t: now})
 	require.NoError(t, w.write(batchOf(nil, time.Date(2025, 10, 18, 9, 0, 0, 0, time.UTC)), true))
+	settle(w)
 	assert.Equal(t, []string{
 		"ev_2025101.csv", "ev_20251016-2.csv.gz", "ev_20251017.csv.gz", "ev_20251018.csv", "ev_20251018.csv.tt", "other.csv",
 	}, listDir(t, dir))
