@@ -33,8 +33,9 @@ type compression struct {
 	cancel context.CancelFunc
 	// stopping refuses new files: the writer shuts down. Start clears it.
 	stopping bool
-	// before, when set, runs before each file is compressed (tests).
-	before func(path string)
+	// before, when set, runs before each file is compressed, with the
+	// context that shutdown cancels (tests).
+	before func(ctx context.Context, path string)
 }
 
 // enqueueCompression hands a finished file to the compression goroutine,
@@ -75,7 +76,7 @@ func (w *fileWriter) compressQueued(ctx context.Context, done chan struct{}) {
 		w.mu.Unlock()
 
 		if before != nil {
-			before(path)
+			before(ctx, path)
 		}
 		tmp, modTime, err := gzipToTemp(ctx, path, w.spec.filePerm, w.spec.fsync != FsyncNever)
 
