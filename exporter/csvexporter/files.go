@@ -23,7 +23,7 @@ type pathTemplate struct {
 	stem, ext string
 	// all matches the name of every file of the template, any period, any
 	// sequence number, compressed or not, out of range or not; its groups
-	// are the digits of tokens, in order.
+	// are the digits of tokens, in order, then the sequence number's.
 	all    *regexp.Regexp
 	tokens []byte
 	// unit is the period of a file: the finest token.
@@ -87,7 +87,7 @@ func parseTemplate(path string) pathTemplate {
 			t.unit = max(t.unit, unitOf(tok))
 		}
 	}
-	re.WriteString(`(?:` + outOfRangeSuffix + `)?(?:-\d+)?` + regexp.QuoteMeta(t.ext) + `(?:\.gz)?$`)
+	re.WriteString(`(?:` + outOfRangeSuffix + `)?(?:-(\d+))?` + regexp.QuoteMeta(t.ext) + `(?:\.gz)?$`)
 	t.all = regexp.MustCompile(re.String())
 	return t
 }
@@ -180,6 +180,11 @@ func (t *pathTemplate) lastFile(stem string) (seq int, compressed, found bool, e
 type closedFile struct {
 	path    string
 	modTime time.Time
+	// series is the name without its sequence number and .gz, seq that number (0
+	// for the first file of a period): name-2.csv follows name-1.csv,
+	// which follows name.csv.
+	series string
+	seq    int
 	// periodEnd is the end of the period in its name; zero when the
 	// template's tokens do not name one.
 	periodEnd time.Time
@@ -200,7 +205,8 @@ func (t *pathTemplate) listFiles(skip map[string]bool, loc *time.Location) ([]cl
 		if !e.Type().IsRegular() {
 			continue
 		}
-		m := t.all.FindStringSubmatch(e.Name())
+		name := e.Name()
+		m := t.all.FindStringSubmatchIndex(name)
 		if m == nil {
 			continue
 		}
@@ -212,10 +218,23 @@ func (t *pathTemplate) listFiles(skip map[string]bool, loc *time.Location) ([]cl
 		if err != nil {
 			continue // removed meanwhile
 		}
-		f := closedFile{path: p, modTime: info.ModTime()}
-		if end, ok := periodEndOf(t.tokens, m[1:], loc); ok {
+		f := closedFile{path: p, modTime: info.ModTime(), series: name}
+		groups := make([]string, 0, len(m)/2-1)
+		for i := 2; i < len(m); i += 2 {
+			if m[i] < 0 {
+				groups = append(groups, "")
+				continue
+			}
+			groups = append(groups, name[m[i]:m[i+1]])
+		}
+		if end, ok := periodEndOf(t.tokens, groups, loc); ok {
 			f.periodEnd = end
 		}
+		if lo, hi := m[len(m)-2], m[len(m)-1]; lo >= 0 {
+			f.seq, _ = strconv.Atoi(name[lo:hi])
+			f.series = name[:lo-1] + name[hi:] // without "-N"
+		}
+		f.series = strings.TrimSuffix(f.series, gzipSuffix)
 		files = append(files, f)
 	}
 	return files, nil

@@ -69,7 +69,12 @@ func (w *fileWriter) retain(now time.Time, keep string) {
 		if ti, tj := files[i].aged(), files[j].aged(); !ti.Equal(tj) {
 			return ti.Before(tj)
 		}
-		return files[i].path < files[j].path
+		// Written within the file system's time granularity: a period's
+		// files in the order they were written.
+		if files[i].series != files[j].series {
+			return files[i].series < files[j].series
+		}
+		return files[i].seq < files[j].seq
 	})
 	removed := 0
 	for i, f := range files {

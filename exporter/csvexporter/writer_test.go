@@ -271,6 +271,27 @@ func TestRetentionByCount(t *testing.T) {
 	assert.Equal(t, 2, c.removed)
 }
 
+// TestRetentionByCountKeepsAPeriodsLastFiles: the files of a past period
+// all age from the period's end, so they are removed in the order they were
+// written (name.csv, name-1.csv, ..., name-10.csv), not by name.
+func TestRetentionByCountKeepsAPeriodsLastFiles(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2025, 10, 18, 12, 0, 0, 0, time.UTC)
+	for _, name := range []string{"ev_20251016.csv.gz", "ev_20251016-1.csv.gz", "ev_20251016-2.csv.gz", "ev_20251016-10.csv", "ev_20251016-9.csv.gz"} {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(testHeader+"9,old\r\n"), 0o600))
+		mtime := now.Add(-time.Hour) // after the period's end
+		require.NoError(t, os.Chtimes(path, mtime, mtime))
+	}
+	spec := testSpec(dir, "ev_%Y%m%d.csv")
+	spec.maxFiles = 2
+	w, c := newTestWriter(t, spec, &fakeClock{t: now})
+	require.NoError(t, w.write(batchOf(nil, now), true))
+	settle(w)
+	assert.Equal(t, []string{"ev_20251016-10.csv", "ev_20251016-9.csv.gz", "ev_20251018.csv"}, listDir(t, dir))
+	assert.Equal(t, 3, c.removed)
+}
+
 func TestRetentionByAgeAndSweepAtStart(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2025, 10, 18, 12, 0, 0, 0, time.UTC)
