@@ -332,6 +332,11 @@ func (w *boltWalker) bucket(leafID uint64, e element, depth int) error {
 	if flags := native.Uint16(inline[8:]); flags != leafPage {
 		return damagedf("page %d: inline bucket %q is a %s page", leafID, e.key, pageType(flags))
 	}
+	// bbolt writes an inline page with id 0 and no overflow, and frees
+	// the page an inline bucket names when it changes it.
+	if id, overflow := native.Uint64(inline), native.Uint32(inline[12:]); id != 0 || overflow != 0 {
+		return damagedf("page %d: inline bucket %q names page %d with %d overflow pages, not 0 and 0", leafID, e.key, id, overflow)
+	}
 	elems, err := elementsIn(inline, leafPage, native.Uint16(inline[10:]), leafID)
 	if err != nil {
 		return err
@@ -342,8 +347,12 @@ func (w *boltWalker) bucket(leafID uint64, e element, depth int) error {
 
 // checkKeyOrder is bbolt's verifyKeyOrder: keys ascend strictly within a
 // page, the first is not below the key that leads to the page, and all are
-// below the next one at the level above.
+// below the next one at the level above. An empty key is damage too: bbolt
+// never writes one, and panics reading such a page to change it.
 func checkKeyOrder(id uint64, i int, key, prev, maxKey []byte) error {
+	if len(key) == 0 {
+		return damagedf("page %d: key %d is empty", id, i)
+	}
 	if i == 0 && prev != nil && bytes.Compare(prev, key) > 0 {
 		return damagedf("page %d: its first key %x is below the key %x that leads to it", id, key, prev)
 	}
