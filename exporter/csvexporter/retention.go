@@ -53,9 +53,10 @@ func (w *fileWriter) openPaths(extra string) map[string]bool {
 
 // retain removes closed files beyond the count limit (oldest first) and
 // older than the age limit. A file waiting for or under compression counts
-// but is not removed: retention runs again when its compression ends. A file's age counts from the earlier of its last
-// modification and the end of the period in its name: a file of a long-gone
-// period is old however recently it was written.
+// but is not removed: retention runs again when its compression ends. A
+// file's age counts from the earlier of its last modification and the end
+// of the period in its name: a file of a long-gone period is old however
+// recently it was written.
 func (w *fileWriter) retain(now time.Time, keep string) {
 	if w.spec.maxFiles == 0 && w.spec.maxAge == 0 {
 		return
