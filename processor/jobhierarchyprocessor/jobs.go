@@ -161,46 +161,6 @@ func (s *jobSummary) ref() entity.Ref {
 	return entity.Ref{Type: semconv.EntityTypeJob, ID: s.JobID, BusinessKey: s.BusinessKey, IDOriginal: s.JobIDOriginal}
 }
 
-// sweepJobs reports orphan subjobs and forgets summaries that are done with.
-// Called with h.mu held.
-func (h *hierarchy) sweepJobs(now time.Time, em *emitter) {
-	var drop []string
-	h.jobs.each(func(id string, s *jobSummary) {
-		idle := now.Sub(time.Unix(0, s.Updated))
-		_, jobOpen := h.entities.get(id)
-		switch {
-		case s.Passed:
-			if now.Sub(time.Unix(0, s.PassedAt)) >= h.cfg.LateWindow {
-				drop = append(drop, id)
-			}
-		case jobOpen:
-			// The job is running: its subjobs are not orphans.
-		case s.Total == 0:
-			// Only the job's declared subjob count was seen.
-			if idle >= h.cfg.OrphanTimeout {
-				drop = append(drop, id)
-			}
-		case !s.OrphanReported:
-			if idle >= h.cfg.OrphanTimeout {
-				s.OrphanReported = true
-				h.jobs.markDirty(id)
-				h.reportOrphans(s, now, em)
-			}
-		default:
-			if idle >= h.cfg.OrphanTimeout+h.cfg.LateWindow {
-				drop = append(drop, id)
-			}
-		}
-	})
-	for _, id := range drop {
-		if s, ok := h.jobs.get(id); ok {
-			h.idCount -= s.ids.len()
-		}
-		h.jobs.remove(id)
-		delete(h.lateJobs, id)
-	}
-}
-
 func (h *hierarchy) reportOrphans(s *jobSummary, now time.Time, em *emitter) {
 	lr := em.event(s.Res, s.ref(), semconv.KindOrphanSubjobs, statusUnknown, now)
 	lr.Body().SetStr(fmt.Sprintf("job %s orphan_subjobs: %d subjobs arrived but their job did not within %s", s.JobID, s.Total, h.cfg.OrphanTimeout))

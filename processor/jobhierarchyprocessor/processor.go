@@ -77,6 +77,10 @@ type hierarchy struct {
 	wg       sync.WaitGroup
 	checking bool       // the periodic check runs
 	emitLock sync.Mutex // keeps one tick's emissions in order with the next's
+	// checkChunk is how many entries a check handles per hold of h.mu;
+	// pieceHook, when set, is called after each hold with its length.
+	checkChunk int
+	pieceHook  func(held time.Duration)
 }
 
 func newHierarchy(cfg *Config, set processor.Settings) (*hierarchy, error) {
@@ -106,6 +110,8 @@ func newHierarchy(cfg *Config, set processor.Settings) (*hierarchy, error) {
 		jobs:      newTable[*jobSummary](cfg.MaxJobSummaries, numSummaryClasses),
 		lateJobs:  map[string]struct{}{},
 		evicted:   newEvictedJobs(cfg.MaxJobSummaries),
+
+		checkChunk: checkChunk,
 	}
 	err = errors.Join(
 		tb.RegisterProcessorJobhierarchyEntitiesOpenCallback(func(_ context.Context, o metric.Int64Observer) error {
@@ -219,9 +225,9 @@ func (h *hierarchy) tick(ctx context.Context) {
 	defer h.emitLock.Unlock()
 	now := h.now()
 	em := newEmitter(h.version)
-	h.mu.Lock()
 	h.sweepEntities(now, em)
 	h.sweepJobs(now, em)
+	h.mu.Lock()
 	h.flushLate(now, em)
 	h.schedules.sweep(now, em)
 	md, sendMetrics := h.schedules.metricsDue(now, h.version)

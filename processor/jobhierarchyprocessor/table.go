@@ -145,6 +145,13 @@ func (t *table[V]) each(fn func(key string, v V)) {
 	}
 }
 
+// keys returns the keys in the order of each.
+func (t *table[V]) keys() []string {
+	out := make([]string, 0, len(t.rows))
+	t.each(func(key string, _ V) { out = append(out, key) })
+	return out
+}
+
 // eachRow calls fn for every entry with its class and hash, in no
 // particular order. fn must not change the table.
 func (t *table[V]) eachRow(fn func(r *row[V])) {

@@ -1,10 +1,8 @@
 package jobhierarchyprocessor // import "github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor"
 
 import (
-	"cmp"
 	"fmt"
 	"regexp"
-	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -221,37 +219,15 @@ func (h *hierarchy) recoverIfStalled(e *openEntity, now time.Time, em *emitter) 
 	h.telemetry.ProcessorJobhierarchyRecoveries.Add(h.ctx, 1, typeAttr(e.Type))
 }
 
-// sweepEntities finds stalled and overdue entities. Called with h.mu held.
-func (h *hierarchy) sweepEntities(now time.Time, em *emitter) {
-	if !h.cfg.Watchdog.Enabled {
-		return
-	}
-	var overdue []*openEntity
-	h.entities.each(func(_ string, e *openEntity) {
-		stall, maxDur := h.limits(e)
-		running, silence := now.Sub(time.Unix(0, e.Opened)), now.Sub(time.Unix(0, e.LastSeen))
-		switch {
-		case maxDur > 0 && running-time.Duration(e.Down) >= maxDur:
-			overdue = append(overdue, e)
-		case stall > 0 && !e.Stalled && silence >= stall:
-			e.Stalled = true
-			h.entities.markDirty(e.ID)
-			lr := em.event(e.Res, e.ref(), semconv.KindStalled, semconv.StatusRunning, now)
-			la := lr.Attributes()
-			la.PutDouble(semconv.AttrWatchdogSilenceS, silence.Seconds())
-			la.PutDouble(semconv.AttrWatchdogRunningS, running.Seconds())
-			la.PutDouble(semconv.AttrWatchdogLimitS, stall.Seconds())
-			h.telemetry.ProcessorJobhierarchyStalls.Add(h.ctx, 1, typeAttr(e.Type))
-		}
-	})
-	// Subjobs first, so that a job given up at the same check counts them.
-	slices.SortStableFunc(overdue, func(a, b *openEntity) int {
-		return cmp.Compare(typeOrder(a.Type), typeOrder(b.Type))
-	})
-	for _, e := range overdue {
-		h.giveUp(e, now, em)
-		h.entities.remove(e.ID)
-	}
+// reportStall emits the stalled event of an entity silent past its stall
+// timeout. Called with h.mu held.
+func (h *hierarchy) reportStall(e *openEntity, now time.Time, running, silence, stall time.Duration, em *emitter) {
+	lr := em.event(e.Res, e.ref(), semconv.KindStalled, semconv.StatusRunning, now)
+	la := lr.Attributes()
+	la.PutDouble(semconv.AttrWatchdogSilenceS, silence.Seconds())
+	la.PutDouble(semconv.AttrWatchdogRunningS, running.Seconds())
+	la.PutDouble(semconv.AttrWatchdogLimitS, stall.Seconds())
+	h.telemetry.ProcessorJobhierarchyStalls.Add(h.ctx, 1, typeAttr(e.Type))
 }
 
 func typeOrder(typ string) int {
