@@ -155,30 +155,3 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
-
-// BenchmarkCheck: one periodic check over 100,000 open entities (the
-// default cap) matched against two rules, none of them due.
-func BenchmarkCheck(b *testing.B) {
-	cfg := testConfig()
-	cfg.Watchdog.Rules = []WatchdogRule{
-		{ServiceName: "etch-.*", MaxDuration: time.Hour},
-		{BusinessKey: "lot-9.*", EntityType: semconv.EntityTypeSubjob, StallTimeout: time.Minute},
-	}
-	h, err := newHierarchy(cfg, processortest.NewNopSettings(metadata.Type))
-	require.NoError(b, err)
-	defer h.telemetry.Shutdown()
-	h.now = func() time.Time { return base }
-	h.nextLogs, h.nextTraces = consumertest.NewNop(), consumertest.NewNop()
-	for j := 0; j < cfg.MaxOpenEntities; j += 100 {
-		ld, records := newRecords()
-		for r := j; r < j+100; r++ {
-			addRecord(records, recordSpec{typ: semconv.EntityTypeSubjob, id: benchSubjobID(r), parent: benchJobID(r / 100), bk: "lot-4711", kind: semconv.KindStarted, status: semconv.StatusRunning, at: base})
-		}
-		_, _ = h.processLogs(context.Background(), ld)
-	}
-	require.Equal(b, cfg.MaxOpenEntities, h.entities.len())
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		h.tick(context.Background())
-	}
-}
