@@ -76,7 +76,7 @@ type hierarchy struct {
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	checking bool       // the periodic check runs
-	emitLock sync.Mutex // keeps one tick's emissions in order with the next's
+	emitLock sync.Mutex // held by a check until it has emitted; reports' own events wait for it
 	// checkChunk is how many entries a check handles per hold of h.mu;
 	// pieceHook, when set, is called after each hold with its length.
 	checkChunk int
@@ -222,7 +222,6 @@ func (h *hierarchy) Shutdown(ctx context.Context) error {
 // changed.
 func (h *hierarchy) tick(ctx context.Context) {
 	h.emitLock.Lock()
-	defer h.emitLock.Unlock()
 	now := h.now()
 	em := newEmitter(h.version)
 	h.sweepEntities(now, em)
@@ -237,6 +236,7 @@ func (h *hierarchy) tick(ctx context.Context) {
 	if sendMetrics {
 		h.emitMetrics(ctx, md)
 	}
+	h.emitLock.Unlock()
 	if err := h.checkpoint(ctx, false); err != nil {
 		h.logger.Warn("Writing the job hierarchy state to storage failed; retrying at the next check", zap.Error(err))
 	}
@@ -285,7 +285,14 @@ func (h *hierarchy) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, e
 	}
 	h.syncCounts()
 	h.mu.Unlock()
-	h.emit(ctx, em)
+	if em.logs.LogRecordCount() > 0 || em.traces.SpanCount() > 0 {
+		// A recovered event goes out after the stalled event of the check
+		// that marked its entity: the check lets reports through between
+		// its pieces but holds emitLock until it has emitted.
+		h.emitLock.Lock()
+		h.emit(ctx, em)
+		h.emitLock.Unlock()
+	}
 	return ld, nil
 }
 

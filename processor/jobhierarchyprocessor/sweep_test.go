@@ -1,6 +1,7 @@
 package jobhierarchyprocessor
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -109,4 +110,55 @@ func TestCheckForgetsSummariesByPieces(t *testing.T) {
 
 	assert.ElementsMatch(t, []string{job(0), job(4)}, hs.h.jobs.keys())
 	assert.Equal(t, 2, hs.h.entities.len())
+}
+
+// Subjobs a check finds stalled and that report again between two of its
+// pieces: each one's recovered event reaches the exporters after the
+// check's stalled event for it, never before (a Zabbix problem opened by
+// the stalled event would otherwise stay open). The reports are sent from
+// another goroutine; the check gives them up to 300 ms to pass, which they
+// may not do while the check has not emitted.
+func TestRecoveredFollowsTheStalledEventOfACheckInPieces(t *testing.T) {
+	hs := newHarness(t, testConfig(), nil)
+	hs.h.checkChunk = 1
+	hs.consumeLogs(started(semconv.EntityTypeSubjob, subA1, jobA, base))
+	hs.consumeLogs(started(semconv.EntityTypeSubjob, subA2, jobA, base))
+	hs.lsink.Reset()
+	hs.clock.advance(15 * time.Minute)
+
+	pieces := 0
+	done := make(chan struct{})
+	hs.h.pieceHook = func(time.Duration) {
+		pieces++
+		// Piece 1 took the keys, piece 2 marked one subjob stalled.
+		if pieces != 2 {
+			return
+		}
+		go func() {
+			defer close(done)
+			hs.consumeLogs(started(semconv.EntityTypeSubjob, subA1, jobA, hs.clock.now()))
+			hs.consumeLogs(started(semconv.EntityTypeSubjob, subA2, jobA, hs.clock.now()))
+		}()
+		select {
+		case <-done:
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	hs.tick()
+	<-done
+
+	got := kinds(syntheticRecords(hs.allLogs()))
+	stalled := map[string]bool{}
+	recovered := 0
+	for _, k := range got {
+		kind, id, _ := strings.Cut(k, " ")
+		switch kind {
+		case semconv.KindStalled:
+			stalled[id] = true
+		case semconv.KindRecovered:
+			recovered++
+			assert.True(t, stalled[id], "recovered %s before its stalled event: %v", id, got)
+		}
+	}
+	assert.Positive(t, recovered, "%v", got)
 }
