@@ -1,12 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
+	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,17 +16,20 @@ import (
 	"github.com/wafermonitor/wafermonitor/internal/testcollector"
 )
 
-// The OTLP form of an event must be what the real collector's wafermonitor
-// receiver makes of the same v1 event: both go through one collector into a
-// file, and the two log records must be equal but for the time the
-// collector observed them.
-func TestOTLPFormIsWhatTheReceiverMakesOfTheEvent(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
+// equivalenceCollector is a real collector whose wafermonitor and otlp
+// receivers both write what they make into files: log records into logs,
+// spans into traces.
+type equivalenceCollector struct {
+	col          *collector
+	logs, traces string
+}
+
+func startEquivalenceCollector(t *testing.T) equivalenceCollector {
 	dir := t.TempDir()
-	out := filepath.Join(dir, "logs.jsonl")
-	v1Port, otlpPort := testcollector.FreePort(t), testcollector.FreePort(t)
+	ec := equivalenceCollector{
+		col:  &collector{v1Port: testcollector.FreePort(t), otlpPort: testcollector.FreePort(t)},
+		logs: filepath.Join(dir, "logs.jsonl"), traces: filepath.Join(dir, "traces.jsonl"),
+	}
 	testcollector.Start(t, fmt.Sprintf(`
 receivers:
   wafermonitor:
@@ -37,39 +39,56 @@ receivers:
       http:
         endpoint: 127.0.0.1:%d
 exporters:
-  file:
+  file/logs:
+    path: %s
+    flush_interval: 100ms
+  file/traces:
     path: %s
     flush_interval: 100ms
 service:
   pipelines:
     logs:
       receivers: [wafermonitor, otlp]
-      exporters: [file]
+      exporters: [file/logs]
+    traces:
+      receivers: [wafermonitor, otlp]
+      exporters: [file/traces]
   telemetry:
     metrics:
       level: none
-`, v1Port, otlpPort, out), testcollector.Options{HealthURL: fmt.Sprintf("http://127.0.0.1:%d/v1/health", v1Port)})
+`, ec.col.v1Port, ec.col.otlpPort, ec.logs, ec.traces), testcollector.Options{HealthURL: fmt.Sprintf("http://127.0.0.1:%d/v1/health", ec.col.v1Port)})
+	return ec
+}
 
+// send sends the events of counter values first, first+1, … as one
+// request of m in protocol p, the way the harness's requester does (with
+// the request of their spans after it for otlp-json-spans).
+func (ec equivalenceCollector) send(t *testing.T, p protocol, m mode, first uint64) {
+	r := newRequester(http.DefaultClient, ec.col, p, m, new(atomic.Uint64), eventOf)
+	_, err := r.send(context.Background(), nil, first)
+	require.NoError(t, err, "%s, %d events from %d", p.name, m.events, first)
+}
+
+// The OTLP form of an event must be what the real collector's wafermonitor
+// receiver makes of the same v1 event: both go through one collector into a
+// file, and the log records must be equal but for the time the collector
+// observed them.
+func TestOTLPFormIsWhatTheReceiverMakesOfTheEvent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	ec := startEquivalenceCollector(t)
 	for _, first := range []uint64{0, 1} { // a started and a finished event
 		for _, p := range protocols {
-			m := mode{events: 1}
-			body := encodeEvents(p.enc, []benchEvent{eventOf(first)}, false)
-			resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d%s", p.port(&collector{v1Port: v1Port, otlpPort: otlpPort}), p.path(m.batch())),
-				p.contentType, bytes.NewReader(body))
-			require.NoError(t, err)
-			require.NoError(t, resp.Body.Close())
-			require.Equal(t, http.StatusOK, resp.StatusCode, p.name)
+			ec.send(t, p, mode{events: 1}, first)
 		}
 	}
 
+	want := 2 * len(protocols)
 	var got []plog.Logs
-	testcollector.WaitFor(t, 20*time.Second, "six log records in the file", func() bool {
-		got = readLogs(t, out)
-		n := 0
-		for _, l := range got {
-			n += l.LogRecordCount()
-		}
-		return n == 6
+	testcollector.WaitFor(t, 20*time.Second, fmt.Sprintf("%d log records in the file", want), func() bool {
+		got = readLogs(t, ec.logs)
+		return len(got) == want
 	})
 	byEvent := map[string][]plog.Logs{}
 	for _, l := range got {
@@ -79,25 +98,19 @@ service:
 	}
 	require.Len(t, byEvent, 2)
 	for key, logs := range byEvent {
-		require.Len(t, logs, 3, key)
+		require.Len(t, logs, len(protocols), key)
 		for _, other := range logs[1:] {
 			require.NoError(t, plogtest.CompareLogs(logs[0], other, plogtest.IgnoreObservedTimestamp()), key)
 		}
 	}
 }
 
+// readLogs is every log record of the file as a plog.Logs of its own,
+// with its resource and scope.
 func readLogs(t *testing.T, path string) []plog.Logs {
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	require.NoError(t, err)
-	defer f.Close()
 	var all []plog.Logs
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		l, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs(sc.Bytes())
+	for _, line := range testcollector.ReadJSONLines(t, path) {
+		l, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs(line)
 		if err != nil {
 			break // a line still being written
 		}

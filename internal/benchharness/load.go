@@ -20,10 +20,24 @@ type protocol struct {
 	contentType string
 	path        func(batch bool) string
 	port        func(c *collector) int
+	// spans: after each request, the spans of its terminal events (OTLP
+	// JSON) go to /v1/traces in a second request, the whole output the v1
+	// receiver makes of the events but for its cumulative metrics.
+	spans bool
 }
 
+// The names of the protocols the report's tables read.
+const (
+	protoV1        = "v1"
+	protoOTLPJSON  = "otlp-json"
+	protoOTLPSpans = "otlp-json-spans"
+)
+
+// tracesPath is where OTLP/HTTP takes spans.
+const tracesPath = "/v1/traces"
+
 var protocols = []protocol{
-	{name: "v1", enc: encV1, contentType: "application/json",
+	{name: protoV1, enc: encV1, contentType: "application/json",
 		path: func(batch bool) string {
 			if batch {
 				return "/v1/events/batch"
@@ -31,9 +45,13 @@ var protocols = []protocol{
 			return "/v1/event"
 		},
 		port: func(c *collector) int { return c.v1Port }},
-	{name: "otlp-json", enc: encOTLPJSON, contentType: "application/json",
+	{name: protoOTLPJSON, enc: encOTLPJSON, contentType: "application/json",
 		path: func(bool) string { return "/v1/logs" }, port: func(c *collector) int { return c.otlpPort }},
 	{name: "otlp-proto", enc: encOTLPProto, contentType: "application/x-protobuf",
+		path: func(bool) string { return "/v1/logs" }, port: func(c *collector) int { return c.otlpPort }},
+	// Last: measured in the default pipeline's target cells only
+	// (protocolsFor).
+	{name: protoOTLPSpans, enc: encOTLPJSON, contentType: "application/json", spans: true,
 		path: func(bool) string { return "/v1/logs" }, port: func(c *collector) int { return c.otlpPort }},
 }
 
@@ -45,6 +63,10 @@ type requester struct {
 	tmpls   [2]*template // by parity of the first event: started first, finished first
 	counter *atomic.Uint64
 	events  eventMapping
+	// spans are the templates of the spans sent after each request, by
+	// the same parity (nil: none), to tracesURL.
+	spans     [2]*template
+	tracesURL string
 }
 
 func newRequester(client *http.Client, c *collector, p protocol, m mode, counter *atomic.Uint64, events eventMapping) *requester {
@@ -55,6 +77,10 @@ func newRequester(client *http.Client, c *collector, p protocol, m mode, counter
 		r.tmpls[1] = newTemplate(p.enc, m.events, false, m.batch())
 	} else {
 		r.tmpls[1] = r.tmpls[0]
+	}
+	if p.spans {
+		r.tracesURL = fmt.Sprintf("http://127.0.0.1:%d%s", p.port(c), tracesPath)
+		r.spans = [2]*template{newSpanTemplate(m.events, true), newSpanTemplate(m.events, m.events%2 == 0)}
 	}
 	return r
 }
@@ -102,26 +128,41 @@ func (r *requester) sendUnit(ctx context.Context, buf []byte, first uint64, due 
 }
 
 // send renders and posts the request whose first event has counter value
-// first; buf is the caller's scratch.
+// first, and then the request of their spans if the protocol sends spans
+// and any of the events is terminal; buf is the caller's scratch.
 func (r *requester) send(ctx context.Context, buf []byte, first uint64) ([]byte, error) {
 	body := r.tmpls[first%2].render(buf, first, r.events)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(body))
-	if err != nil {
+	if err := r.post(ctx, r.url, body); err != nil {
 		return body, err
+	}
+	spans := r.spans[first%2]
+	if spans == nil {
+		return body, nil
+	}
+	// The collector read the first body before it answered: buf is free.
+	body = spans.render(body, first, r.events)
+	return body, r.post(ctx, r.tracesURL, body)
+}
+
+// post sends body to url and reads the answer.
+func (r *requester) post(ctx context.Context, url string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
 	}
 	req.Header.Set("Content-Type", r.ctype)
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return body, err
+		return err
 	}
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		_ = resp.Body.Close()
-		return body, &httpError{status: resp.StatusCode, msg: fmt.Sprintf("%s: HTTP %d: %s", r.url, resp.StatusCode, bytes.TrimSpace(msg))}
+		return &httpError{status: resp.StatusCode, msg: fmt.Sprintf("%s: HTTP %d: %s", url, resp.StatusCode, bytes.TrimSpace(msg))}
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
-	return body, nil
+	return nil
 }
 
 // sample is what one cell of the run measured.

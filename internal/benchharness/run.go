@@ -175,15 +175,23 @@ func (h *harness) stopAll() {
 }
 
 // protocolsFor are the protocols a collector takes in a mode: the open-jobs
-// cells and the baseline compare v1 with OTLP JSON only.
+// cells and the baseline compare v1 with OTLP JSON only; OTLP JSON of the
+// same output (logs and spans) is measured in the default pipeline's cells
+// of the efficiency targets only, to keep the run short.
 func protocolsFor(pl pipeline, m mode) []protocol {
 	if (m.openJobs && !pl.openJobs) || (!m.openJobs && pl.onlyOpenJobs) {
 		return nil
 	}
-	if m.openJobs || pl.name == pipeBaseline {
-		return protocols[:2]
+	var out []protocol
+	for _, p := range protocols {
+		switch {
+		case (m.openJobs || pl.name == pipeBaseline) && p.name != protoV1 && p.name != protoOTLPJSON:
+		case p.spans && (pl.name != pipeDefault || (m.name != modeSingle16.name && m.name != modeBatch.name)):
+		default:
+			out = append(out, p)
+		}
 	}
-	return protocols
+	return out
 }
 
 // prepare measures the idle collectors, opens the jobs of the open-jobs

@@ -23,9 +23,10 @@ import (
 //
 // The OTLP form of an event is the log record the wafermonitor receiver makes
 // of it (same resource, scope, event name, trace and span IDs, severity, body
-// and attributes), sent to /v1/logs. The v1 path does strictly more work
-// per event: the receiver also makes a span of each terminal event, updates
-// its cumulative metrics and deduplicates by idempotency key.
+// and attributes), sent to /v1/logs. From it the v1 path does more work per
+// event: the receiver also makes a span of each terminal event, updates its
+// cumulative metrics and deduplicates by idempotency key. The OTLP form of
+// the same output (otlp-json-spans, workload_spans.go) adds those spans.
 const subjobsPerJob = 100
 
 // The events happened when the harness started: as recent as a site's, so
@@ -109,7 +110,7 @@ var finishedMetrics = []struct {
 }{
 	{semconv.MetricKeyCPUSystemS, 0.1},
 	{semconv.MetricKeyCPUUserS, 1.25},
-	{semconv.MetricKeyDurationS, 93.2},
+	{semconv.MetricKeyDurationS, finishedDurationS},
 	{semconv.MetricKeyMemMaxMB, 412.5},
 }
 
@@ -136,28 +137,22 @@ func v1JSON(buf *bytes.Buffer, e benchEvent) {
 func otlpLogs(events []benchEvent) plog.Logs {
 	logs := plog.NewLogs()
 	rl := logs.ResourceLogs().AppendEmpty()
-	entity.Resource{ServiceName: appName, ServiceVersion: appVersion, SiteID: siteID, AppID: appID}.Fill(rl.Resource())
+	fillResource(rl.Resource())
 	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName(scopeName)
-	sl.Scope().SetVersion("0.1.0")
+	fillScope(sl.Scope())
 	for _, e := range events {
 		lr := sl.LogRecords().AppendEmpty()
 		lr.SetTimestamp(pcommon.NewTimestampFromTime(eventTime))
 		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(observedTime))
 		lr.SetEventName(semconv.EventName(semconv.EntityTypeSubjob, e.kind()))
-		id := ids.ForSubjob(mustUUID(subjobUUID(e.subjob)), mustUUID(jobUUID(e.job)), true)
+		id := e.ids()
 		lr.SetTraceID(id.TraceID)
 		lr.SetSpanID(id.SpanID)
 		lr.SetSeverityNumber(plog.SeverityNumberInfo)
 		lr.SetSeverityText("INFO")
 		lr.Body().SetStr(semconv.EntityTypeSubjob + " " + subjobUUID(e.subjob) + " " + e.kind() + ": " + e.status())
 		attrs := lr.Attributes()
-		entity.Ref{Type: semconv.EntityTypeSubjob, ID: subjobUUID(e.subjob), ParentID: jobUUID(e.job), BusinessKey: bizKey, SubKey: subKey}.PutAttributes(attrs, e.status())
-		if !e.started {
-			for _, m := range finishedMetrics {
-				attrs.PutDouble(semconv.MetricPrefix+m.name, m.value)
-			}
-		}
+		putSubjobAttributes(attrs, e)
 		attrs.PutStr(semconv.AttrEventKind, e.kind())
 		attrs.PutStr(semconv.AttrIdempotencyKey, eventKey(e.n))
 		if !e.started {
@@ -165,6 +160,34 @@ func otlpLogs(events []benchEvent) plog.Logs {
 		}
 	}
 	return logs
+}
+
+// fillResource and fillScope are the resource and scope the receiver gives
+// every event of the workload, log record or span.
+func fillResource(r pcommon.Resource) {
+	entity.Resource{ServiceName: appName, ServiceVersion: appVersion, SiteID: siteID, AppID: appID}.Fill(r)
+}
+
+func fillScope(s pcommon.InstrumentationScope) {
+	s.SetName(scopeName)
+	s.SetVersion("0.1.0")
+}
+
+// ids are the trace and span IDs of the event's subjob.
+func (e benchEvent) ids() ids.Entity {
+	return ids.ForSubjob(mustUUID(subjobUUID(e.subjob)), mustUUID(jobUUID(e.job)), true)
+}
+
+// putSubjobAttributes writes what the receiver puts on a subjob's log
+// records and span alike: the entity, its status and a finished subjob's
+// measurements.
+func putSubjobAttributes(attrs pcommon.Map, e benchEvent) {
+	entity.Ref{Type: semconv.EntityTypeSubjob, ID: subjobUUID(e.subjob), ParentID: jobUUID(e.job), BusinessKey: bizKey, SubKey: subKey}.PutAttributes(attrs, e.status())
+	if !e.started {
+		for _, m := range finishedMetrics {
+			attrs.PutDouble(semconv.MetricPrefix+m.name, m.value)
+		}
+	}
 }
 
 // patch is one place in a template where a value of fixed width goes.
@@ -190,42 +213,47 @@ const (
 	encOTLPProto
 )
 
-// newTemplate encodes `events` placeholder events (starting with a started
-// event when firstStarted, alternating) and locates every ID in the result.
-func newTemplate(enc encoding, events int, firstStarted bool, batch bool) *template {
+// placeholderSlots are the events a template is made of: `events`
+// placeholder events, starting with a started event when firstStarted,
+// alternating. Every slot has IDs of its own, so that the events of one
+// request may belong to different jobs (the open-jobs workload).
+func placeholderSlots(events int, firstStarted bool) []benchEvent {
 	slots := make([]benchEvent, events)
 	for i := range slots {
 		started := (i%2 == 0) == firstStarted
-		// Every slot has IDs of its own, so that the events of one request
-		// may belong to different jobs (the open-jobs workload).
 		slots[i] = benchEvent{job: placeholderJob + uint64(i), subjob: placeholderSubjob + uint64(i), n: placeholderEvent + uint64(i), started: started}
 	}
-	body := encodeEvents(enc, slots, batch)
-	t := &template{body: body, events: events, patches: make([][]patch, events)}
-	raw := enc == encOTLPProto
+	return slots
+}
+
+// The fields of an event a template patches.
+func fieldEventKey(e benchEvent) []byte { return []byte(eventKey(e.n)) }
+func fieldSubjob(e benchEvent) []byte   { return []byte(subjobUUID(e.subjob)) }
+func fieldJob(e benchEvent) []byte      { return []byte(jobUUID(e.job)) }
+func subjobSpanID(e benchEvent) []byte  { id := e.ids().SpanID; return id[:] }
+func jobTraceID(e benchEvent) []byte    { id := e.ids().TraceID; return id[:] }
+func jobSpanID(e benchEvent) []byte     { id := e.ids().ParentSpanID; return id[:] }
+
+// idField is an ID field as protobuf (raw) or OTLP JSON (hex) carries it.
+func idField(raw bool, id func(benchEvent) []byte) func(benchEvent) []byte {
+	if raw {
+		return id
+	}
+	return func(e benchEvent) []byte { return []byte(hex.EncodeToString(id(e))) }
+}
+
+// newTemplate encodes `events` placeholder events (placeholderSlots) and
+// locates every ID in the result.
+func newTemplate(enc encoding, events int, firstStarted bool, batch bool) *template {
+	slots := placeholderSlots(events, firstStarted)
+	t := &template{body: encodeEvents(enc, slots, batch), events: events, patches: make([][]patch, events)}
+	fields := []func(benchEvent) []byte{fieldEventKey, fieldSubjob, fieldJob}
+	if enc != encV1 {
+		raw := enc == encOTLPProto
+		fields = append(fields, idField(raw, subjobSpanID), idField(raw, jobTraceID))
+	}
 	for i, e := range slots {
-		t.locate(i, []byte(eventKey(e.n)), func(e benchEvent) []byte { return []byte(eventKey(e.n)) })
-		t.locate(i, []byte(subjobUUID(e.subjob)), func(e benchEvent) []byte { return []byte(subjobUUID(e.subjob)) })
-		t.locate(i, []byte(jobUUID(e.job)), func(e benchEvent) []byte { return []byte(jobUUID(e.job)) })
-		if enc == encV1 {
-			continue
-		}
-		spanID := func(e benchEvent) []byte {
-			id := ids.ForSubjob(mustUUID(subjobUUID(e.subjob)), mustUUID(jobUUID(e.job)), true).SpanID
-			if raw {
-				return id[:]
-			}
-			return []byte(hex.EncodeToString(id[:]))
-		}
-		traceID := func(e benchEvent) []byte {
-			id := ids.TraceID(mustUUID(jobUUID(e.job)))
-			if raw {
-				return id[:]
-			}
-			return []byte(hex.EncodeToString(id[:]))
-		}
-		t.locate(i, spanID(e), spanID)
-		t.locate(i, traceID(e), traceID)
+		t.locateAll(i, e, fields)
 	}
 	return t
 }
@@ -260,6 +288,13 @@ func encodeEvents(enc encoding, events []benchEvent, batch bool) []byte {
 		buf.WriteByte(']')
 	}
 	return buf.Bytes()
+}
+
+// locateAll locates every field of slot's placeholder event e.
+func (t *template) locateAll(slot int, e benchEvent, fields []func(benchEvent) []byte) {
+	for _, f := range fields {
+		t.locate(slot, f(e), f)
+	}
 }
 
 // locate records every occurrence of old in the body as a place of slot's

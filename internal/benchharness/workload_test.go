@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 )
 
@@ -29,27 +30,42 @@ func TestTemplateRendersTheEncodingOfItsEvents(t *testing.T) {
 					firsts = append(firsts, 1, 2_000_000_000+12345)
 				}
 				tmpls := [2]*template{newTemplate(enc, events, true, batch), newTemplate(enc, events, false, batch)}
+				// The spans of the same events, sent after them by
+				// otlp-json-spans (encoded once, for the OTLP JSON pass).
+				spans := [2]*template{newSpanTemplate(events, true), newSpanTemplate(events, false)}
 				for _, first := range firsts {
 					start := first - first%2_000_000_000
 					mapping := mp.events(start)
-					got := tmpls[first%2].render(nil, first, mapping)
 					evs := make([]benchEvent, events)
 					for i := range evs {
 						evs[i] = mapping(first + uint64(i))
 					}
-					want := encodeEvents(enc, evs, batch)
-					if !bytes.Equal(got, want) {
-						i := 0
-						for i < len(got) && i < len(want) && got[i] == want[i] {
-							i++
-						}
-						t.Fatalf("%s, encoding %d, %d events from %d: differs at byte %d of %d: got %q, want %q",
-							mp.name, enc, events, first, i, len(want), got[i:min(i+60, len(got))], want[i:min(i+60, len(want))])
+					what := fmt.Sprintf("%s, encoding %d, %d events from %d", mp.name, enc, events, first)
+					requireSameBytes(t, what, tmpls[first%2].render(nil, first, mapping), encodeEvents(enc, evs, batch))
+					if enc != encOTLPJSON {
+						continue
 					}
+					var got []byte
+					if s := spans[first%2]; s != nil {
+						got = s.render(nil, first, mapping)
+					}
+					requireSameBytes(t, what+", spans", got, encodeSpans(evs))
 				}
 			}
 		}
 	}
+}
+
+func requireSameBytes(t *testing.T, what string, got, want []byte) {
+	t.Helper()
+	if bytes.Equal(got, want) {
+		return
+	}
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	t.Fatalf("%s: differs at byte %d of %d: got %q, want %q", what, i, len(want), got[i:min(i+60, len(got))], want[i:min(i+60, len(want))])
 }
 
 // The open-jobs workload keeps every job with one open subjob: a job's
