@@ -9,7 +9,9 @@
 // with -baseline-bin or -baseline-rev, another build runs the shipped
 // configuration too, for a before/after table. It sends the same jobs as v1
 // events to the wafermonitor receiver and as OTLP/HTTP log records (JSON and
-// protobuf) to the otlp receiver. Cells (pipeline × protocol × load shape)
+// protobuf) to the otlp receiver; in the default pipeline's cells of the
+// efficiency targets also as OTLP JSON of the same output, the log records
+// and the spans of the finished subjobs. Cells (pipeline × protocol × load shape)
 // run interleaved, round after round, so that drift of a shared machine hits
 // every protocol alike; ratios against a peer of the same run are the result
 // to read. The last round is profiled (CPU and heap, through the pprof

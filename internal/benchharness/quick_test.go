@@ -54,6 +54,12 @@ func TestQuickRunMeasuresEveryCell(t *testing.T) {
 			}
 		}
 	}
+	// OTLP JSON of the same output, logs and spans, beside logs only in the
+	// cells of the efficiency targets (the loop above checks its answers:
+	// an error of either of its requests counts in the cell).
+	for _, m := range []mode{modeSingle16, modeBatch} {
+		require.Positive(t, res.cell(pipeDefault, protoOTLPSpans, m.name).events, "%s %s not measured", protoOTLPSpans, m.name)
+	}
 	oj := res.cell(pipeDefault, "v1", res.openJobsMode.name)
 	require.Positive(t, oj.csvBytes, "the default pipeline's CSV files did not grow")
 	require.Positive(t, res.fileWrites(oj, "v1", res.openJobsMode), "the default pipeline wrote nothing")
@@ -92,7 +98,8 @@ func TestQuickRunMeasuresEveryCell(t *testing.T) {
 	targets := strings.Index(report, "## Targets: the `default` pipeline")
 	require.Positive(t, targets)
 	require.Less(t, targets, strings.Index(report, "### `plain`"), "the default pipeline's rows lead the report")
-	for _, want := range []string{"## Before and after", "## Memory after the load", "## Writes and allocations per event", "## Where the time goes", "| tree measured | ", o.profileDir} {
+	for _, want := range []string{"*informational:* v1 ÷ OTLP JSON of the same output (logs and spans), " + modeSingle16.name,
+		"*informational:* v1 ÷ OTLP JSON of the same output (logs and spans), " + modeBatch.name, "## Before and after", "## Memory after the load", "## Writes and allocations per event", "## Where the time goes", "| tree measured | ", o.profileDir} {
 		require.Contains(t, report, want)
 	}
 	svg, err := os.ReadFile(o.svg)

@@ -87,7 +87,8 @@ func (w *writer) ingestion(r *results) {
 	w.p("sent on a fixed schedule whatever the answers' delay, and latency counts from the time a request was due.\n")
 	w.p("CPU is the collector process's user + system time (`/proc/PID/stat`) during the cell and its settle time;\n")
 	w.p("peak RSS is `VmHWM`, reset before each cell (`/proc/PID/clear_refs`). Latency is measured by the client, on the\n")
-	w.p("same cores. Errors are answers other than 200, by HTTP status.\n\n")
+	w.p("same cores. Errors are answers other than 200, by HTTP status. A request of `%s` is its `/v1/logs`\n", protoOTLPSpans)
+	w.p("request and, when it has finished subjobs, the `/v1/traces` request of their spans after it, timed together.\n\n")
 	for _, pipe := range r.pipelines {
 		w.p("### `%s`: %s\n\n", pipe, r.collectors[pipe].pipeline.title)
 		w.p("| load | protocol | events/s | p50 ms | p99 ms | CPU-s per 10^6 events | allocated KiB/event | peak RSS MiB | requests | errors |\n")

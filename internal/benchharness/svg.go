@@ -23,7 +23,7 @@ func renderSVG(r *results) string {
 		{"collector CPU-s per 10^6 events, default (lower is better)", (*agg).cpuPerMillion, pipeDefault},
 		{"collector CPU-s per 10^6 events, plain", (*agg).cpuPerMillion, pipePlain},
 	}
-	colors := map[string]string{"v1": "#1f77b4", "otlp-json": "#ff7f0e", "otlp-proto": "#2ca02c"}
+	colors := map[string]string{"v1": "#1f77b4", "otlp-json": "#ff7f0e", "otlp-proto": "#2ca02c", protoOTLPSpans: "#d62728"}
 	short := []string{"1 client", "16 clients", "64 clients", "batch 100"}
 	const (
 		pw, ph            = 400, 360
@@ -69,11 +69,11 @@ func renderSVG(r *results) string {
 		}
 	}
 	for k, pr := range protocols {
-		x := 20 + k*160
+		x := 20 + k*130
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="12" height="12" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n", x, height-30, colors[pr.name], x+16, height-20, pr.name)
 	}
 	fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#555">this machine only: %s, %d CPUs, load %s; %s</text>`+"\n",
-		500, height-20, html.EscapeString(r.machine.cpuModel), r.machine.nproc, r.machine.loadStart, r.started.Format("2006-01-02 15:04 UTC"))
+		20+len(protocols)*130, height-20, html.EscapeString(r.machine.cpuModel), r.machine.nproc, r.machine.loadStart, r.started.Format("2006-01-02 15:04 UTC"))
 	b.WriteString("</svg>\n")
 	return b.String()
 }
