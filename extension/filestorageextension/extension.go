@@ -33,6 +33,11 @@ type fileStorage struct {
 	releaseMu   sync.Mutex // serialises looks at the files
 	stop, done  chan struct{}
 
+	// deferProgress: persistent sending queues' progress is written with
+	// their next write (progressclient.go), on a timer set with after.
+	deferProgress bool
+	after         afterFunc
+
 	mu      sync.Mutex
 	host    component.Host
 	clients map[string]*trackedFile // by path
@@ -146,5 +151,9 @@ func (e *fileStorage) track(ctx context.Context, f *trackedFile, client storage.
 	e.mu.Lock()
 	e.clients[f.path] = f
 	e.mu.Unlock()
-	return &queueClient{Client: &accessClient{Client: client, access: &f.access}, file: f}
+	client = &accessClient{Client: client, access: &f.access}
+	if e.deferProgress && f.kind == component.KindExporter {
+		client = newProgressClient(client, e.logger.With(zap.String("file", f.path)), e.after)
+	}
+	return &queueClient{Client: client, file: f}
 }

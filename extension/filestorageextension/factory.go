@@ -57,7 +57,9 @@ func createExtension(ctx context.Context, set extension.Settings, cfg component.
 		now:       time.Now,
 		// contrib's online compaction reopens a file outside the calls
 		// to its client: its map may then move while it is released.
-		releaseMaps: c.Compaction == nil || !c.Compaction.OnRebound,
-		clients:     map[string]*trackedFile{},
+		releaseMaps:   c.Compaction == nil || !c.Compaction.OnRebound,
+		deferProgress: true,
+		after:         realAfterFunc,
+		clients:       map[string]*trackedFile{},
 	}, nil
 }

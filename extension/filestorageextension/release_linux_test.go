@@ -21,7 +21,9 @@ import (
 )
 
 // quietExtension is the extension on dir, started without its release
-// loop: the test looks at the files itself (releaseQuiet).
+// loop: the test looks at the files itself (releaseQuiet); and without
+// the queues' progress layer, whose cache would answer the reads of what
+// was written without the file.
 func quietExtension(t *testing.T, dir string) *fileStorage {
 	t.Helper()
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
@@ -30,6 +32,7 @@ func quietExtension(t *testing.T, dir string) *fileStorage {
 	require.NoError(t, err)
 	e := ext.(*fileStorage)
 	e.releaseMaps = false
+	e.deferProgress = false
 	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, e.Shutdown(context.Background())) })
 	return e
