@@ -34,6 +34,7 @@ targets=(
 	"FuzzReadResponse ./exporter/zabbixexporter/internal/zabbixsender"
 	"FuzzParseInfo ./exporter/zabbixexporter/internal/zabbixsender"
 	"FuzzCheckFile ./extension/filestorageextension"
+	"FuzzProgressClientMatchesModel ./extension/filestorageextension"
 	"FuzzParseNumber ./internal/entity"
 )
 for t in "${targets[@]}"; do

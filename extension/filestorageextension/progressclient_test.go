@@ -293,10 +293,10 @@ func TestProgressInnerErrors(t *testing.T) {
 		f.inner.data["5"] = []byte("x")
 		f.batch(t, done("m1", "0"))
 		f.inner.fail = 1
-		assert.Equal(t, []byte("x"), f.batch(t, read("m2", "5"))[1].Value)
+		assert.Equal(t, []byte("x"), f.batch(t, read("m5", "5"))[1].Value)
 		assert.Equal(t, map[string][]byte{"5": []byte("x")}, f.inner.data)
 		require.NoError(t, f.client.Close(context.Background()))
-		assert.Equal(t, map[string][]byte{queueMetadataKey: []byte("m2"), "5": []byte("x")}, f.inner.data)
+		assert.Equal(t, map[string][]byte{queueMetadataKey: []byte("m5"), "5": []byte("x")}, f.inner.data)
 	})
 	t.Run("a read fails both times: nothing of the batch is done", func(t *testing.T) {
 		f := newProgressFixture()

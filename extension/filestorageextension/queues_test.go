@@ -41,7 +41,7 @@ var storageID = component.MustNewID("file_storage")
 // queueExporter is an exporter built on the exporter helper with a
 // persistent sending queue in the extension, retrying every few
 // milliseconds for ever.
-func queueExporter(t *testing.T, ext *testExtension, b *backend, batch bool) exporter.Logs {
+func queueExporter(t *testing.T, ext *testExtension, push func(context.Context, plog.Logs) error, batch bool) exporter.Logs {
 	t.Helper()
 	q := exporterhelper.NewDefaultQueueConfig()
 	q.StorageID = &storageID
@@ -56,7 +56,7 @@ func queueExporter(t *testing.T, ext *testExtension, b *backend, batch bool) exp
 	retry.InitialInterval, retry.MaxInterval, retry.MaxElapsedTime = 5*time.Millisecond, 20*time.Millisecond, 0
 	set := exportertest.NewNopSettings(csvID.Type())
 	set.ID = csvID
-	exp, err := exporterhelper.NewLogs(context.Background(), set, &struct{}{}, b.push,
+	exp, err := exporterhelper.NewLogs(context.Background(), set, &struct{}{}, push,
 		exporterhelper.WithQueue(configoptional.Some(q)), exporterhelper.WithRetry(retry))
 	require.NoError(t, err)
 	ext.host.exts = map[component.ID]component.Component{storageID: ext.fileStorage}
@@ -94,7 +94,7 @@ func TestQueuesFollowTheExporterHelper(t *testing.T) {
 		t.Run(map[bool]string{false: "no batching", true: "batching in the queue"}[batch], func(t *testing.T) {
 			ext := startExtension(t, t.TempDir())
 			b := &backend{}
-			exp := queueExporter(t, ext, b, batch)
+			exp := queueExporter(t, ext, b.push, batch)
 			for _, n := range []int{7, 1, 30, 2} {
 				require.NoError(t, exp.ConsumeLogs(context.Background(), logs(n)))
 			}
@@ -116,7 +116,7 @@ func TestQueuesFollowTheExporterHelper(t *testing.T) {
 func TestQueuesReadAtStart(t *testing.T) {
 	dir := t.TempDir()
 	first := startExtension(t, dir)
-	exp := queueExporter(t, first, &backend{}, false)
+	exp := queueExporter(t, first, (&backend{}).push, false)
 	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(25)))
 	waitQueue(t, first, "25 items", func(q spool.Queue) bool { return q.Items == 25 })
 	require.NoError(t, exp.Shutdown(context.Background()))
