@@ -43,24 +43,33 @@ var storageID = component.MustNewID("file_storage")
 // milliseconds for ever.
 func queueExporter(t *testing.T, ext *testExtension, push func(context.Context, plog.Logs) error, batch bool) exporter.Logs {
 	t.Helper()
+	return queueExporterWith(t, ext, push, func(q *exporterhelper.QueueBatchConfig) {
+		if batch { // as the shipped configuration does
+			q.Batch = configoptional.Some(exporterhelper.BatchConfig{
+				FlushTimeout: 20 * time.Millisecond, Sizer: exporterhelper.RequestSizerTypeItems, MinSize: 1000, MaxSize: 10000,
+			})
+		}
+	})
+}
+
+// queueExporterWith is queueExporter with its queue's settings changed by
+// configure.
+func queueExporterWith(tb testing.TB, ext *testExtension, push func(context.Context, plog.Logs) error, configure func(q *exporterhelper.QueueBatchConfig)) exporter.Logs {
+	tb.Helper()
 	q := exporterhelper.NewDefaultQueueConfig()
 	q.StorageID = &storageID
 	q.Sizer = exporterhelper.RequestSizerTypeItems
 	q.QueueSize = 100000
-	if batch { // as the shipped configuration does
-		q.Batch = configoptional.Some(exporterhelper.BatchConfig{
-			FlushTimeout: 20 * time.Millisecond, Sizer: exporterhelper.RequestSizerTypeItems, MinSize: 1000, MaxSize: 10000,
-		})
-	}
+	configure(&q)
 	retry := configretry.NewDefaultBackOffConfig()
 	retry.InitialInterval, retry.MaxInterval, retry.MaxElapsedTime = 5*time.Millisecond, 20*time.Millisecond, 0
 	set := exportertest.NewNopSettings(csvID.Type())
 	set.ID = csvID
 	exp, err := exporterhelper.NewLogs(context.Background(), set, &struct{}{}, push,
 		exporterhelper.WithQueue(configoptional.Some(q)), exporterhelper.WithRetry(retry))
-	require.NoError(t, err)
+	require.NoError(tb, err)
 	ext.host.exts = map[component.ID]component.Component{storageID: ext.fileStorage}
-	require.NoError(t, exp.Start(context.Background(), ext.host))
+	require.NoError(tb, exp.Start(context.Background(), ext.host))
 	return exp
 }
 
