@@ -124,19 +124,23 @@ func (h *hierarchy) checkpoint(ctx context.Context, final bool) error {
 	h.mu.Lock()
 	now := h.now()
 	var ops []*storage.Operation
+	var chunks func([]*storage.Operation) []*storage.Operation
 	var commit func()
 	if c.needSnapshot {
 		ops, commit = h.wholeSnapshot(now.UnixNano())
 	} else if h.changed() || final || (h.entities.len() > 0 && now.Sub(c.lastWrite) >= max(heartbeatInterval, h.cfg.CheckInterval)) {
-		ops, commit = h.journalEntry(now.UnixNano(), true)
+		ops, chunks, commit = h.journalEntry(now.UnixNano(), true)
 	} else if c.building != nil && c.building.credit > 0 {
 		// Quiet: the snapshot goes on with what earlier entries paid for.
-		ops, commit = h.journalEntry(now.UnixNano(), false)
+		ops, chunks, commit = h.journalEntry(now.UnixNano(), false)
 	}
 	if op := h.schedules.stateOp(); op != nil {
 		ops = append(ops, op)
 	}
 	h.mu.Unlock()
+	if chunks != nil {
+		ops = chunks(ops)
+	}
 	if len(ops) == 0 {
 		return nil
 	}
@@ -211,14 +215,20 @@ func (h *hierarchy) switchIndex(idx stateIndex) []*storage.Operation {
 	return ops
 }
 
-// journalEntry writes the changes since the last check (with withChanges),
-// and the chunks of the snapshot being built that the entries pay for; it
-// begins a snapshot when the journal has outgrown the last one. Called with
-// h.mu held.
-func (h *hierarchy) journalEntry(now int64, withChanges bool) ([]*storage.Operation, func()) {
+// journalEntry writes the changes since the last check (with withChanges);
+// it begins a snapshot when the journal has outgrown the last one. Called
+// with h.mu held. chunks, called after h.mu is released, adds the chunks of
+// the snapshot being built that the entries pay for, each encoded in a hold
+// of h.mu of its own: a chunk walks the whole state (about 0.3 ms at 10,000
+// open jobs of 100 subjobs), and reports wait for one chunk, not for all of
+// a check's. A chunk encoded after changes that this entry does not hold
+// is still right: the snapshot is the state its first journal entry
+// (index.From) is replayed over, and the changes made while the chunks
+// were encoded go into one more entry, written with them, so that no chunk
+// holds a change that no entry written with it or before holds.
+func (h *hierarchy) journalEntry(now int64, withChanges bool) (ops []*storage.Operation, chunks func([]*storage.Operation) []*storage.Operation, commit func()) {
 	c := &h.store
 	seq := c.next
-	var ops []*storage.Operation
 	size := 0
 	var batches []*stateBatch
 	if withChanges {
@@ -238,26 +248,46 @@ func (h *hierarchy) journalEntry(now int64, withChanges bool) ([]*storage.Operat
 		c.building = b // so that a failed write leaves no chunk of it behind
 	}
 	var done bool
-	if b != nil {
+	chunks = func(ops []*storage.Operation) []*storage.Operation {
+		if b == nil {
+			return ops
+		}
 		if b.index.From <= seq {
 			b.journal += size
 		}
 		b.credit += size
-		for n := 0; b.written < b.index.Chunks && (b.credit > 0 || b.written == 0) && n < maxChunksPerCheck; n++ {
-			chunk := h.snapshotChunk(b.index.Gen, b.index.Chunks, b.written, now)
+		encoded := 0
+		for ; b.written < b.index.Chunks && (b.credit > 0 || b.written == 0) && encoded < maxChunksPerCheck; encoded++ {
+			var chunk []byte
+			h.inPiece(func() { chunk = h.snapshotChunk(b.index.Gen, b.index.Chunks, b.written, now) })
 			ops = append(ops, storage.SetOperation(snapshotKey(b.index.Gen, b.written), chunk))
 			b.credit -= len(chunk)
 			b.bytes += len(chunk)
 			b.written++
 		}
+		if encoded > 0 {
+			h.inPiece(func() {
+				if !h.changed() {
+					return
+				}
+				for _, batch := range h.journalBatches(now, seq+entries) {
+					entry := encodeBatch(batch)
+					ops = append(ops, storage.SetOperation(journalKey(batch.seq), entry))
+					size += len(entry)
+					b.journal += len(entry) // at or after index.From
+					entries++
+				}
+			})
+		}
 		if done = b.written == b.index.Chunks; done {
 			ops = append(ops, h.switchIndex(b.index)...)
 		}
+		return ops
 	}
-	return ops, func() {
+	return ops, chunks, func() {
 		c.next += entries
 		c.journalBytes += size
-		c.journalEntries += len(batches)
+		c.journalEntries += int(entries) //nolint:gosec // a count of entries
 		if done {
 			c.index, c.building = b.index, nil
 			c.snapshotBytes = b.bytes
