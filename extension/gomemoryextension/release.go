@@ -57,7 +57,11 @@ func newHeapReader() func() heapState {
 // latest the periodic one, every two minutes), and its scavenger returns
 // free memory only above that goal. A check that finds the collector quiet
 // after a busy one collects the garbage and returns every free page at
-// once (debug.FreeOSMemory); then nothing more until it is busy again.
+// once (debug.FreeOSMemory). While it stays quiet, the little it still
+// allocates (periodic checks, scrapes) would pile up as garbage up to the
+// same goal, so a quiet check releases again once quiet bytes were
+// allocated since the last release and at least as much could be handed
+// back.
 type releaser struct {
 	quiet  uint64
 	read   func() heapState
@@ -68,6 +72,8 @@ type releaser struct {
 	// busy: a check since the last release found at least quiet bytes
 	// allocated (the start counts as busy).
 	busy bool
+	// releasedAt: the bytes allocated since the start at the last release.
+	releasedAt uint64
 }
 
 func newReleaser(cfg ReleaseConfig, read func() heapState, free func(), logger *zap.Logger) *releaser {
@@ -90,12 +96,12 @@ func (r *releaser) check() bool {
 		r.busy = true
 		return false
 	}
-	if !r.busy {
+	if !r.busy && (now.allocated-r.releasedAt < r.quiet || now.reclaimable() < r.quiet) {
 		return false
 	}
 	r.free()
 	after := r.read()
-	r.last, r.busy = after, false
+	r.last, r.busy, r.releasedAt = after, false, after.allocated
 	r.logger.Debug("Returned the heap's unused memory to the system after a load",
 		zap.Uint64("held_above_live_mib", now.reclaimable()>>20),
 		zap.Uint64("returned_mib", (after.released-min(after.released, now.released))>>20),

@@ -51,6 +51,13 @@ func TestReleaserReleasesOnceAfterEachLoad(t *testing.T) {
 		// Just below quiet_mib (16) counts as quiet.
 		{"quiet up to quiet_mib", []step{busy(80), {allocMiB: 15, reclaimMiB: 80, released: true}}},
 		{"each load released once", []step{busy(80), quiet(80, true), quiet(80, false), busy(70), quiet(70, true), quiet(70, false)}},
+		// Quiet, but allocating: released again each time quiet_mib was
+		// allocated since the last release, if as much can be handed back.
+		{"garbage of a quiet collector", []step{
+			busy(80), {allocMiB: 15, reclaimMiB: 30, released: true},
+			{allocMiB: 15, reclaimMiB: 30}, {allocMiB: 15, reclaimMiB: 30, released: true},
+			{allocMiB: 15, reclaimMiB: 5}, {allocMiB: 15, reclaimMiB: 5},
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &fakeHeap{}
