@@ -81,6 +81,7 @@ type hierarchy struct {
 	// pieceHook, when set, is called after each hold with its length.
 	checkChunk int
 	pieceHook  func(held time.Duration)
+	sweepKeys  []string // a check's buffer of keys (sweep.go)
 }
 
 func newHierarchy(cfg *Config, set processor.Settings) (*hierarchy, error) {

@@ -47,13 +47,22 @@ func inPieces[T any](h *hierarchy, items []T, fn func(T)) {
 	}
 }
 
+// keepSweepKeys keeps the buffer of a sweep's keys for the next sweep (one
+// check runs at a time), so that a check allocates nothing for them while
+// the collector is quiet; it holds no key past the sweep.
+func (h *hierarchy) keepSweepKeys(keys []string) {
+	clear(keys)
+	h.sweepKeys = keys[:0]
+}
+
 // sweepEntities finds stalled and overdue entities, holding h.mu in pieces.
 func (h *hierarchy) sweepEntities(now time.Time, em *emitter) {
 	if !h.cfg.Watchdog.Enabled {
 		return
 	}
 	var keys []string
-	h.inPiece(func() { keys = h.entities.keys() })
+	h.inPiece(func() { keys = h.entities.appendKeys(h.sweepKeys[:0]) })
+	defer h.keepSweepKeys(keys)
 	var overdue []*openEntity
 	inPieces(h, keys, func(id string) {
 		e, ok := h.entities.get(id)
@@ -97,7 +106,8 @@ func (h *hierarchy) overdue(e *openEntity, now time.Time) bool {
 // with, holding h.mu in pieces.
 func (h *hierarchy) sweepJobs(now time.Time, em *emitter) {
 	var keys []string
-	h.inPiece(func() { keys = h.jobs.keys() })
+	h.inPiece(func() { keys = h.jobs.appendKeys(h.sweepKeys[:0]) })
+	defer h.keepSweepKeys(keys)
 	var drop []jobRef
 	inPieces(h, keys, func(id string) {
 		s, ok := h.jobs.get(id)

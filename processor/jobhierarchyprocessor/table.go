@@ -1,6 +1,9 @@
 package jobhierarchyprocessor // import "github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor"
 
-import "container/list"
+import (
+	"container/list"
+	"slices"
+)
 
 type row[V any] struct {
 	key   string
@@ -146,8 +149,11 @@ func (t *table[V]) each(fn func(key string, v V)) {
 }
 
 // keys returns the keys in the order of each.
-func (t *table[V]) keys() []string {
-	out := make([]string, 0, len(t.rows))
+func (t *table[V]) keys() []string { return t.appendKeys(nil) }
+
+// appendKeys appends every key to out.
+func (t *table[V]) appendKeys(out []string) []string {
+	out = slices.Grow(out, len(t.rows))
 	t.each(func(key string, _ V) { out = append(out, key) })
 	return out
 }
