@@ -81,7 +81,9 @@ type hierarchy struct {
 	// pieceHook, when set, is called after each hold with its length.
 	checkChunk int
 	pieceHook  func(held time.Duration)
-	sweepKeys  []string // a check's buffer of keys (sweep.go)
+	// a check's buffers of rows (sweep.go)
+	entityRows []*row[*openEntity]
+	jobRows    []*row[*jobSummary]
 }
 
 func newHierarchy(cfg *Config, set processor.Settings) (*hierarchy, error) {

@@ -9,12 +9,13 @@ import (
 // The periodic check walks every open entity and job summary, tens of
 // thousands of them, while reports keep arriving: it holds h.mu in pieces
 // of checkChunk entries and lets the reports waiting for it through between
-// pieces. It takes the keys first, looks each one up again in its piece and
-// skips what is gone; entries added meanwhile are fresh and are checked at
-// the next check. What it changes in the tables (entities given up,
-// summaries dropped) it collects across the pieces and applies afterwards,
-// in the same order as in one piece, each only if it is still there and
-// still due.
+// pieces. It takes the tables' rows first and, in its piece, skips a row
+// whose entry has left the table meanwhile (no lookup by key: half of a
+// check's time went to those); entries added meanwhile are fresh and are
+// checked at the next check. What it changes in the tables (entities given
+// up, summaries dropped) it collects across the pieces and applies
+// afterwards, in the same order as in one piece, each only if it is still
+// there and still due.
 
 // checkChunk is how many entries a check handles per hold of h.mu.
 const checkChunk = 1000
@@ -47,12 +48,12 @@ func inPieces[T any](h *hierarchy, items []T, fn func(T)) {
 	}
 }
 
-// keepSweepKeys keeps the buffer of a sweep's keys for the next sweep (one
-// check runs at a time), so that a check allocates nothing for them while
-// the collector is quiet; it holds no key past the sweep.
-func (h *hierarchy) keepSweepKeys(keys []string) {
-	clear(keys)
-	h.sweepKeys = keys[:0]
+// keepRows keeps the buffer of a sweep's rows for the next sweep of the
+// table (one check runs at a time), so that a check allocates nothing for
+// them while the collector is quiet; it holds no row past the sweep.
+func keepRows[V any](buf *[]*row[V], rows []*row[V]) {
+	clear(rows)
+	*buf = rows[:0]
 }
 
 // sweepEntities finds stalled and overdue entities, holding h.mu in pieces.
@@ -60,15 +61,15 @@ func (h *hierarchy) sweepEntities(now time.Time, em *emitter) {
 	if !h.cfg.Watchdog.Enabled {
 		return
 	}
-	var keys []string
-	h.inPiece(func() { keys = h.entities.appendKeys(h.sweepKeys[:0]) })
-	defer h.keepSweepKeys(keys)
+	var rows []*row[*openEntity]
+	h.inPiece(func() { rows = h.entities.appendRows(h.entityRows) })
+	defer keepRows(&h.entityRows, rows)
 	var overdue []*openEntity
-	inPieces(h, keys, func(id string) {
-		e, ok := h.entities.get(id)
-		if !ok {
+	inPieces(h, rows, func(r *row[*openEntity]) {
+		if r.gone {
 			return
 		}
+		e := r.val
 		stall, _ := h.limits(e)
 		running, silence := now.Sub(time.Unix(0, e.Opened)), now.Sub(time.Unix(0, e.LastSeen))
 		switch {
@@ -105,15 +106,15 @@ func (h *hierarchy) overdue(e *openEntity, now time.Time) bool {
 // sweepJobs reports orphan subjobs and forgets summaries that are done
 // with, holding h.mu in pieces.
 func (h *hierarchy) sweepJobs(now time.Time, em *emitter) {
-	var keys []string
-	h.inPiece(func() { keys = h.jobs.appendKeys(h.sweepKeys[:0]) })
-	defer h.keepSweepKeys(keys)
+	var rows []*row[*jobSummary]
+	h.inPiece(func() { rows = h.jobs.appendRows(h.jobRows) })
+	defer keepRows(&h.jobRows, rows)
 	var drop []jobRef
-	inPieces(h, keys, func(id string) {
-		s, ok := h.jobs.get(id)
-		if !ok {
+	inPieces(h, rows, func(r *row[*jobSummary]) {
+		if r.gone {
 			return
 		}
+		id, s := r.key, r.val
 		if h.summaryDone(id, s, now) {
 			drop = append(drop, jobRef{id, s})
 			return

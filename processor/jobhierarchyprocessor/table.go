@@ -11,6 +11,9 @@ type row[V any] struct {
 	// hash is hashID(key): it places the entry in a snapshot chunk.
 	hash uint64
 	val  V
+	// gone: the entry left the table (removed or evicted); a check that
+	// took the row before skips it.
+	gone bool
 }
 
 // evictedRow is an entry a table dropped to stay within its cap.
@@ -122,6 +125,7 @@ func (t *table[V]) evictOne() evictedRow[V] {
 			r := oldest.Value.(*row[V])
 			t.classes[c].Remove(oldest)
 			delete(t.rows, r.key)
+			r.gone = true
 			t.changed(r.key)
 			return evictedRow[V](*r)
 		}
@@ -131,8 +135,10 @@ func (t *table[V]) evictOne() evictedRow[V] {
 
 func (t *table[V]) remove(key string) {
 	if el, ok := t.rows[key]; ok {
-		t.classes[el.Value.(*row[V]).class].Remove(el)
+		r := el.Value.(*row[V])
+		t.classes[r.class].Remove(el)
 		delete(t.rows, key)
+		r.gone = true
 		t.changed(key)
 	}
 }
@@ -149,12 +155,21 @@ func (t *table[V]) each(fn func(key string, v V)) {
 }
 
 // keys returns the keys in the order of each.
-func (t *table[V]) keys() []string { return t.appendKeys(nil) }
-
-// appendKeys appends every key to out.
-func (t *table[V]) appendKeys(out []string) []string {
-	out = slices.Grow(out, len(t.rows))
+func (t *table[V]) keys() []string {
+	out := make([]string, 0, len(t.rows))
 	t.each(func(key string, _ V) { out = append(out, key) })
+	return out
+}
+
+// appendRows appends every entry's row to out, in the order of each. A
+// row stays the entry's while it is in the table (gone once it leaves).
+func (t *table[V]) appendRows(out []*row[V]) []*row[V] {
+	out = slices.Grow(out, len(t.rows))
+	for c := range t.classes {
+		for el := t.classes[c].Back(); el != nil; el = el.Prev() {
+			out = append(out, el.Value.(*row[V]))
+		}
+	}
 	return out
 }
 
