@@ -257,9 +257,15 @@ func (h *hierarchy) journalEntry(now int64, withChanges bool) (ops []*storage.Op
 		}
 		b.credit += size
 		encoded := 0
-		for ; b.written < b.index.Chunks && (b.credit > 0 || b.written == 0) && encoded < maxChunksPerCheck; encoded++ {
+		var rows *chunkRows
+		if b.written < b.index.Chunks && (b.credit > 0 || b.written == 0) {
+			// The rows of the chunks this check may encode, in one walk.
+			k := min(maxChunksPerCheck, b.index.Chunks-b.written)
+			h.inPiece(func() { rows = h.takeChunkRows(b.index.Chunks, b.written, k) })
+		}
+		for ; rows != nil && b.written < rows.first+len(rows.jobs) && (b.credit > 0 || b.written == 0); encoded++ {
 			var chunk []byte
-			h.inPiece(func() { chunk = h.snapshotChunk(b.index.Gen, b.index.Chunks, b.written, now) })
+			h.inPiece(func() { chunk = h.encodeChunk(b.index.Gen, b.index.Chunks, b.written, rows, now) })
 			ops = append(ops, storage.SetOperation(snapshotKey(b.index.Gen, b.written), chunk))
 			b.credit -= len(chunk)
 			b.bytes += len(chunk)

@@ -18,20 +18,48 @@ func (h *hierarchy) chunkCount() int {
 	return min(max(est/snapshotChunkBytes, 1), 1<<14)
 }
 
-// snapshotChunk encodes chunk i of n from the live state. Called with h.mu
-// held.
-func (h *hierarchy) snapshotChunk(gen uint64, n, i int, now int64) []byte {
-	b := &stateBatch{gen: gen, writtenAt: now}
+// chunkRows are the rows of consecutive chunks of a snapshot, taken in one
+// walk over the tables so that a check encoding several chunks does not
+// walk the whole state for each.
+type chunkRows struct {
+	first    int
+	entities [][]*row[*openEntity]
+	jobs     [][]*row[*jobSummary]
+}
+
+// takeChunkRows takes the rows of chunks first to first+k-1 of n. Called
+// with h.mu held.
+func (h *hierarchy) takeChunkRows(n, first, k int) *chunkRows {
+	c := &chunkRows{first: first, entities: make([][]*row[*openEntity], k), jobs: make([][]*row[*jobSummary], k)}
 	h.entities.eachRow(func(r *row[*openEntity]) {
-		if chunkOf(r.hash, n) == i {
-			b.addEntity(r.val, r.class)
+		if i := chunkOf(r.hash, n) - first; i >= 0 && i < k {
+			c.entities[i] = append(c.entities[i], r)
 		}
 	})
 	h.jobs.eachRow(func(r *row[*jobSummary]) {
-		if chunkOf(r.hash, n) == i {
-			b.addSummary(r.val, r.class, true, r.val.ids.all())
+		if i := chunkOf(r.hash, n) - first; i >= 0 && i < k {
+			c.jobs[i] = append(c.jobs[i], r)
 		}
 	})
+	return c
+}
+
+// encodeChunk encodes chunk i of n from the rows taken for it, with their
+// current values; rows whose entry left the table since are skipped, and
+// entries added since are in the journal entry written after the chunks
+// (persist.go). Called with h.mu held.
+func (h *hierarchy) encodeChunk(gen uint64, n, i int, rows *chunkRows, now int64) []byte {
+	b := &stateBatch{gen: gen, writtenAt: now}
+	for _, r := range rows.entities[i-rows.first] {
+		if !r.gone {
+			b.addEntity(r.val, r.class)
+		}
+	}
+	for _, r := range rows.jobs[i-rows.first] {
+		if !r.gone {
+			b.addSummary(r.val, r.class, true, r.val.ids.all())
+		}
+	}
 	for hash, flags := range h.evicted.set {
 		if chunkOf(hash, n) == i {
 			b.evicted = append(b.evicted, evictedEntry{hash: hash, flags: flags})
