@@ -218,10 +218,11 @@ func (h *hierarchy) switchIndex(idx stateIndex) []*storage.Operation {
 // journalEntry writes the changes since the last check (with withChanges);
 // it begins a snapshot when the journal has outgrown the last one. Called
 // with h.mu held. chunks, called after h.mu is released, adds the chunks of
-// the snapshot being built that the entries pay for, each encoded in a hold
-// of h.mu of its own: a chunk walks the whole state (about 0.3 ms at 10,000
-// open jobs of 100 subjobs), and reports wait for one chunk, not for all of
-// a check's. A chunk encoded after changes that this entry does not hold
+// the snapshot being built that the entries pay for: their rows taken in
+// one walk over the state, then each chunk encoded in a hold of h.mu of its
+// own, so that reports wait for the walk or one chunk, not for all of a
+// check's (at 10,000 open jobs of 100 subjobs: 0.9 ms for 16 chunks in
+// all). A chunk encoded after changes that this entry does not hold
 // is still right: the snapshot is the state its first journal entry
 // (index.From) is replayed over, and the changes made while the chunks
 // were encoded go into one more entry, written with them, so that no chunk
