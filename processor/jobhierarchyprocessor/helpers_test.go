@@ -276,3 +276,10 @@ func mustShared(t testing.TB, cfg *Config) *hierarchy {
 	}
 	return h
 }
+
+// keys returns a table's keys in the order of each.
+func (t *table[V]) keys() []string {
+	out := make([]string, 0, len(t.rows))
+	t.each(func(key string, _ V) { out = append(out, key) })
+	return out
+}

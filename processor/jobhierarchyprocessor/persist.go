@@ -235,11 +235,7 @@ func (h *hierarchy) journalEntry(now int64, withChanges bool) (ops []*storage.Op
 	if withChanges {
 		batches = h.journalBatches(now, seq)
 	}
-	for _, batch := range batches {
-		entry := encodeBatch(batch)
-		ops = append(ops, storage.SetOperation(journalKey(batch.seq), entry))
-		size += len(entry)
-	}
+	ops, size = appendEntries(ops, batches)
 	entries := uint64(len(batches)) //nolint:gosec // a length is not negative
 	b := c.building
 	if b == nil && (c.journalEntries+len(batches) >= maxJournalEntries || c.journalBytes+size >= max(c.snapshotBytes, minJournalBytes)) {
@@ -277,13 +273,12 @@ func (h *hierarchy) journalEntry(now int64, withChanges bool) (ops []*storage.Op
 				if !h.changed() {
 					return
 				}
-				for _, batch := range h.journalBatches(now, seq+entries) {
-					entry := encodeBatch(batch)
-					ops = append(ops, storage.SetOperation(journalKey(batch.seq), entry))
-					size += len(entry)
-					b.journal += len(entry) // at or after index.From
-					entries++
-				}
+				extra := h.journalBatches(now, seq+entries)
+				var n int
+				ops, n = appendEntries(ops, extra)
+				size += n
+				b.journal += n // at or after index.From
+				entries += uint64(len(extra))
 			})
 		}
 		if done = b.written == b.index.Chunks; done {
@@ -303,6 +298,18 @@ func (h *hierarchy) journalEntry(now int64, withChanges bool) (ops []*storage.Op
 			c.journalBytes = b.journal
 		}
 	}
+}
+
+// appendEntries appends the journal entries of batches to ops, and returns
+// their size.
+func appendEntries(ops []*storage.Operation, batches []*stateBatch) ([]*storage.Operation, int) {
+	size := 0
+	for _, batch := range batches {
+		entry := encodeBatch(batch)
+		ops = append(ops, storage.SetOperation(journalKey(batch.seq), entry))
+		size += len(entry)
+	}
+	return ops, size
 }
 
 // changed reports whether anything was changed since the last checkpoint.

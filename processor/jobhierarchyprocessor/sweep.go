@@ -70,10 +70,10 @@ func (h *hierarchy) sweepEntities(now time.Time, em *emitter) {
 			return
 		}
 		e := r.val
-		stall, _ := h.limits(e)
+		stall, maxDur := h.limits(e)
 		running, silence := now.Sub(time.Unix(0, e.Opened)), now.Sub(time.Unix(0, e.LastSeen))
 		switch {
-		case h.overdue(e, now):
+		case pastMax(e, now, maxDur):
 			overdue = append(overdue, e)
 		case stall > 0 && !e.Stalled && silence >= stall:
 			e.Stalled = true
@@ -100,6 +100,12 @@ func (h *hierarchy) sweepEntities(now time.Time, em *emitter) {
 // Called with h.mu held.
 func (h *hierarchy) overdue(e *openEntity, now time.Time) bool {
 	_, maxDur := h.limits(e)
+	return pastMax(e, now, maxDur)
+}
+
+// pastMax reports whether an entity is open past maxDur, its time down
+// not counted; 0 is no limit.
+func pastMax(e *openEntity, now time.Time, maxDur time.Duration) bool {
 	return maxDur > 0 && now.Sub(time.Unix(0, e.Opened))-time.Duration(e.Down) >= maxDur
 }
 

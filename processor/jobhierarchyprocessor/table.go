@@ -154,13 +154,6 @@ func (t *table[V]) each(fn func(key string, v V)) {
 	}
 }
 
-// keys returns the keys in the order of each.
-func (t *table[V]) keys() []string {
-	out := make([]string, 0, len(t.rows))
-	t.each(func(key string, _ V) { out = append(out, key) })
-	return out
-}
-
 // appendRows appends every entry's row to out, in the order of each. A
 // row stays the entry's while it is in the table (gone once it leaves).
 func (t *table[V]) appendRows(out []*row[V]) []*row[V] {
