@@ -18,6 +18,7 @@ type runtimeHooks struct {
 	readHeap       func() heapState
 	freeOSMemory   func()
 	newTicker      func(time.Duration) (<-chan time.Time, func())
+	sleep          func(time.Duration)
 }
 
 func goRuntime() runtimeHooks {
@@ -30,6 +31,7 @@ func goRuntime() runtimeHooks {
 			t := time.NewTicker(d)
 			return t.C, t.Stop
 		},
+		sleep: time.Sleep,
 	}
 }
 
@@ -57,7 +59,7 @@ func (g *goMemory) Start(context.Context, component.Host) error {
 	if g.cfg.Release.CheckInterval <= 0 {
 		return nil
 	}
-	r := newReleaser(g.cfg.Release, g.rt.readHeap, g.rt.freeOSMemory, g.logger)
+	r := newReleaser(g.cfg.Release, g.rt.readHeap, g.rt.freeOSMemory, g.rt.sleep, g.logger)
 	ticks, stopTicks := g.rt.newTicker(g.cfg.Release.CheckInterval)
 	g.stop, g.done = make(chan struct{}), make(chan struct{})
 	go func() {

@@ -45,6 +45,7 @@ func (f *fakeRuntime) hooks() runtimeHooks {
 			f.tickers++
 			return f.ticks, func() {}
 		},
+		sleep: func(time.Duration) {},
 	}
 }
 
@@ -94,14 +95,19 @@ func TestReleaseLoop(t *testing.T) {
 	g := newGoMemory(createDefaultConfig().(*Config), zap.NewNop(), f.hooks())
 	require.NoError(t, g.Start(context.Background(), componenttest.NewNopHost()))
 	f.check(100) // a load
-	f.check(101) // quiet: released, and the heap read again
+	f.check(101) // quiet: confirmed, released, and the heap read again
+	f.states <- heapState{allocated: 101 << 20}
 	<-f.released
 	f.states <- heapState{allocated: 101 << 20}
 	f.check(102) // still quiet: nothing
 	f.check(300) // a load
-	f.check(301) // quiet: released
+	f.check(301) // quiet, but a load begins while it confirms: put off
+	f.states <- heapState{allocated: 310 << 20}
+	f.check(320) // busy
+	f.check(321) // quiet: released
+	f.states <- heapState{allocated: 321 << 20}
 	<-f.released
-	f.states <- heapState{allocated: 301 << 20}
+	f.states <- heapState{allocated: 321 << 20}
 	require.NoError(t, g.Shutdown(context.Background()))
 	assert.Empty(t, f.released)
 	assert.Equal(t, 1, f.tickers)

@@ -2,6 +2,7 @@ package gomemoryextension // import "github.com/wafermonitor/wafermonitor/extens
 
 import (
 	"runtime/metrics"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -62,11 +63,23 @@ func newHeapReader() func() heapState {
 // same goal, so a quiet check releases again once quiet bytes were
 // allocated since the last release and at least as much could be handed
 // back.
+//
+// A load that began just before a check has allocated too little by then to
+// count as busy, and a release then (a full collection and the return of
+// every free page, about 10 ms of CPU) would take the CPU its first requests
+// need. So a release is confirmed: the releaser looks again a moment later
+// and releases only if the heap allocated meanwhile no faster than a quiet
+// collector does; otherwise the next check decides.
 type releaser struct {
 	quiet  uint64
 	read   func() heapState
 	free   func()
 	logger *zap.Logger
+
+	// pause waits confirmDelay; quietDuringPause is what a quiet collector
+	// allocates meanwhile, at most.
+	pause            func()
+	quietDuringPause uint64
 
 	last heapState
 	// busy: a check since the last release found at least quiet bytes
@@ -76,8 +89,19 @@ type releaser struct {
 	releasedAt uint64
 }
 
-func newReleaser(cfg ReleaseConfig, read func() heapState, free func(), logger *zap.Logger) *releaser {
-	return &releaser{
+// confirmDelay is how long the releaser watches the heap before a release,
+// and minQuietDuringPause what it lets a quiet collector allocate meanwhile
+// whatever the configuration (a scrape, the processor's periodic check).
+const (
+	confirmDelay         = 50 * time.Millisecond
+	minQuietDuringPause  = 256 << 10
+	confirmIntervalRatio = 10
+)
+
+// newReleaser makes the releaser of cfg; pause(d) waits d (nil: releases are
+// not confirmed).
+func newReleaser(cfg ReleaseConfig, read func() heapState, free func(), pause func(time.Duration), logger *zap.Logger) *releaser {
+	r := &releaser{
 		quiet:  uint64(cfg.QuietMiB) << 20,
 		read:   read,
 		free:   free,
@@ -85,6 +109,14 @@ func newReleaser(cfg ReleaseConfig, read func() heapState, free func(), logger *
 		last:   read(),
 		busy:   true,
 	}
+	if pause != nil && cfg.CheckInterval > 0 {
+		// The pause is short beside the interval, and the allocation it
+		// allows is quiet_mib's rate over it.
+		d := min(confirmDelay, cfg.CheckInterval/confirmIntervalRatio)
+		r.pause = func() { pause(d) }
+		r.quietDuringPause = max(minQuietDuringPause, uint64(float64(r.quiet)*float64(d)/float64(cfg.CheckInterval)))
+	}
+	return r
 }
 
 // check is one look at the heap; it reports whether it released.
@@ -98,6 +130,16 @@ func (r *releaser) check() bool {
 	}
 	if !r.busy && (now.allocated-r.releasedAt < r.quiet || now.reclaimable() < r.quiet) {
 		return false
+	}
+	if r.pause != nil {
+		r.pause()
+		if again := r.read(); again.allocated-now.allocated > r.quietDuringPause {
+			// A load is beginning: what it allocated counts in the next
+			// check's window, which finds it busy or quiet.
+			r.logger.Debug("Release put off: the heap is allocating again",
+				zap.Uint64("allocated_kib", (again.allocated-now.allocated)>>10))
+			return false
+		}
 	}
 	r.free()
 	after := r.read()

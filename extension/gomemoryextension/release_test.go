@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -61,7 +62,7 @@ func TestReleaserReleasesOnceAfterEachLoad(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &fakeHeap{}
-			r := newReleaser(ReleaseConfig{QuietMiB: 16}, h.read, h.free, zap.NewNop())
+			r := newReleaser(ReleaseConfig{QuietMiB: 16}, h.read, h.free, nil, zap.NewNop())
 			releases := 0
 			for i, s := range tc.steps {
 				h.step(s.allocMiB, s.reclaimMiB)
@@ -76,13 +77,65 @@ func TestReleaserReleasesOnceAfterEachLoad(t *testing.T) {
 	}
 }
 
+// TestReleaserPutsOffAReleaseWhileALoadBegins: a check that finds the heap
+// quiet releases only if it still allocates at a quiet rate a moment later;
+// a load that has just begun puts the release off to a later quiet check.
+func TestReleaserPutsOffAReleaseWhileALoadBegins(t *testing.T) {
+	type step struct {
+		allocMiB, reclaimMiB uint64
+		pauseKiB             uint64 // allocated while the releaser confirms
+		released             bool
+	}
+	for _, tc := range []struct {
+		name   string
+		steps  []step
+		pauses int
+	}{
+		{"quiet while confirming: released", []step{
+			{allocMiB: 200, reclaimMiB: 80}, {allocMiB: 1, reclaimMiB: 80, pauseKiB: 8, released: true},
+		}, 1},
+		{"a load begins: put off until the next quiet check", []step{
+			{allocMiB: 200, reclaimMiB: 80},
+			{allocMiB: 1, reclaimMiB: 80, pauseKiB: 2048},
+			{allocMiB: 200, reclaimMiB: 90},
+			{allocMiB: 1, reclaimMiB: 90, pauseKiB: 8, released: true},
+		}, 2},
+		{"a quiet collector's garbage, then a load begins", []step{
+			{allocMiB: 200, reclaimMiB: 80}, {allocMiB: 1, reclaimMiB: 80, released: true},
+			{allocMiB: 15, reclaimMiB: 30},
+			{allocMiB: 15, reclaimMiB: 30, pauseKiB: 4096},
+			{allocMiB: 1, reclaimMiB: 30, released: true},
+		}, 3},
+		{"no confirmation while busy", []step{{allocMiB: 200, reclaimMiB: 80}, {allocMiB: 200, reclaimMiB: 80}}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &fakeHeap{}
+			var pauseKiB uint64
+			pauses := 0
+			pause := func(d time.Duration) {
+				assert.Equal(t, confirmDelay, d)
+				pauses++
+				h.state.allocated += pauseKiB << 10
+			}
+			r := newReleaser(ReleaseConfig{QuietMiB: 16, CheckInterval: 5 * time.Second}, h.read, h.free, pause, zap.NewNop())
+			assert.Equal(t, uint64(256<<10), r.quietDuringPause, "16 MiB over 5 s is 164 KiB in 50 ms; at least 256 KiB")
+			for i, s := range tc.steps {
+				h.step(s.allocMiB, s.reclaimMiB)
+				pauseKiB = s.pauseKiB
+				assert.Equal(t, s.released, r.check(), "step %d", i)
+			}
+			assert.Equal(t, tc.pauses, pauses)
+		})
+	}
+}
+
 var sink [][]byte
 
 // TestReleaserReturnsGarbageToTheSystem runs the releaser on the real
 // runtime: the memory of a load's garbage, collected or not, is returned.
 func TestReleaserReturnsGarbageToTheSystem(t *testing.T) {
 	read := newHeapReader()
-	r := newReleaser(ReleaseConfig{QuietMiB: 16}, read, debug.FreeOSMemory, zap.NewNop())
+	r := newReleaser(ReleaseConfig{QuietMiB: 16, CheckInterval: time.Second}, read, debug.FreeOSMemory, time.Sleep, zap.NewNop())
 	for range 64 {
 		sink = append(sink, make([]byte, 1<<20))
 	}
