@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,9 +37,9 @@ type admission struct {
 	waiting atomic.Int64
 	waited  func(label string)
 
-	// waitContext returns the context under which a request arriving now
-	// waits; tests replace it to end a wait without a clock.
-	waitContext func(parent context.Context) (context.Context, context.CancelFunc)
+	// waitContext returns the context under which a request that arrived
+	// at arrived waits; tests replace it to end a wait without a clock.
+	waitContext func(parent context.Context, arrived time.Time) (context.Context, context.CancelFunc)
 }
 
 // newAdmission sizes the admission from the configuration; maxBody is the
@@ -56,10 +57,48 @@ func newAdmission(cfg AdmissionConfig, maxBody int64) *admission {
 		decoders: semaphore.NewWeighted(int64(decoders)),
 		maxWait:  cfg.MaxWait,
 	}
-	a.waitContext = func(parent context.Context) (context.Context, context.CancelFunc) {
-		return context.WithTimeout(parent, a.maxWait)
+	a.waitContext = func(parent context.Context, arrived time.Time) (context.Context, context.CancelFunc) {
+		return context.WithDeadline(parent, arrived.Add(a.maxWait))
 	}
 	return a
+}
+
+// waitDeadline is the context of every wait of one request: it ends
+// max_wait after the request arrived, or with the request. Most requests
+// never wait (every semaphore is tried first), so the context and the
+// timer behind it are made only when a wait first asks for them.
+type waitDeadline struct {
+	a       *admission
+	parent  context.Context
+	arrived time.Time
+
+	once   sync.Once
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// deadline returns the wait context of a request that arrived at arrived;
+// the caller calls its release once the request is answered.
+func (a *admission) deadline(parent context.Context, arrived time.Time) *waitDeadline {
+	return &waitDeadline{a: a, parent: parent, arrived: arrived}
+}
+
+func (d *waitDeadline) resolve() context.Context {
+	d.once.Do(func() { d.ctx, d.cancel = d.a.waitContext(d.parent, d.arrived) })
+	return d.ctx
+}
+
+func (d *waitDeadline) Deadline() (time.Time, bool) { return d.resolve().Deadline() }
+func (d *waitDeadline) Done() <-chan struct{}       { return d.resolve().Done() }
+func (d *waitDeadline) Err() error                  { return d.resolve().Err() }
+func (d *waitDeadline) Value(key any) any           { return d.resolve().Value(key) }
+
+// release stops the timer, if a wait made one. The request's waits are
+// over: it is called once the request is answered.
+func (d *waitDeadline) release() {
+	if d.cancel != nil {
+		d.cancel()
+	}
 }
 
 // errWaitExpired is the cause of a 503 when a request waited max_wait.

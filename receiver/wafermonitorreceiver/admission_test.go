@@ -36,7 +36,7 @@ type manualWaits struct {
 }
 
 func (m *manualWaits) install(a *admission) {
-	a.waitContext = func(parent context.Context) (context.Context, context.CancelFunc) {
+	a.waitContext = func(parent context.Context, _ time.Time) (context.Context, context.CancelFunc) {
 		ctx, cancel := context.WithCancelCause(parent)
 		m.mu.Lock()
 		m.cancels = append(m.cancels, cancel)

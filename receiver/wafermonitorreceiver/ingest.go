@@ -15,8 +15,8 @@ import (
 // and hand-off to the pipeline, and the answer.
 func (r *wafermonitorReceiver) handleEvents(w http.ResponseWriter, req *http.Request, path string, batch bool) {
 	ctx := req.Context()
-	waitCtx, cancel := r.admission.waitContext(ctx)
-	defer cancel()
+	waitCtx := r.admission.deadline(ctx, time.Now())
+	defer waitCtx.release()
 	code, body := r.ingest(ctx, waitCtx, req, batch)
 	r.count(ctx, path, code)
 	r.writeAnswer(w, code, body)
