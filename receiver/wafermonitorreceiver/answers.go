@@ -112,22 +112,34 @@ func (r *wafermonitorReceiver) writeAnswer(w http.ResponseWriter, code int, body
 	writeJSON(w, code, body)
 }
 
+// jsonContentType is the Content-Type of every answer, one slice shared by
+// all of them (net/http only reads it).
+var jsonContentType = []string{"application/json"}
+
 func writeJSON(w http.ResponseWriter, code int, body any) {
 	var b []byte
 	var err error
+	declared := true
 	switch a := body.(type) {
 	case acceptedSingle: // the answers of every accepted request, written without reflection
-		b = a.appendJSON(make([]byte, 0, 64))
+		b, declared = a.appendJSON(make([]byte, 0, 64)), false
 	case acceptedBatch:
-		b = a.appendJSON(make([]byte, 0, 96))
+		b, declared = a.appendJSON(make([]byte, 0, 96)), false
 	default:
 		b, err = json.Marshal(body)
 	}
 	if err != nil {
 		b = []byte(`{"ok":false}`)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	// An accepted request's answer is far shorter than net/http's buffer:
+	// the server declares its Content-Length itself, as it would be set
+	// here. Others may be longer, and are declared so that they are never
+	// sent chunked.
+	if declared {
+		h["Content-Length"] = []string{strconv.Itoa(len(b) + 1)}
+	}
 	w.WriteHeader(code)
 	_, _ = w.Write(append(b, '\n'))
 }
