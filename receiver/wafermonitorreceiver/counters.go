@@ -3,6 +3,7 @@ package wafermonitorreceiver // import "github.com/wafermonitor/wafermonitor/rec
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -70,7 +71,11 @@ func kindLabel(kind string) string {
 }
 
 func (c *counters) countRequest(path string, code int) {
-	c.requests.add(1, path, strconv.Itoa(code))
+	label := "200" // the code of nearly every request, without formatting it
+	if code != http.StatusOK {
+		label = strconv.Itoa(code)
+	}
+	c.requests.add(1, path, label)
 }
 
 func (c *counters) countEvent(kind string) { c.countEvents(kind, 1) }
