@@ -36,7 +36,10 @@ type deduplicator struct {
 	accepted map[keyDigest]struct{}
 	order    []acceptedKey // oldest first, from head
 	head     int
-	claimed  map[keyDigest]chan struct{} // closed when the claim is settled
+	// claimed are the keys requests in flight hold: with nil until
+	// another request waits for the key, then with the channel closed
+	// when the claim is settled.
+	claimed map[keyDigest]chan struct{}
 }
 
 type acceptedKey struct {
@@ -60,7 +63,7 @@ type claim struct {
 	fresh []event
 	keys  []keyDigest
 	// waiting are the events whose keys another request holds; wait is
-	// closed when the first of those is settled.
+	// closed when the claim of the first of those is settled.
 	waiting []event
 	wait    <-chan struct{}
 	// duplicates counts the events whose key was accepted before, or
@@ -71,9 +74,13 @@ type claim struct {
 // claim sorts events by the state of their keys and claims the free ones.
 // The caller must settle every key in the returned claim's keys.
 func (d *deduplicator) claim(events []event, now time.Time) claim {
-	digests := make([]keyDigest, len(events))
+	var few [8]keyDigest // a request of a few events digests on the stack
+	digests := few[:0]
+	if len(events) > len(few) {
+		digests = make([]keyDigest, 0, len(events))
+	}
 	for i := range events {
-		digests[i] = digestOf(events[i].IdempotencyKey)
+		digests = append(digests, digestOf(events[i].IdempotencyKey))
 	}
 	var c claim
 	c.keys = make([]keyDigest, 0, len(events))
@@ -81,9 +88,6 @@ func (d *deduplicator) claim(events []event, now time.Time) claim {
 	if len(events) > 1 {
 		inRequest = make(map[keyDigest]struct{}, len(events))
 	}
-	// The keys a request claims are settled together: they share one
-	// channel.
-	var done chan struct{}
 	// While every event so far is fresh, fresh is events' own prefix: the
 	// events are copied only once one of them is not.
 	copied := false
@@ -112,15 +116,18 @@ func (d *deduplicator) claim(events []event, now time.Time) claim {
 		if done, ok := d.claimed[k]; ok {
 			notFresh(i)
 			if c.wait == nil {
+				// The channel is made by the first request that waits,
+				// rather than for every claim.
+				if done == nil {
+					done = make(chan struct{})
+					d.claimed[k] = done
+				}
 				c.wait = done
 			}
 			c.waiting = append(c.waiting, events[i])
 			continue
 		}
-		if done == nil {
-			done = make(chan struct{})
-		}
-		d.claimed[k] = done
+		d.claimed[k] = nil
 		if copied {
 			c.fresh = append(c.fresh, events[i])
 		}
@@ -140,21 +147,16 @@ func (d *deduplicator) settle(keys []keyDigest, accepted bool, now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, k := range keys {
-		if done, ok := d.claimed[k]; ok {
-			delete(d.claimed, k)
-			select {
-			case <-done: // closed with another key of the claim
-			default:
-				close(done)
-			}
+		if done := d.claimed[k]; done != nil {
+			close(done)
 		}
+		delete(d.claimed, k)
 		if !accepted {
 			continue
 		}
-		if _, ok := d.accepted[k]; !ok {
-			d.accepted[k] = struct{}{}
-			d.order = append(d.order, acceptedKey{digest: k, at: now.UnixNano()})
-		}
+		// A key is claimed only while not accepted: it is new here.
+		d.accepted[k] = struct{}{}
+		d.order = append(d.order, acceptedKey{digest: k, at: now.UnixNano()})
 	}
 	d.expire(now)
 }
