@@ -37,6 +37,7 @@ func ResourceFrom(res pcommon.Resource) Resource {
 // UnknownService, other empty values are left out.
 func (r Resource) Fill(res pcommon.Resource) {
 	attrs := res.Attributes()
+	attrs.EnsureCapacity(attrs.Len() + 5)
 	name := r.ServiceName
 	if name == "" {
 		name = UnknownService
