@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -331,6 +332,17 @@ func peerSettings(typ component.Type) receiver.Settings {
 	return set
 }
 
+// startLabeled starts c with the profiler label side=name, which the
+// goroutines it starts (its server's, and each connection's) inherit: a
+// CPU profile of the benchmark tells the sides apart (pprof -tagfocus
+// side=v1).
+func startLabeled(b *testing.B, name string, c component.Component) {
+	pprof.Do(context.Background(), pprof.Labels("side", name), func(ctx context.Context) {
+		require.NoError(b, c.Start(ctx, componenttest.NewNopHost()))
+	})
+	b.Cleanup(func() { require.NoError(b, c.Shutdown(context.Background())) })
+}
+
 func startPeerV1(b *testing.B) string {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoint = fmt.Sprintf("127.0.0.1:%d", testcollector.FreePort(b))
@@ -344,8 +356,7 @@ func startPeerV1(b *testing.B) string {
 	metrics, err := f.CreateMetrics(ctx, set, cfg, consumertest.NewNop())
 	require.NoError(b, err)
 	for _, c := range []component.Component{logs, traces, metrics} {
-		require.NoError(b, c.Start(ctx, componenttest.NewNopHost()))
-		b.Cleanup(func() { require.NoError(b, c.Shutdown(context.Background())) })
+		startLabeled(b, "v1", c)
 	}
 	return cfg.Endpoint
 }
@@ -358,8 +369,7 @@ func startPeerOTLP(b *testing.B) string {
 	ctx := context.Background()
 	logs, err := f.CreateLogs(ctx, peerSettings(f.Type()), cfg, consumertest.NewNop())
 	require.NoError(b, err)
-	require.NoError(b, logs.Start(ctx, componenttest.NewNopHost()))
-	b.Cleanup(func() { require.NoError(b, logs.Shutdown(context.Background())) })
+	startLabeled(b, "otlp", logs)
 	return cfg.HTTP.Get().ServerConfig.Endpoint
 }
 
