@@ -30,6 +30,7 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/wafermonitor/wafermonitor/internal/testcollector"
@@ -324,11 +325,15 @@ func (s *peerSide) report(b *testing.B) {
 }
 
 // peerSettings are the settings of the shipped configuration's telemetry:
-// metrics recorded (level normal, read when scraped), the collector's own
-// spans not (traces level none).
+// metrics recorded (level normal, read when scraped) but for the HTTP
+// server's own, which the collector drops below level detailed; the
+// collector's own spans not (traces level none).
 func peerSettings(typ component.Type) receiver.Settings {
 	set := receivertest.NewNopSettings(typ)
-	set.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	set.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()),
+		sdkmetric.WithView(sdkmetric.NewView(
+			sdkmetric.Instrument{Scope: instrumentation.Scope{Name: "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"}},
+			sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}})))
 	return set
 }
 
