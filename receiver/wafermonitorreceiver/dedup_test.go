@@ -114,9 +114,14 @@ func TestClaimAndSettle(t *testing.T) {
 		t.Fatal("the wait ended before the claim was settled")
 	default:
 	}
+	another := d.claim(eventsWithKeys("b"), now)
+	require.Len(t, another.waiting, 1)
+	assert.Equal(t, second.wait, another.wait, "the waiters of one key share its channel")
+	d.settle(another.keys, true, now)
 	d.settle(second.keys, true, now)
 	d.settle(first.keys, false, now) // the pipeline refused a and b
 	<-second.wait
+	<-another.wait
 	third := d.claim(second.waiting, now)
 	assert.Len(t, third.fresh, 1, "a refused key is free again")
 	d.settle(third.keys, true, now)
@@ -127,8 +132,8 @@ func TestClaimAndSettle(t *testing.T) {
 	all := d.claim(eventsWithKeys("d", "e", "f"), now)
 	assert.Equal(t, []string{"d", "e", "f"}, keysOf(all.fresh))
 	assert.Len(t, all.keys, 3)
-	// The keys of one claim share a wait, closed once when keys of two
-	// claims are settled together.
+	// Keys of two claims settled together: each key's channel, made or
+	// not, is closed once at most.
 	d.settle(append(append([]keyDigest(nil), all.keys...), last.keys...), true, now)
 	assert.Equal(t, 6, d.len(), "a, b, c, d, e and f accepted")
 }
