@@ -17,6 +17,11 @@ type Config struct {
 	LimitMiB      uint32 `mapstructure:"limit_mib"`
 	SpikeLimitMiB uint32 `mapstructure:"spike_limit_mib"`
 
+	// MinHeapGoalPercent: the share of the soft memory limit the heap may
+	// grow to before a collection, however little of it is live; 0 leaves
+	// GOGC alone.
+	MinHeapGoalPercent uint32 `mapstructure:"min_heap_goal_percent"`
+
 	// Release is when the heap's unused memory is handed back.
 	Release ReleaseConfig `mapstructure:"release"`
 
@@ -43,6 +48,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LimitMiB == 0 && c.SpikeLimitMiB > 0 {
 		errs = append(errs, errors.New("spike_limit_mib needs limit_mib"))
+	}
+	if c.MinHeapGoalPercent > 90 {
+		errs = append(errs, fmt.Errorf("min_heap_goal_percent must be at most 90, got %d", c.MinHeapGoalPercent))
 	}
 	if c.Release.CheckInterval < 0 {
 		errs = append(errs, fmt.Errorf("release::check_interval must not be negative, got %s", c.Release.CheckInterval))

@@ -2,6 +2,7 @@ package gomemoryextension // import "github.com/wafermonitor/wafermonitor/extens
 
 import (
 	"context"
+	"math"
 	"os"
 	"runtime/debug"
 	"time"
@@ -19,6 +20,12 @@ type runtimeHooks struct {
 	freeOSMemory   func()
 	newTicker      func(time.Duration) (<-chan time.Time, func())
 	sleep          func(time.Duration)
+	// GOGC, the live heap of the last collection, and fn called after
+	// every collection until it returns false.
+	setGCPercent        func(int) int
+	gcPercent           func() int
+	liveHeap            func() uint64
+	afterEachCollection func(fn func() bool)
 }
 
 func goRuntime() runtimeHooks {
@@ -31,7 +38,11 @@ func goRuntime() runtimeHooks {
 			t := time.NewTicker(d)
 			return t.C, t.Stop
 		},
-		sleep: time.Sleep,
+		sleep:               time.Sleep,
+		setGCPercent:        debug.SetGCPercent,
+		gcPercent:           readGCPercent,
+		liveHeap:            newLiveHeapReader(),
+		afterEachCollection: afterEachCollection,
 	}
 }
 
@@ -47,6 +58,7 @@ type goMemory struct {
 	limitSet bool
 
 	stop, done chan struct{}
+	gc         *gcGoal
 }
 
 func newGoMemory(cfg *Config, logger *zap.Logger, rt runtimeHooks) *goMemory {
@@ -56,6 +68,7 @@ func newGoMemory(cfg *Config, logger *zap.Logger, rt runtimeHooks) *goMemory {
 // Start sets the soft memory limit and starts watching for quiet.
 func (g *goMemory) Start(context.Context, component.Host) error {
 	g.applyLimit()
+	g.startGCGoal()
 	if g.cfg.Release.CheckInterval <= 0 {
 		return nil
 	}
@@ -84,6 +97,10 @@ func (g *goMemory) Shutdown(context.Context) error {
 		<-g.done
 		g.stop = nil
 	}
+	if g.gc != nil {
+		g.gc.stop()
+		g.gc = nil
+	}
 	if g.limitSet {
 		g.rt.setMemoryLimit(g.restore)
 		g.limitSet = false
@@ -105,4 +122,33 @@ func (g *goMemory) applyLimit() {
 	g.limitSet = true
 	g.logger.Info("Go runtime soft memory limit set: limit_mib less spike_limit_mib",
 		zap.Int64("soft_limit_mib", soft>>20))
+}
+
+// startGCGoal lets the heap grow to min_heap_goal_percent of the soft memory
+// limit before each collection (gcGoal), unless GOGC is set in the
+// environment or there is no soft memory limit to take a share of.
+func (g *goMemory) startGCGoal() {
+	if g.cfg.MinHeapGoalPercent == 0 {
+		return
+	}
+	if v := g.rt.getenv("GOGC"); v != "" {
+		g.logger.Info("GOGC is set in the environment: the Go runtime keeps it, and the heap's goal is not raised",
+			zap.String("GOGC", v))
+		return
+	}
+	limit := g.rt.setMemoryLimit(-1) // a negative limit reads it
+	if limit <= 0 || limit == math.MaxInt64 {
+		return
+	}
+	g.gc = &gcGoal{
+		floor: uint64(limit) * uint64(g.cfg.MinHeapGoalPercent) / 100,
+		base:  g.rt.gcPercent(),
+		set:   g.rt.setGCPercent,
+		live:  g.rt.liveHeap,
+	}
+	g.gc.current = g.gc.base
+	g.gc.adjust()
+	g.rt.afterEachCollection(g.gc.adjust)
+	g.logger.Info("Go heap may grow to min_heap_goal_percent of the soft memory limit before a collection",
+		zap.Uint64("min_heap_goal_mib", g.gc.floor>>20))
 }

@@ -2,6 +2,7 @@ package gomemoryextension
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -22,10 +23,14 @@ type fakeRuntime struct {
 	ticks    chan time.Time
 	released chan struct{}
 	tickers  int
+
+	gcPercents []int // what GOGC was set to, in order
+	live       uint64
+	afterGC    func() bool
 }
 
 func newFakeRuntime() *fakeRuntime {
-	f := &fakeRuntime{env: map[string]string{}, limit: -1, states: make(chan heapState, 1),
+	f := &fakeRuntime{env: map[string]string{}, limit: math.MaxInt64, states: make(chan heapState, 1),
 		ticks: make(chan time.Time), released: make(chan struct{}, 10)}
 	f.states <- heapState{} // read at Start
 	return f
@@ -36,7 +41,9 @@ func (f *fakeRuntime) hooks() runtimeHooks {
 		getenv: func(k string) string { return f.env[k] },
 		setMemoryLimit: func(v int64) int64 {
 			prev := f.limit
-			f.limit = v
+			if v >= 0 {
+				f.limit = v
+			}
 			return prev
 		},
 		readHeap:     func() heapState { return <-f.states },
@@ -46,6 +53,13 @@ func (f *fakeRuntime) hooks() runtimeHooks {
 			return f.ticks, func() {}
 		},
 		sleep: func(time.Duration) {},
+		setGCPercent: func(p int) int {
+			f.gcPercents = append(f.gcPercents, p)
+			return 0
+		},
+		gcPercent:           func() int { return 100 },
+		liveHeap:            func() uint64 { return f.live },
+		afterEachCollection: func(fn func() bool) { f.afterGC = fn },
 	}
 }
 
@@ -67,8 +81,8 @@ func TestSoftMemoryLimit(t *testing.T) {
 	}{
 		{name: "memory_limiter's soft limit", limit: 512, spike: 128, want: 384 << 20, wantLog: "Go runtime soft memory limit set"},
 		{name: "default spike", limit: 1000, want: 800 << 20, wantLog: "Go runtime soft memory limit set"},
-		{name: "GOMEMLIMIT wins", limit: 512, spike: 128, gomemlimit: "800MiB", want: -1, wantLog: "GOMEMLIMIT is set in the environment"},
-		{name: "no limit", want: -1},
+		{name: "GOMEMLIMIT wins", limit: 512, spike: 128, gomemlimit: "800MiB", want: math.MaxInt64, wantLog: "GOMEMLIMIT is set in the environment"},
+		{name: "no limit", want: math.MaxInt64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeRuntime()
@@ -80,7 +94,7 @@ func TestSoftMemoryLimit(t *testing.T) {
 			require.NoError(t, g.Start(context.Background(), componenttest.NewNopHost()))
 			assert.Equal(t, tc.want, f.limit)
 			require.NoError(t, g.Shutdown(context.Background()))
-			assert.Equal(t, int64(-1), f.limit, "the limit before Start is restored")
+			assert.Equal(t, int64(math.MaxInt64), f.limit, "the limit before Start is restored")
 			if tc.wantLog != "" {
 				assert.Equal(t, 1, logs.FilterMessageSnippet(tc.wantLog).Len(), "logs: %v", logs.All())
 			} else {
@@ -127,5 +141,5 @@ func TestShutdownBeforeStart(t *testing.T) {
 	f := newFakeRuntime()
 	g := newGoMemory(createDefaultConfig().(*Config), zap.NewNop(), f.hooks())
 	require.NoError(t, g.Shutdown(context.Background()))
-	assert.Equal(t, int64(-1), f.limit)
+	assert.Equal(t, int64(math.MaxInt64), f.limit)
 }

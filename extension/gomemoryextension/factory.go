@@ -13,6 +13,10 @@ import (
 const (
 	defaultCheckInterval = 5 * time.Second
 	defaultQuietMiB      = 16
+	// defaultMinHeapGoalPercent: half the soft memory limit, so the heap's
+	// garbage never takes more than the other half from memory_limiter's
+	// margin.
+	defaultMinHeapGoalPercent = 50
 )
 
 // NewFactory returns the factory of go_memory.
@@ -26,7 +30,7 @@ func NewFactory() extension.Factory {
 }
 
 func createDefaultConfig() component.Config {
-	return &Config{Release: ReleaseConfig{
+	return &Config{MinHeapGoalPercent: defaultMinHeapGoalPercent, Release: ReleaseConfig{
 		CheckInterval: defaultCheckInterval,
 		QuietMiB:      defaultQuietMiB,
 	}}

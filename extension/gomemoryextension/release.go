@@ -52,6 +52,29 @@ func newHeapReader() func() heapState {
 	}
 }
 
+// readGCPercent is the runtime's GOGC (/gc/gogc:percent).
+func readGCPercent() int {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 100
+	}
+	return int(s[0].Value.Uint64()) //nolint:gosec // a percentage
+}
+
+// newLiveHeapReader reads the heap the last collection found live, with
+// samples of its own (a reader is not safe for concurrent use).
+func newLiveHeapReader() func() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	return func() uint64 {
+		metrics.Read(s)
+		if s[0].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return s[0].Value.Uint64()
+	}
+}
+
 // releaser returns the heap's unused memory once a load is over. The Go
 // runtime alone keeps it: after a load its heap goal stays at twice the
 // heap the last collection found live until the next collection (at the
