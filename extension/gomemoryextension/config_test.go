@@ -24,11 +24,11 @@ func TestLoadConfig(t *testing.T) {
 		wantSoft int64
 		wantErr  string
 	}{
-		{name: "", want: &Config{MinHeapGoalPercent: 50, Release: defaults}},
+		{name: "", want: &Config{MinHeapGoalPercent: 30, Release: defaults}},
 		{name: "custom", want: &Config{LimitMiB: 512, SpikeLimitMiB: 128, MinHeapGoalPercent: 30,
 			Release: ReleaseConfig{CheckInterval: 10 * time.Second, QuietMiB: 32}}, wantSoft: 384 << 20},
 		// memory_limiter's default spike limit: 20 % of limit_mib.
-		{name: "default_spike", want: &Config{LimitMiB: 1000, MinHeapGoalPercent: 50, Release: defaults}, wantSoft: 800 << 20},
+		{name: "default_spike", want: &Config{LimitMiB: 1000, MinHeapGoalPercent: 30, Release: defaults}, wantSoft: 800 << 20},
 		{name: "spike_too_large", wantErr: "spike_limit_mib (100) must be smaller than limit_mib (100)"},
 		{name: "spike_alone", wantErr: "spike_limit_mib needs limit_mib"},
 		{name: "heap_goal_too_large", wantErr: "min_heap_goal_percent must be at most 90, got 95"},

@@ -37,7 +37,8 @@ func TestGCGoalPercent(t *testing.T) {
 func TestGCGoalFollowsEachCollection(t *testing.T) {
 	f := newFakeRuntime()
 	cfg := createDefaultConfig().(*Config)
-	cfg.LimitMiB, cfg.SpikeLimitMiB = 512, 128 // soft limit 384 MiB: floor 192 MiB
+	cfg.LimitMiB, cfg.SpikeLimitMiB = 512, 128 // soft limit 384 MiB
+	cfg.MinHeapGoalPercent = 50                // floor 192 MiB
 	f.live = 20 << 20
 	core, logs := observer.New(zap.InfoLevel)
 	g := newGoMemory(cfg, zap.New(core), f.hooks())
