@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -38,18 +41,59 @@ type collector struct {
 	peakRSS uint64
 }
 
+// handedOut holds the ports freePort returned: the kernel may give a port
+// that was just closed again, and two listeners on one port fail a
+// collector's start.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// freePort returns a loopback TCP port that was free a moment ago and that no
+// earlier call returned.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		if err := l.Close(); err != nil {
+			return 0, err
+		}
+		if !handedOut.ports[port] {
+			handedOut.ports[port] = true
+			return port, nil
+		}
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	return port, l.Close()
 }
+
+// startAttempts is how often a collector is started, on new ports, when
+// another process took one of its ports between freePort and its start.
+const startAttempts = 3
 
 // startCollector runs bin with p's configuration in a directory of its own
 // under workDir and waits until both receivers answer.
 func startCollector(ctx context.Context, bin, workDir string, p pipeline) (*collector, error) {
+	for attempt := 1; ; attempt++ {
+		c, err := startCollectorOnce(ctx, bin, workDir, p)
+		if err == nil || attempt == startAttempts || !errors.Is(err, errPortTaken) {
+			return c, err
+		}
+		log.Printf("collector %s: a port was taken meanwhile; starting it again on new ports", p.name)
+		if err := os.RemoveAll(filepath.Join(workDir, p.name)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// errPortTaken: the collector exited at start because a port it was given
+// was in use.
+var errPortTaken = errors.New("a port was in use")
+
+func startCollectorOnce(ctx context.Context, bin, workDir string, p pipeline) (*collector, error) {
 	c := &collector{pipeline: p, dir: filepath.Join(workDir, p.name), exited: make(chan struct{}), output: &tailBuffer{max: 64 << 10}}
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
 		return nil, err
@@ -81,7 +125,11 @@ func startCollector(ctx context.Context, bin, workDir string, p pipeline) (*coll
 	for {
 		select {
 		case <-c.exited:
-			return nil, fmt.Errorf("collector %s exited at start: %s", p.name, c.output.String())
+			out := c.output.String()
+			if strings.Contains(out, "address already in use") {
+				return nil, fmt.Errorf("collector %s exited at start: %w: %s", p.name, errPortTaken, out)
+			}
+			return nil, fmt.Errorf("collector %s exited at start: %s", p.name, out)
 		default:
 		}
 		if c.healthy() {
