@@ -19,6 +19,7 @@ targets=(
 	"FuzzRestore ./processor/jobhierarchyprocessor"
 	"FuzzRestoreState ./processor/jobhierarchyprocessor"
 	"FuzzDecodeBatch ./processor/jobhierarchyprocessor"
+	"FuzzDueCheck ./processor/jobhierarchyprocessor"
 	"FuzzRestoreSchedules ./processor/jobhierarchyprocessor"
 	"FuzzParseCron ./processor/jobhierarchyprocessor"
 	"FuzzRetryAfter ./exporter/webhookexporter"

@@ -2,6 +2,7 @@ package jobhierarchyprocessor
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -9,16 +10,18 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor/internal/metadata"
 	"github.com/wafermonitor/wafermonitor/sdk/semconv"
 )
 
-// checkBench is a processor holding 100,000 open entities (the default
-// cap) matched against two rules, none of them due.
-func checkBench(b *testing.B) *hierarchy {
+// checkBench is a processor holding n open subjobs (100,000 is the
+// default cap) matched against two rules, none of them due.
+func checkBench(b *testing.B, n int) *hierarchy {
 	cfg := testConfig()
+	cfg.MaxOpenEntities = max(cfg.MaxOpenEntities, n)
 	cfg.Watchdog.Rules = []WatchdogRule{
 		{ServiceName: "etch-.*", MaxDuration: time.Hour},
 		{BusinessKey: "lot-9.*", EntityType: semconv.EntityTypeSubjob, StallTimeout: time.Minute},
@@ -28,15 +31,69 @@ func checkBench(b *testing.B) *hierarchy {
 	b.Cleanup(h.telemetry.Shutdown)
 	h.now = func() time.Time { return base }
 	h.nextLogs, h.nextTraces = consumertest.NewNop(), consumertest.NewNop()
-	for j := 0; j < cfg.MaxOpenEntities; j += 100 {
+	for j := 0; j < n; j += 100 {
 		ld, records := newRecords()
 		for r := j; r < j+100; r++ {
 			addRecord(records, recordSpec{typ: semconv.EntityTypeSubjob, id: benchSubjobID(r), parent: benchJobID(r / 100), bk: "lot-4711", kind: semconv.KindStarted, status: semconv.StatusRunning, at: base})
 		}
 		_, _ = h.processLogs(context.Background(), ld)
 	}
-	require.Equal(b, cfg.MaxOpenEntities, h.entities.len())
+	require.Equal(b, n, h.entities.len())
 	return h
+}
+
+// checkSizes are the open entities of BenchmarkCheck and BenchmarkReport.
+var checkSizes = []int{10000, 100000}
+
+// BenchmarkCheck: one periodic check over 10,000 and 100,000 open
+// entities, none of them due: by the due index (open=N), and looking at
+// every entry as the peer (open=N_full_walk). The check by the index costs
+// what is due, not what is open.
+func BenchmarkCheck(b *testing.B) {
+	for _, n := range checkSizes {
+		perCheck := map[bool]float64{}
+		for _, full := range []bool{false, true} {
+			name := fmt.Sprintf("open=%d", n)
+			if full {
+				name += "_full_walk"
+			}
+			b.Run(name, func(b *testing.B) {
+				h := checkBench(b, n)
+				h.fullWalk = full
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					h.tick(context.Background())
+				}
+				perCheck[full] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			})
+		}
+		if perCheck[false] > 0 && perCheck[true] > 0 {
+			b.Logf("open=%d: %.0f ns a check by the due index, %.0f ns over every entry (%.0f×)", n, perCheck[false], perCheck[true], perCheck[true]/perCheck[false])
+			require.Less(b, perCheck[false], perCheck[true]/20, "a check by the due index costs a fraction of a walk over every entry")
+		}
+	}
+}
+
+// BenchmarkReport: one progress report of an open subjob, with 10,000 and
+// 100,000 open entities.
+func BenchmarkReport(b *testing.B) {
+	for _, n := range checkSizes {
+		b.Run(fmt.Sprintf("open=%d", n), func(b *testing.B) {
+			h := checkBench(b, n)
+			batches := make([]plog.Logs, 1000)
+			for i := range batches {
+				ld, records := newRecords()
+				addRecord(records, recordSpec{typ: semconv.EntityTypeSubjob, id: benchSubjobID(i * (n / len(batches))), parent: benchJobID(i), bk: "lot-4711", kind: semconv.KindProgress, status: semconv.StatusRunning, at: base})
+				batches[i] = ld
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				_, _ = h.processLogs(context.Background(), batches[i%len(batches)])
+			}
+		})
+	}
 }
 
 // checkPieces are the sizes of the pieces a check holds h.mu for: the
@@ -46,22 +103,9 @@ var checkPieces = []struct {
 	chunk int
 }{{"pieces_of_1000", checkChunk}, {"whole_table", math.MaxInt}}
 
-// BenchmarkCheck: one periodic check over 100,000 open entities.
-func BenchmarkCheck(b *testing.B) {
-	for _, p := range checkPieces {
-		b.Run(p.name, func(b *testing.B) {
-			h := checkBench(b)
-			h.checkChunk = p.chunk
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				h.tick(context.Background())
-			}
-		})
-	}
-}
-
-// BenchmarkCheckLongestHold: the longest time a check over 100,000 open
-// entities holds h.mu at once, which is how long a report arriving during
+// BenchmarkCheckLongestHold: the longest time a check that looks at
+// 100,000 entries (every open entity, as after a downtime that made them
+// all due) holds h.mu at once, which is how long a report arriving during
 // the check may wait for it: the median over the checks of each check's
 // longest hold (longest-hold-µs; the median, as a busy machine preempts some
 // holds), the longest of all, and the total held per check.
@@ -69,8 +113,9 @@ func BenchmarkCheckLongestHold(b *testing.B) {
 	longest := map[string]time.Duration{}
 	for _, p := range checkPieces {
 		b.Run(p.name, func(b *testing.B) {
-			h := checkBench(b)
+			h := checkBench(b, 100000)
 			h.checkChunk = p.chunk
+			h.fullWalk = true
 			var held, total time.Duration
 			h.pieceHook = func(d time.Duration) {
 				held = max(held, d)

@@ -84,6 +84,9 @@ type hierarchy struct {
 	// a check's buffers of rows (sweep.go)
 	entityRows []*row[*openEntity]
 	jobRows    []*row[*jobSummary]
+	// fullWalk: a check looks at every entry, not only at those the due
+	// index gives (the reference the index is held to).
+	fullWalk bool
 }
 
 func newHierarchy(cfg *Config, set processor.Settings) (*hierarchy, error) {
@@ -116,6 +119,7 @@ func newHierarchy(cfg *Config, set processor.Settings) (*hierarchy, error) {
 
 		checkChunk: checkChunk,
 	}
+	h.indexDue()
 	err = errors.Join(
 		tb.RegisterProcessorJobhierarchyEntitiesOpenCallback(func(_ context.Context, o metric.Int64Observer) error {
 			o.Observe(h.openCount.Load())

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -232,9 +233,15 @@ func (h *hierarchy) install(st *restoredState) {
 		s.saved = true
 		jobs = append(jobs, s)
 	}
-	// Least recent first, so the tables' eviction order is restored too.
-	slices.SortFunc(entities, func(a, b *openEntity) int { return cmp.Compare(a.LastSeen, b.LastSeen) })
-	slices.SortFunc(jobs, func(a, b *jobSummary) int { return cmp.Compare(a.Updated, b.Updated) })
+	// Least recent first, so the tables' eviction order is restored too;
+	// entries of the same time by key, so that a state restores the same
+	// way every time.
+	slices.SortFunc(entities, func(a, b *openEntity) int {
+		return cmp.Or(cmp.Compare(a.LastSeen, b.LastSeen), strings.Compare(a.ID, b.ID))
+	})
+	slices.SortFunc(jobs, func(a, b *jobSummary) int {
+		return cmp.Or(cmp.Compare(a.Updated, b.Updated), strings.Compare(a.JobID, b.JobID))
+	})
 	for _, e := range st.evicted {
 		h.evicted.restore(e)
 	}

@@ -6,16 +6,17 @@ import (
 	"time"
 )
 
-// The periodic check walks every open entity and job summary, tens of
-// thousands of them, while reports keep arriving: it holds h.mu in pieces
-// of checkChunk entries and lets the reports waiting for it through between
-// pieces. It takes the tables' rows first and, in its piece, skips a row
-// whose entry has left the table meanwhile (no lookup by key: half of a
-// check's time went to those); entries added meanwhile are fresh and are
-// checked at the next check. What it changes in the tables (entities given
-// up, summaries dropped) it collects across the pieces and applies
-// afterwards, in the same order as in one piece, each only if it is still
-// there and still due.
+// The periodic check looks at the open entities and job summaries that
+// can be due (the due index, due.go), in the tables' order, while reports
+// keep arriving: it holds h.mu in pieces of checkChunk entries and lets the
+// reports waiting for it through between pieces (after a long downtime,
+// many entries are due at once). It takes the rows first and, in its piece,
+// skips a row whose entry has left the table meanwhile, and files the
+// others again by their next time; entries added meanwhile are filed as
+// they come and are checked at a later check. What it changes in the
+// tables (entities given up, summaries dropped) it collects across the
+// pieces and applies afterwards, in the same order as in one piece, each
+// only if it is still there and still due.
 
 // checkChunk is how many entries a check handles per hold of h.mu.
 const checkChunk = 1000
@@ -56,13 +57,22 @@ func keepRows[V any](buf *[]*row[V], rows []*row[V]) {
 	*buf = rows[:0]
 }
 
+// dueRows takes the rows of t that may be due at now (every row with
+// h.fullWalk). Called with h.mu held.
+func dueRows[V any](h *hierarchy, t *table[V], now time.Time, buf []*row[V]) []*row[V] {
+	if h.fullWalk {
+		return t.appendRows(buf)
+	}
+	return t.takeDue(now.UnixNano(), buf)
+}
+
 // sweepEntities finds stalled and overdue entities, holding h.mu in pieces.
 func (h *hierarchy) sweepEntities(now time.Time, em *emitter) {
 	if !h.cfg.Watchdog.Enabled {
 		return
 	}
 	var rows []*row[*openEntity]
-	h.inPiece(func() { rows = h.entities.appendRows(h.entityRows) })
+	h.inPiece(func() { rows = dueRows(h, h.entities, now, h.entityRows) })
 	defer keepRows(&h.entityRows, rows)
 	var overdue []*openEntity
 	inPieces(h, rows, func(r *row[*openEntity]) {
@@ -80,6 +90,7 @@ func (h *hierarchy) sweepEntities(now time.Time, em *emitter) {
 			h.entities.markDirty(e.ID)
 			h.reportStall(e, now, running, silence, stall, em)
 		}
+		h.entities.refile(r)
 	})
 	// Subjobs first, so that a job given up at the same check counts them.
 	slices.SortStableFunc(overdue, func(a, b *openEntity) int {
@@ -113,7 +124,7 @@ func pastMax(e *openEntity, now time.Time, maxDur time.Duration) bool {
 // with, holding h.mu in pieces.
 func (h *hierarchy) sweepJobs(now time.Time, em *emitter) {
 	var rows []*row[*jobSummary]
-	h.inPiece(func() { rows = h.jobs.appendRows(h.jobRows) })
+	h.inPiece(func() { rows = dueRows(h, h.jobs, now, h.jobRows) })
 	defer keepRows(&h.jobRows, rows)
 	var drop []jobRef
 	inPieces(h, rows, func(r *row[*jobSummary]) {
@@ -121,6 +132,7 @@ func (h *hierarchy) sweepJobs(now time.Time, em *emitter) {
 			return
 		}
 		id, s := r.key, r.val
+		defer h.jobs.refile(r)
 		if h.summaryDone(id, s, now) {
 			drop = append(drop, jobRef{id, s})
 			return

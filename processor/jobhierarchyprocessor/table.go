@@ -1,6 +1,7 @@
 package jobhierarchyprocessor // import "github.com/wafermonitor/wafermonitor/processor/jobhierarchyprocessor"
 
 import (
+	"cmp"
 	"container/list"
 	"slices"
 )
@@ -14,6 +15,10 @@ type row[V any] struct {
 	// gone: the entry left the table (removed or evicted); a check that
 	// took the row before skips it.
 	gone bool
+	// seq orders the rows of a class as the table's list does: it grows
+	// each time a row becomes the most recent of its class.
+	seq uint64
+	due dueLinks[V]
 }
 
 // evictedRow is an entry a table dropped to stay within its cap.
@@ -31,6 +36,13 @@ type table[V any] struct {
 	// dirty holds the changed keys while track is set (state is stored).
 	dirty map[string]struct{}
 	track bool
+	// due files the entries by the time they can next fall due; nil
+	// when the check has nothing to look for in the table.
+	due *dueIndex[V]
+	// onRemove, when set, is called with the key of an entry that left the
+	// table.
+	onRemove func(key string)
+	seq      uint64
 }
 
 func newTable[V any](maxEntries, classes int) *table[V] {
@@ -43,6 +55,40 @@ func newTable[V any](maxEntries, classes int) *table[V] {
 }
 
 func (t *table[V]) len() int { return len(t.rows) }
+
+// pushFront makes r the most recent entry of its class.
+func (t *table[V]) pushFront(r *row[V]) *list.Element {
+	t.seq++
+	r.seq = t.seq
+	return t.classes[r.class].PushFront(r)
+}
+
+// refile files an entry again after a change that may make it due
+// earlier (see due.go).
+func (t *table[V]) refile(r *row[V]) {
+	if t.due != nil && !r.gone {
+		t.due.file(r)
+	}
+}
+
+// refileKey files the entry of key again, if the table holds it.
+func (t *table[V]) refileKey(key string) {
+	if el, ok := t.rows[key]; ok {
+		t.refile(el.Value.(*row[V]))
+	}
+}
+
+// left accounts for an entry that left the table.
+func (t *table[V]) left(r *row[V]) {
+	r.gone = true
+	t.changed(r.key)
+	if t.due != nil {
+		t.due.unfile(r)
+	}
+	if t.onRemove != nil {
+		t.onRemove(r.key)
+	}
+}
 
 func (t *table[V]) changed(key string) {
 	if t.track {
@@ -70,16 +116,21 @@ func (t *table[V]) classOf(key string) int {
 // class and is written at the next checkpoint.
 func (t *table[V]) touch(key string) {
 	if el, ok := t.rows[key]; ok {
-		t.classes[el.Value.(*row[V]).class].MoveToFront(el)
+		r := el.Value.(*row[V])
+		t.classes[r.class].MoveToFront(el)
+		t.seq++
+		r.seq = t.seq
 		t.changed(key)
+		t.refile(r)
 	}
 }
 
 // markDirty records that the entry changed without making it the most
 // recent (a change the processor made itself, not a report).
 func (t *table[V]) markDirty(key string) {
-	if _, ok := t.rows[key]; ok {
+	if el, ok := t.rows[key]; ok {
 		t.changed(key)
+		t.refile(el.Value.(*row[V]))
 	}
 }
 
@@ -95,8 +146,9 @@ func (t *table[V]) setClass(key string, class int) {
 	}
 	t.classes[r.class].Remove(el)
 	r.class = class
-	t.rows[key] = t.classes[class].PushFront(r)
+	t.rows[key] = t.pushFront(r)
 	t.changed(key)
+	t.refile(r)
 }
 
 // put inserts or replaces an entry and returns the entries it evicted to
@@ -109,7 +161,9 @@ func (t *table[V]) put(key string, v V, class int) []evictedRow[V] {
 		t.touch(key)
 		return nil
 	}
-	t.rows[key] = t.classes[class].PushFront(&row[V]{key: key, class: class, hash: hashID(key), val: v})
+	r := &row[V]{key: key, class: class, hash: hashID(key), val: v, due: dueLinks[V]{bucket: notDue}}
+	t.rows[key] = t.pushFront(r)
+	t.refile(r)
 	var evicted []evictedRow[V]
 	for len(t.rows) > t.max {
 		evicted = append(evicted, t.evictOne())
@@ -125,8 +179,7 @@ func (t *table[V]) evictOne() evictedRow[V] {
 			r := oldest.Value.(*row[V])
 			t.classes[c].Remove(oldest)
 			delete(t.rows, r.key)
-			r.gone = true
-			t.changed(r.key)
+			t.left(r)
 			return evictedRow[V](*r)
 		}
 	}
@@ -138,8 +191,7 @@ func (t *table[V]) remove(key string) {
 		r := el.Value.(*row[V])
 		t.classes[r.class].Remove(el)
 		delete(t.rows, key)
-		r.gone = true
-		t.changed(key)
+		t.left(r)
 	}
 }
 
@@ -163,6 +215,24 @@ func (t *table[V]) appendRows(out []*row[V]) []*row[V] {
 			out = append(out, el.Value.(*row[V]))
 		}
 	}
+	return out
+}
+
+// takeDue takes the rows of the entries that may be due at now (Unix
+// nanoseconds) out of the due index and appends them to out in the order
+// of each. The caller files each again once it has looked at it.
+func (t *table[V]) takeDue(now int64, out []*row[V]) []*row[V] {
+	if t.due == nil {
+		return out
+	}
+	first := len(out)
+	out = t.due.take(now, out)
+	slices.SortFunc(out[first:], func(a, b *row[V]) int {
+		if a.class != b.class {
+			return cmp.Compare(a.class, b.class)
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
 	return out
 }
 
