@@ -49,11 +49,32 @@ const (
 	sumReplace
 )
 
-// encodeBatch writes a part. The resources of its entries are written once,
-// in a table ahead of them.
+// batchEncoder encodes parts, keeping its buffers from one to the next:
+// a part is built in them and copied out once, at its size.
+type batchEncoder struct {
+	head, body []byte
+	resIndex   map[entity.Resource]uint64
+	resources  []entity.Resource
+}
+
+// encodeBatch writes a part.
 func encodeBatch(b *stateBatch) []byte {
-	resIndex := map[entity.Resource]uint64{}
-	var resources []entity.Resource
+	var enc batchEncoder
+	return enc.encode(b)
+}
+
+// encode writes a part. The resources of its entries are written once, in
+// a table ahead of them.
+func (enc *batchEncoder) encode(b *stateBatch) []byte {
+	if enc.resIndex == nil {
+		enc.resIndex = map[entity.Resource]uint64{}
+	}
+	resIndex, resources := enc.resIndex, enc.resources[:0]
+	defer func() {
+		clear(resIndex)
+		clear(resources)
+		enc.resources = resources[:0]
+	}()
 	resOf := func(r entity.Resource) uint64 {
 		i, ok := resIndex[r]
 		if !ok {
@@ -63,7 +84,8 @@ func encodeBatch(b *stateBatch) []byte {
 		}
 		return i
 	}
-	var body []byte
+	body := enc.body[:0]
+	defer func() { enc.body = body[:0] }()
 	body = binary.AppendUvarint(body, uint64(len(b.entities)))
 	for i, e := range b.entities {
 		flags := uint64(b.entityClasses[i]) << 2 //nolint:gosec // a class, 0 to 2
@@ -110,15 +132,17 @@ func encodeBatch(b *stateBatch) []byte {
 	body = appendExtras(body, len(b.entities), func(i int) []string { return entityExtras(b.entities[i]) })
 	body = appendExtras(body, len(b.summaries), func(i int) []string { return summaryExtras(b.summaries[i]) })
 
-	out := make([]byte, 0, len(body)+64+len(resources)*64)
-	out = append(out, batchFormat)
-	out = binary.AppendUvarint(out, b.gen)
-	out = binary.AppendUvarint(out, b.seq)
-	out = binary.AppendVarint(out, b.writtenAt)
-	out = binary.AppendUvarint(out, uint64(len(resources)))
+	head := append(enc.head[:0], batchFormat)
+	head = binary.AppendUvarint(head, b.gen)
+	head = binary.AppendUvarint(head, b.seq)
+	head = binary.AppendVarint(head, b.writtenAt)
+	head = binary.AppendUvarint(head, uint64(len(resources)))
 	for _, r := range resources {
-		out = appendStringList(out, resourceFields(r))
+		head = appendStringList(head, resourceFields(r))
 	}
+	enc.head = head[:0]
+	out := make([]byte, 0, len(head)+len(body))
+	out = append(out, head...)
 	return append(out, body...)
 }
 

@@ -92,6 +92,8 @@ type snapshotBuild struct {
 	// credit is how many bytes of chunks the journal entries written since
 	// the last chunk pay for.
 	credit int
+	// rows are the rows of the chunks, taken when the first is written.
+	rows *chunkRows
 }
 
 func storageClient(ctx context.Context, host component.Host, id, owner component.ID) (storage.Client, error) {
@@ -235,7 +237,7 @@ func (h *hierarchy) journalEntry(now int64, withChanges bool) (ops []*storage.Op
 	if withChanges {
 		batches = h.journalBatches(now, seq)
 	}
-	ops, size = appendEntries(ops, batches)
+	ops, size = h.appendEntries(ops, batches)
 	entries := uint64(len(batches)) //nolint:gosec // a length is not negative
 	b := c.building
 	if b == nil && (c.journalEntries+len(batches) >= maxJournalEntries || c.journalBytes+size >= max(c.snapshotBytes, minJournalBytes)) {
@@ -254,15 +256,14 @@ func (h *hierarchy) journalEntry(now int64, withChanges bool) (ops []*storage.Op
 		}
 		b.credit += size
 		encoded := 0
-		var rows *chunkRows
-		if b.written < b.index.Chunks && (b.credit > 0 || b.written == 0) {
-			// The rows of the chunks this check may encode, in one walk.
-			k := min(maxChunksPerCheck, b.index.Chunks-b.written)
-			h.inPiece(func() { rows = h.takeChunkRows(b.index.Chunks, b.written, k) })
+		if b.rows == nil && b.written < b.index.Chunks && (b.credit > 0 || b.written == 0) {
+			// The rows of every chunk, in one walk for the snapshot.
+			h.inPiece(func() { b.rows = h.takeChunkRows(b.index.Chunks) })
 		}
-		for ; rows != nil && b.written < rows.first+len(rows.jobs) && (b.credit > 0 || b.written == 0); encoded++ {
+		for ; b.rows != nil && b.written < b.index.Chunks && encoded < maxChunksPerCheck && (b.credit > 0 || b.written == 0); encoded++ {
 			var chunk []byte
-			h.inPiece(func() { chunk = h.encodeChunk(b.index.Gen, b.index.Chunks, b.written, rows, now) })
+			h.inPiece(func() { chunk = h.encodeChunk(b.index.Gen, b.written, b.rows, now) })
+			b.rows.release(b.written)
 			ops = append(ops, storage.SetOperation(snapshotKey(b.index.Gen, b.written), chunk))
 			b.credit -= len(chunk)
 			b.bytes += len(chunk)
@@ -275,7 +276,7 @@ func (h *hierarchy) journalEntry(now int64, withChanges bool) (ops []*storage.Op
 				}
 				extra := h.journalBatches(now, seq+entries)
 				var n int
-				ops, n = appendEntries(ops, extra)
+				ops, n = h.appendEntries(ops, extra)
 				size += n
 				b.journal += n // at or after index.From
 				entries += uint64(len(extra))
@@ -301,11 +302,11 @@ func (h *hierarchy) journalEntry(now int64, withChanges bool) (ops []*storage.Op
 }
 
 // appendEntries appends the journal entries of batches to ops, and returns
-// their size.
-func appendEntries(ops []*storage.Operation, batches []*stateBatch) ([]*storage.Operation, int) {
+// their size. Called with h.mu held.
+func (h *hierarchy) appendEntries(ops []*storage.Operation, batches []*stateBatch) ([]*storage.Operation, int) {
 	size := 0
 	for _, batch := range batches {
-		entry := encodeBatch(batch)
+		entry := h.enc.encode(batch)
 		ops = append(ops, storage.SetOperation(journalKey(batch.seq), entry))
 		size += len(entry)
 	}

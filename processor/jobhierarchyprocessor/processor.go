@@ -73,6 +73,7 @@ type hierarchy struct {
 	client   storage.Client
 	storeMu  sync.Mutex // serialises checkpoints
 	store    checkpointer
+	enc      batchEncoder // encodes the stored parts, h.mu held
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	checking bool       // the periodic check runs

@@ -18,54 +18,64 @@ func (h *hierarchy) chunkCount() int {
 	return min(max(est/snapshotChunkBytes, 1), 1<<14)
 }
 
-// chunkRows are the rows of consecutive chunks of a snapshot, taken in one
-// walk over the tables so that a check encoding several chunks does not
-// walk the whole state for each.
+// chunkRows are the rows of every chunk of a snapshot being written, and
+// the evicted jobs of each, taken in one walk over the state when the
+// snapshot begins, so that a check that encodes chunks walks nothing. An
+// entry added since is in the journal entries replayed over the snapshot,
+// as is one whose row left its table (skipped) or an evicted job no longer
+// remembered (skipped).
 type chunkRows struct {
-	first    int
 	entities [][]*row[*openEntity]
 	jobs     [][]*row[*jobSummary]
+	evicted  [][]uint64
 }
 
-// takeChunkRows takes the rows of chunks first to first+k-1 of n. Called
-// with h.mu held.
-func (h *hierarchy) takeChunkRows(n, first, k int) *chunkRows {
-	c := &chunkRows{first: first, entities: make([][]*row[*openEntity], k), jobs: make([][]*row[*jobSummary], k)}
+// takeChunkRows takes the rows of the n chunks of a snapshot. Called with
+// h.mu held.
+func (h *hierarchy) takeChunkRows(n int) *chunkRows {
+	c := &chunkRows{entities: make([][]*row[*openEntity], n), jobs: make([][]*row[*jobSummary], n), evicted: make([][]uint64, n)}
 	h.entities.eachRow(func(r *row[*openEntity]) {
-		if i := chunkOf(r.hash, n) - first; i >= 0 && i < k {
-			c.entities[i] = append(c.entities[i], r)
-		}
+		i := chunkOf(r.hash, n)
+		c.entities[i] = append(c.entities[i], r)
 	})
 	h.jobs.eachRow(func(r *row[*jobSummary]) {
-		if i := chunkOf(r.hash, n) - first; i >= 0 && i < k {
-			c.jobs[i] = append(c.jobs[i], r)
-		}
+		i := chunkOf(r.hash, n)
+		c.jobs[i] = append(c.jobs[i], r)
 	})
+	for hash := range h.evicted.set {
+		i := chunkOf(hash, n)
+		c.evicted[i] = append(c.evicted[i], hash)
+	}
 	return c
 }
 
-// encodeChunk encodes chunk i of n from the rows taken for it, with their
+// release lets the rows of an encoded chunk go.
+func (c *chunkRows) release(i int) {
+	c.entities[i], c.jobs[i], c.evicted[i] = nil, nil, nil
+}
+
+// encodeChunk encodes chunk i from the rows taken for it, with their
 // current values; rows whose entry left the table since are skipped, and
-// entries added since are in the journal entry written after the chunks
-// (persist.go). Called with h.mu held.
-func (h *hierarchy) encodeChunk(gen uint64, n, i int, rows *chunkRows, now int64) []byte {
+// entries added since are in the journal (persist.go). Called with h.mu
+// held.
+func (h *hierarchy) encodeChunk(gen uint64, i int, rows *chunkRows, now int64) []byte {
 	b := &stateBatch{gen: gen, writtenAt: now}
-	for _, r := range rows.entities[i-rows.first] {
+	for _, r := range rows.entities[i] {
 		if !r.gone {
 			b.addEntity(r.val, r.class)
 		}
 	}
-	for _, r := range rows.jobs[i-rows.first] {
+	for _, r := range rows.jobs[i] {
 		if !r.gone {
 			b.addSummary(r.val, r.class, true, r.val.ids.all())
 		}
 	}
-	for hash, flags := range h.evicted.set {
-		if chunkOf(hash, n) == i {
+	for _, hash := range rows.evicted[i] {
+		if flags, ok := h.evicted.lookup(hash); ok {
 			b.evicted = append(b.evicted, evictedEntry{hash: hash, flags: flags})
 		}
 	}
-	return encodeBatch(b)
+	return h.enc.encode(b)
 }
 
 // snapshotAll encodes the whole state in n chunks, in one pass, and takes
@@ -92,7 +102,7 @@ func (h *hierarchy) snapshotAll(gen uint64, n int, now int64) [][]byte {
 	h.evicted.takeAdded()
 	parts := make([][]byte, n)
 	for i, b := range batches {
-		parts[i] = encodeBatch(b)
+		parts[i] = h.enc.encode(b)
 	}
 	return parts
 }
