@@ -75,6 +75,53 @@ func BenchmarkCheck(b *testing.B) {
 	}
 }
 
+// BenchmarkCheckWithTraffic: a second of traffic and its check, over
+// 10,000 and 100,000 open entities, 1,000 of them reporting a second in
+// turn (each every 10 or 100 s): none stalls (stall_timeout 15 m), and
+// after 1,000 s of warm-up each comes due once every 800-900 s, at the
+// stall time of the report it was filed by, and is filed again. By the due
+// index (open=N) and looking at every entry as the peer (open=N_full_walk),
+// in the same run: the difference is what the check costs. Run it with
+// -benchtime 300x.
+func BenchmarkCheckWithTraffic(b *testing.B) {
+	for _, n := range checkSizes {
+		for _, full := range []bool{false, true} {
+			name := fmt.Sprintf("open=%d", n)
+			if full {
+				name += "_full_walk"
+			}
+			b.Run(name, func(b *testing.B) {
+				h := checkBench(b, n)
+				h.fullWalk = full
+				now := base
+				h.now = func() time.Time { return now }
+				batches := make([]plog.Logs, n/1000)
+				for i := range batches {
+					ld, records := newRecords()
+					for id := i * 1000; id < (i+1)*1000; id++ {
+						addRecord(records, recordSpec{typ: semconv.EntityTypeSubjob, id: benchSubjobID(id), parent: benchJobID(id / 100), bk: "lot-4711", kind: semconv.KindProgress, status: semconv.StatusRunning, at: base})
+					}
+					batches[i] = ld
+				}
+				second := func(i int) {
+					now = now.Add(time.Second)
+					_, _ = h.processLogs(context.Background(), batches[i%len(batches)])
+					h.tick(context.Background())
+				}
+				for i := 0; i < 1000; i++ {
+					second(i)
+				}
+				require.Equal(b, n, h.entities.len())
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					second(i)
+				}
+			})
+		}
+	}
+}
+
 // BenchmarkReport: one progress report of an open subjob, with 10,000 and
 // 100,000 open entities.
 func BenchmarkReport(b *testing.B) {
