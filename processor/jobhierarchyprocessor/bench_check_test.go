@@ -45,13 +45,13 @@ func checkBench(b *testing.B, n int) *hierarchy {
 // checkSizes are the open entities of BenchmarkCheck and BenchmarkReport.
 var checkSizes = []int{10000, 100000}
 
-// BenchmarkCheck: one periodic check over 10,000 and 100,000 open
-// entities, none of them due: by the due index (open=N), and looking at
-// every entry as the peer (open=N_full_walk). The check by the index costs
-// what is due, not what is open.
-func BenchmarkCheck(b *testing.B) {
+// runCheckVariants runs fn as a sub-benchmark for each size, with the
+// check by the due index (open=N) and looking at every entry
+// (open=N_full_walk), and returns the time an operation took in each.
+func runCheckVariants(b *testing.B, fn func(b *testing.B, h *hierarchy, n int)) map[int]map[bool]float64 {
+	perOp := map[int]map[bool]float64{}
 	for _, n := range checkSizes {
-		perCheck := map[bool]float64{}
+		perOp[n] = map[bool]float64{}
 		for _, full := range []bool{false, true} {
 			name := fmt.Sprintf("open=%d", n)
 			if full {
@@ -60,17 +60,30 @@ func BenchmarkCheck(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				h := checkBench(b, n)
 				h.fullWalk = full
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					h.tick(context.Background())
-				}
-				perCheck[full] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+				fn(b, h, n)
+				perOp[n][full] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 			})
 		}
-		if perCheck[false] > 0 && perCheck[true] > 0 {
-			b.Logf("open=%d: %.0f ns a check by the due index, %.0f ns over every entry (%.0f×)", n, perCheck[false], perCheck[true], perCheck[true]/perCheck[false])
-			require.Less(b, perCheck[false], perCheck[true]/20, "a check by the due index costs a fraction of a walk over every entry")
+	}
+	return perOp
+}
+
+// BenchmarkCheck: one periodic check over 10,000 and 100,000 open
+// entities, none of them due: by the due index (open=N), and looking at
+// every entry as the peer (open=N_full_walk). The check by the index costs
+// what is due, not what is open.
+func BenchmarkCheck(b *testing.B) {
+	perCheck := runCheckVariants(b, func(b *testing.B, h *hierarchy, _ int) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			h.tick(context.Background())
+		}
+	})
+	for n, t := range perCheck {
+		if t[false] > 0 && t[true] > 0 {
+			b.Logf("open=%d: %.0f ns a check by the due index, %.0f ns over every entry (%.0f×)", n, t[false], t[true], t[true]/t[false])
+			require.Less(b, t[false], t[true]/20, "a check by the due index costs a fraction of a walk over every entry")
 		}
 	}
 }
@@ -84,42 +97,32 @@ func BenchmarkCheck(b *testing.B) {
 // in the same run: the difference is what the check costs. Run it with
 // -benchtime 300x.
 func BenchmarkCheckWithTraffic(b *testing.B) {
-	for _, n := range checkSizes {
-		for _, full := range []bool{false, true} {
-			name := fmt.Sprintf("open=%d", n)
-			if full {
-				name += "_full_walk"
+	runCheckVariants(b, func(b *testing.B, h *hierarchy, n int) {
+		now := base
+		h.now = func() time.Time { return now }
+		batches := make([]plog.Logs, n/1000)
+		for i := range batches {
+			ld, records := newRecords()
+			for id := i * 1000; id < (i+1)*1000; id++ {
+				addRecord(records, recordSpec{typ: semconv.EntityTypeSubjob, id: benchSubjobID(id), parent: benchJobID(id / 100), bk: "lot-4711", kind: semconv.KindProgress, status: semconv.StatusRunning, at: base})
 			}
-			b.Run(name, func(b *testing.B) {
-				h := checkBench(b, n)
-				h.fullWalk = full
-				now := base
-				h.now = func() time.Time { return now }
-				batches := make([]plog.Logs, n/1000)
-				for i := range batches {
-					ld, records := newRecords()
-					for id := i * 1000; id < (i+1)*1000; id++ {
-						addRecord(records, recordSpec{typ: semconv.EntityTypeSubjob, id: benchSubjobID(id), parent: benchJobID(id / 100), bk: "lot-4711", kind: semconv.KindProgress, status: semconv.StatusRunning, at: base})
-					}
-					batches[i] = ld
-				}
-				second := func(i int) {
-					now = now.Add(time.Second)
-					_, _ = h.processLogs(context.Background(), batches[i%len(batches)])
-					h.tick(context.Background())
-				}
-				for i := 0; i < 1000; i++ {
-					second(i)
-				}
-				require.Equal(b, n, h.entities.len())
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					second(i)
-				}
-			})
+			batches[i] = ld
 		}
-	}
+		second := func(i int) {
+			now = now.Add(time.Second)
+			_, _ = h.processLogs(context.Background(), batches[i%len(batches)])
+			h.tick(context.Background())
+		}
+		for i := 0; i < 1000; i++ {
+			second(i)
+		}
+		require.Equal(b, n, h.entities.len())
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			second(i)
+		}
+	})
 }
 
 // BenchmarkReport: one progress report of an open subjob, with 10,000 and
