@@ -67,12 +67,13 @@ func resourceOf(fields []string) entity.Resource {
 // list; parts written before read it as empty. Parts written before the
 // extras existed end before them.
 
-// entityExtras are an open entity's ids as the client sent them.
-func entityExtras(e *openEntity) []string {
+// entityExtras appends an open entity's ids as the client sent them to
+// dst.
+func entityExtras(e *openEntity, dst []string) []string {
 	if e.Sent == nil {
-		return []string{"", ""}
+		return append(dst, "", "")
 	}
-	return []string{e.Sent.ID, e.Sent.ParentID}
+	return append(dst, e.Sent.ID, e.Sent.ParentID)
 }
 
 func setEntityExtras(e *openEntity, fields []string) {
@@ -80,27 +81,34 @@ func setEntityExtras(e *openEntity, fields []string) {
 	e.Sent = newSentIDs(fields[0], fields[1])
 }
 
-// summaryExtras are a job summary's job id as the client sent it.
-func summaryExtras(s *jobSummary) []string { return []string{s.JobIDOriginal} }
+// summaryExtras appends a job summary's job id as the client sent it to
+// dst.
+func summaryExtras(s *jobSummary, dst []string) []string { return append(dst, s.JobIDOriginal) }
 
 func setSummaryExtras(s *jobSummary, fields []string) {
 	fields = append(fields, make([]string, max(0, 1-len(fields)))...)
 	s.JobIDOriginal = fields[0]
 }
 
-// appendExtras writes the extras of the n entries that have any: their
-// count, then each one's index and fields.
-func appendExtras(b []byte, n int, extras func(i int) []string) []byte {
-	var with []int
+// appendExtras writes the extras of the n entries that have any (extras
+// appends entry i's to dst): their count, then each one's index and
+// fields.
+func appendExtras(b []byte, n int, extras func(i int, dst []string) []string) []byte {
+	fields := make([]string, 0, 4)
+	with := 0
 	for i := range n {
-		if slices.ContainsFunc(extras(i), func(s string) bool { return s != "" }) {
-			with = append(with, i)
+		if slices.ContainsFunc(extras(i, fields[:0]), func(s string) bool { return s != "" }) {
+			with++
 		}
 	}
-	b = binary.AppendUvarint(b, uint64(len(with)))
-	for _, i := range with {
-		b = binary.AppendUvarint(b, uint64(i)) //nolint:gosec // an index
-		b = appendStringList(b, extras(i))
+	b = binary.AppendUvarint(b, uint64(with)) //nolint:gosec // a count
+	for i := 0; i < n && with > 0; i++ {
+		fields = extras(i, fields[:0])
+		if slices.ContainsFunc(fields, func(s string) bool { return s != "" }) {
+			b = binary.AppendUvarint(b, uint64(i)) //nolint:gosec // an index
+			b = appendStringList(b, fields)
+			with--
+		}
 	}
 	return b
 }

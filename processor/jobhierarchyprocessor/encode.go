@@ -88,8 +88,8 @@ func (enc *batchEncoder) encode(b *stateBatch) []byte {
 		body = binary.LittleEndian.AppendUint64(body, e.hash)
 		body = append(body, e.flags)
 	}
-	body = appendExtras(body, len(b.entities), func(i int) []string { return entityExtras(b.entities[i]) })
-	body = appendExtras(body, len(b.summaries), func(i int) []string { return summaryExtras(b.summaries[i]) })
+	body = appendExtras(body, len(b.entities), func(i int, dst []string) []string { return entityExtras(b.entities[i], dst) })
+	body = appendExtras(body, len(b.summaries), func(i int, dst []string) []string { return summaryExtras(b.summaries[i], dst) })
 
 	head := append(enc.head[:0], batchFormat)
 	head = binary.AppendUvarint(head, b.gen)

@@ -99,8 +99,8 @@ func TestOriginalsAreStored(t *testing.T) {
 	data := encodeBatch(b)
 	got, err := decodeBatch(data)
 	require.NoError(t, err)
-	assert.Equal(t, []string{subSent, jobSent}, entityExtras(got.entities[0]))
-	assert.Equal(t, []string{"", ""}, entityExtras(got.entities[1]))
+	assert.Equal(t, []string{subSent, jobSent}, entityExtras(got.entities[0], nil))
+	assert.Equal(t, []string{"", ""}, entityExtras(got.entities[1], nil))
 	assert.Equal(t, jobSent, got.summaries[0].JobIDOriginal)
 
 	b.entities[0].Sent, b.summaries[0].JobIDOriginal = nil, ""
