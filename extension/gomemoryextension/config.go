@@ -38,6 +38,10 @@ type ReleaseConfig struct {
 	// QuietMiB: having allocated less than this since the last check, the
 	// collector is quiet. The first quiet check after a busy one releases.
 	QuietMiB uint32 `mapstructure:"quiet_mib"`
+	// QuietGarbageMiB: while quiet, the heap is released again once this
+	// much was allocated since the last release and as much can be handed
+	// back.
+	QuietGarbageMiB uint32 `mapstructure:"quiet_garbage_mib"`
 }
 
 // Validate checks the configuration.
@@ -51,6 +55,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MinHeapGoalPercent > 90 {
 		errs = append(errs, fmt.Errorf("min_heap_goal_percent must be at most 90, got %d", c.MinHeapGoalPercent))
+	}
+	if c.Release.CheckInterval > 0 && c.Release.QuietGarbageMiB == 0 {
+		errs = append(errs, errors.New("release::quiet_garbage_mib must be at least 1"))
 	}
 	if c.Release.CheckInterval < 0 {
 		errs = append(errs, fmt.Errorf("release::check_interval must not be negative, got %s", c.Release.CheckInterval))

@@ -17,21 +17,22 @@ import (
 func TestLoadConfig(t *testing.T) {
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	require.NoError(t, err)
-	defaults := ReleaseConfig{CheckInterval: 5 * time.Second, QuietMiB: 16}
+	defaults := ReleaseConfig{CheckInterval: 5 * time.Second, QuietMiB: 16, QuietGarbageMiB: 4}
 	tests := []struct {
 		name     string
 		want     *Config
 		wantSoft int64
 		wantErr  string
 	}{
-		{name: "", want: &Config{MinHeapGoalPercent: 30, Release: defaults}},
+		{name: "", want: &Config{MinHeapGoalPercent: 20, Release: defaults}},
 		{name: "custom", want: &Config{LimitMiB: 512, SpikeLimitMiB: 128, MinHeapGoalPercent: 30,
-			Release: ReleaseConfig{CheckInterval: 10 * time.Second, QuietMiB: 32}}, wantSoft: 384 << 20},
+			Release: ReleaseConfig{CheckInterval: 10 * time.Second, QuietMiB: 32, QuietGarbageMiB: 8}}, wantSoft: 384 << 20},
 		// memory_limiter's default spike limit: 20 % of limit_mib.
-		{name: "default_spike", want: &Config{LimitMiB: 1000, MinHeapGoalPercent: 30, Release: defaults}, wantSoft: 800 << 20},
+		{name: "default_spike", want: &Config{LimitMiB: 1000, MinHeapGoalPercent: 20, Release: defaults}, wantSoft: 800 << 20},
 		{name: "spike_too_large", wantErr: "spike_limit_mib (100) must be smaller than limit_mib (100)"},
 		{name: "spike_alone", wantErr: "spike_limit_mib needs limit_mib"},
 		{name: "heap_goal_too_large", wantErr: "min_heap_goal_percent must be at most 90, got 95"},
+		{name: "no_quiet_garbage", wantErr: "release::quiet_garbage_mib must be at least 1"},
 		{name: "negative_interval", wantErr: "release::check_interval must not be negative, got -1s"},
 	}
 	for _, tt := range tests {

@@ -83,7 +83,7 @@ func newLiveHeapReader() func() uint64 {
 // after a busy one collects the garbage and returns every free page at
 // once (debug.FreeOSMemory). While it stays quiet, the little it still
 // allocates (periodic checks, scrapes) would pile up as garbage up to the
-// same goal, so a quiet check releases again once quiet bytes were
+// same goal, so a quiet check releases again once garbage bytes were
 // allocated since the last release and at least as much could be handed
 // back.
 //
@@ -94,10 +94,13 @@ func newLiveHeapReader() func() uint64 {
 // and releases only if the heap allocated meanwhile no faster than a quiet
 // collector does; otherwise the next check decides.
 type releaser struct {
-	quiet  uint64
-	read   func() heapState
-	free   func()
-	logger *zap.Logger
+	quiet uint64
+	// garbage is what a quiet collector allocates before it releases
+	// again.
+	garbage uint64
+	read    func() heapState
+	free    func()
+	logger  *zap.Logger
 
 	// pause waits confirmDelay; quietDuringPause is what a quiet collector
 	// allocates meanwhile, at most.
@@ -125,12 +128,13 @@ const (
 // not confirmed).
 func newReleaser(cfg ReleaseConfig, read func() heapState, free func(), pause func(time.Duration), logger *zap.Logger) *releaser {
 	r := &releaser{
-		quiet:  uint64(cfg.QuietMiB) << 20,
-		read:   read,
-		free:   free,
-		logger: logger,
-		last:   read(),
-		busy:   true,
+		quiet:   uint64(cfg.QuietMiB) << 20,
+		garbage: uint64(cfg.QuietGarbageMiB) << 20,
+		read:    read,
+		free:    free,
+		logger:  logger,
+		last:    read(),
+		busy:    true,
 	}
 	if pause != nil && cfg.CheckInterval > 0 {
 		// The pause is short beside the interval, and the allocation it
@@ -151,7 +155,7 @@ func (r *releaser) check() bool {
 		r.busy = true
 		return false
 	}
-	if !r.busy && (now.allocated-r.releasedAt < r.quiet || now.reclaimable() < r.quiet) {
+	if !r.busy && (now.allocated-r.releasedAt < r.garbage || now.reclaimable() < r.garbage) {
 		return false
 	}
 	if r.pause != nil {

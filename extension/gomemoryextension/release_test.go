@@ -54,6 +54,8 @@ func TestReleaserReleasesOnceAfterEachLoad(t *testing.T) {
 		{"each load released once", []step{busy(80), quiet(80, true), quiet(80, false), busy(70), quiet(70, true), quiet(70, false)}},
 		// Quiet, but allocating: released again each time quiet_mib was
 		// allocated since the last release, if as much can be handed back.
+		// quiet_garbage_mib (here 16, by default 4) is what a quiet
+		// collector allocates between releases.
 		{"garbage of a quiet collector", []step{
 			busy(80), {allocMiB: 15, reclaimMiB: 30, released: true},
 			{allocMiB: 15, reclaimMiB: 30}, {allocMiB: 15, reclaimMiB: 30, released: true},
@@ -62,7 +64,7 @@ func TestReleaserReleasesOnceAfterEachLoad(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &fakeHeap{}
-			r := newReleaser(ReleaseConfig{QuietMiB: 16}, h.read, h.free, nil, zap.NewNop())
+			r := newReleaser(ReleaseConfig{QuietMiB: 16, QuietGarbageMiB: 16}, h.read, h.free, nil, zap.NewNop())
 			releases := 0
 			for i, s := range tc.steps {
 				h.step(s.allocMiB, s.reclaimMiB)
@@ -75,6 +77,21 @@ func TestReleaserReleasesOnceAfterEachLoad(t *testing.T) {
 			assert.Equal(t, releases, h.releases)
 		})
 	}
+}
+
+// TestQuietGarbageReleasedByDefault: with the defaults, a quiet collector
+// releases again each time it allocated 4 MiB, while 4 MiB can be handed
+// back, however far it stays below quiet_mib.
+func TestQuietGarbageReleasedByDefault(t *testing.T) {
+	h := &fakeHeap{}
+	cfg := createDefaultConfig().(*Config).Release
+	r := newReleaser(cfg, h.read, h.free, nil, zap.NewNop())
+	var got []bool
+	for _, s := range [][2]uint64{{200, 80}, {1, 80}, {2, 6}, {2, 8}, {3, 3}, {1, 4}, {2, 6}} {
+		h.step(s[0], s[1])
+		got = append(got, r.check())
+	}
+	assert.Equal(t, []bool{false, true, false, true, false, true, false}, got)
 }
 
 // TestReleaserPutsOffAReleaseWhileALoadBegins: a check that finds the heap
@@ -117,7 +134,7 @@ func TestReleaserPutsOffAReleaseWhileALoadBegins(t *testing.T) {
 				pauses++
 				h.state.allocated += pauseKiB << 10
 			}
-			r := newReleaser(ReleaseConfig{QuietMiB: 16, CheckInterval: 5 * time.Second}, h.read, h.free, pause, zap.NewNop())
+			r := newReleaser(ReleaseConfig{QuietMiB: 16, QuietGarbageMiB: 16, CheckInterval: 5 * time.Second}, h.read, h.free, pause, zap.NewNop())
 			assert.Equal(t, uint64(256<<10), r.quietDuringPause, "16 MiB over 5 s is 164 KiB in 50 ms; at least 256 KiB")
 			for i, s := range tc.steps {
 				h.step(s.allocMiB, s.reclaimMiB)
@@ -135,7 +152,7 @@ var sink [][]byte
 // runtime: the memory of a load's garbage, collected or not, is returned.
 func TestReleaserReturnsGarbageToTheSystem(t *testing.T) {
 	read := newHeapReader()
-	r := newReleaser(ReleaseConfig{QuietMiB: 16, CheckInterval: time.Second}, read, debug.FreeOSMemory, time.Sleep, zap.NewNop())
+	r := newReleaser(ReleaseConfig{QuietMiB: 16, QuietGarbageMiB: 4, CheckInterval: time.Second}, read, debug.FreeOSMemory, time.Sleep, zap.NewNop())
 	for range 64 {
 		sink = append(sink, make([]byte, 1<<20))
 	}
