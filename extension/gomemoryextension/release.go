@@ -33,46 +33,46 @@ var heapMetrics = [...]string{
 	"/memory/classes/heap/released:bytes",
 }
 
-// newHeapReader reads heapState through runtime/metrics, which, unlike
-// runtime.ReadMemStats, does not stop the world.
-func newHeapReader() func() heapState {
-	samples := make([]metrics.Sample, len(heapMetrics))
-	for i, name := range heapMetrics {
+// newMetricsReader reads the named runtime metrics (runtime/metrics, which,
+// unlike runtime.ReadMemStats, does not stop the world) into samples of its
+// own: a reader is not safe for concurrent use. A metric that is not a
+// uint64 reads 0.
+func newMetricsReader(names ...string) func() []uint64 {
+	samples := make([]metrics.Sample, len(names))
+	for i, name := range names {
 		samples[i].Name = name
 	}
-	return func() heapState {
+	values := make([]uint64, len(names))
+	return func() []uint64 {
 		metrics.Read(samples)
-		v := func(i int) uint64 {
-			if samples[i].Value.Kind() != metrics.KindUint64 {
-				return 0
+		for i := range samples {
+			values[i] = 0
+			if samples[i].Value.Kind() == metrics.KindUint64 {
+				values[i] = samples[i].Value.Uint64()
 			}
-			return samples[i].Value.Uint64()
 		}
-		return heapState{allocated: v(0), held: v(1) + v(2) + v(3), live: v(4), released: v(5)}
+		return values
 	}
 }
 
-// readGCPercent is the runtime's GOGC (/gc/gogc:percent).
+// newHeapReader reads heapState.
+func newHeapReader() func() heapState {
+	read := newMetricsReader(heapMetrics[:]...)
+	return func() heapState {
+		v := read()
+		return heapState{allocated: v[0], held: v[1] + v[2] + v[3], live: v[4], released: v[5]}
+	}
+}
+
+// readGCPercent is the runtime's GOGC.
 func readGCPercent() int {
-	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 100
-	}
-	return int(s[0].Value.Uint64()) //nolint:gosec // a percentage
+	return int(newMetricsReader("/gc/gogc:percent")()[0]) //nolint:gosec // a percentage
 }
 
-// newLiveHeapReader reads the heap the last collection found live, with
-// samples of its own (a reader is not safe for concurrent use).
+// newLiveHeapReader reads the heap the last collection found live.
 func newLiveHeapReader() func() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	return func() uint64 {
-		metrics.Read(s)
-		if s[0].Value.Kind() != metrics.KindUint64 {
-			return 0
-		}
-		return s[0].Value.Uint64()
-	}
+	read := newMetricsReader("/gc/heap/live:bytes")
+	return func() uint64 { return read()[0] }
 }
 
 // releaser returns the heap's unused memory once a load is over. The Go
