@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/wafermonitor/wafermonitor/internal/freeport"
 )
 
 // collector is one running otelcol-wafermonitor process.
@@ -41,37 +42,8 @@ type collector struct {
 	peakRSS uint64
 }
 
-// handedOut holds the ports freePort returned: the kernel may give a port
-// that was just closed again, and two listeners on one port fail a
-// collector's start.
-var handedOut = struct {
-	sync.Mutex
-	ports map[int]bool
-}{ports: map[int]bool{}}
-
-// freePort returns a loopback TCP port that was free a moment ago and that no
-// earlier call returned.
-func freePort() (int, error) {
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		if err := l.Close(); err != nil {
-			return 0, err
-		}
-		if !handedOut.ports[port] {
-			handedOut.ports[port] = true
-			return port, nil
-		}
-	}
-}
-
 // startAttempts is how often a collector is started, on new ports, when
-// another process took one of its ports between freePort and its start.
+// another process took one of its ports between freeport.Get and its start.
 const startAttempts = 3
 
 // startCollector runs bin with p's configuration in a directory of its own
@@ -99,7 +71,7 @@ func startCollectorOnce(ctx context.Context, bin, workDir string, p pipeline) (*
 		return nil, err
 	}
 	var err error
-	if c.pprofPort, err = freePort(); err != nil {
+	if c.pprofPort, err = freeport.Get(); err != nil {
 		return nil, err
 	}
 	var args, env []string
@@ -150,7 +122,7 @@ func (c *collector) shippedSetup(s *shippedConfig) (args, env []string, err erro
 	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
 		return nil, nil, err
 	}
-	moved, err := s.moveEnv(c.dataDir, freePort)
+	moved, err := s.moveEnv(c.dataDir, freeport.Get)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -180,7 +152,7 @@ func (c *collector) shippedSetup(s *shippedConfig) (args, env []string, err erro
 // generatedSetup writes the plain pipeline's configuration.
 func (c *collector) generatedSetup() (args, env []string, err error) {
 	for _, port := range []*int{&c.v1Port, &c.otlpPort} {
-		if *port, err = freePort(); err != nil {
+		if *port, err = freeport.Get(); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -12,16 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestFreePortNeverTheSameTwice(t *testing.T) {
-	seen := map[int]bool{}
-	for range 200 {
-		p, err := freePort()
-		require.NoError(t, err)
-		assert.False(t, seen[p], "port %d handed out twice", p)
-		seen[p] = true
-	}
-}
-
 // TestStartAgainWhenAPortIsTaken: a collector that exits at start because a
 // port was taken is started again on new ports; any other failure is not.
 func TestStartAgainWhenAPortIsTaken(t *testing.T) {

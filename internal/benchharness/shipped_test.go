@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wafermonitor/wafermonitor/internal/freeport"
 )
 
 // The default pipeline runs otelcol-config.yaml as shipped: the harness sets
@@ -71,7 +73,7 @@ func TestMovingAConfigurationThatHidesAnAddressFails(t *testing.T) {
 			for _, m := range envRefRE.FindAllStringSubmatch(tc.config, -1) {
 				s.refs = append(s.refs, envRef{name: m[1], def: m[2]})
 			}
-			_, err := s.moveEnv(t.TempDir(), freePort)
+			_, err := s.moveEnv(t.TempDir(), freeport.Get)
 			require.ErrorContains(t, err, tc.missing)
 		})
 	}
