@@ -58,9 +58,14 @@ func (t *table[V]) len() int { return len(t.rows) }
 
 // pushFront makes r the most recent entry of its class.
 func (t *table[V]) pushFront(r *row[V]) *list.Element {
+	t.renew(r)
+	return t.classes[r.class].PushFront(r)
+}
+
+// renew numbers r as the most recent row (row.seq).
+func (t *table[V]) renew(r *row[V]) {
 	t.seq++
 	r.seq = t.seq
-	return t.classes[r.class].PushFront(r)
 }
 
 // refile files an entry again after a change that may make it due
@@ -118,8 +123,7 @@ func (t *table[V]) touch(key string) {
 	if el, ok := t.rows[key]; ok {
 		r := el.Value.(*row[V])
 		t.classes[r.class].MoveToFront(el)
-		t.seq++
-		r.seq = t.seq
+		t.renew(r)
 		t.changed(key)
 		t.refile(r)
 	}

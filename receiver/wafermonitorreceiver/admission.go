@@ -94,11 +94,11 @@ func (d *waitDeadline) Err() error                  { return d.resolve().Err() }
 func (d *waitDeadline) Value(key any) any           { return d.resolve().Value(key) }
 
 // release stops the timer, if a wait made one. The request's waits are
-// over: it is called once the request is answered.
+// over: it is called once the request is answered (the once orders it
+// after any wait that made the context, and no context is made after it).
 func (d *waitDeadline) release() {
-	if d.cancel != nil {
-		d.cancel()
-	}
+	d.once.Do(func() { d.ctx, d.cancel = d.parent, func() {} })
+	d.cancel()
 }
 
 // errWaitExpired is the cause of a 503 when a request waited max_wait.
