@@ -211,11 +211,13 @@ func TestCheckpointBytesPerEventEndToEnd(t *testing.T) {
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	col := testcollector.Start(t, fmt.Sprintf(e2eBytesConfig, port), testcollector.Options{HealthURL: url + "/v1/health"})
 	// settled waits until the state's last changes are written (at the next
-	// check) and returns write_bytes then.
+	// check) and returns write_bytes then. The state is written in bbolt
+	// pages (4 KiB); smaller writes are the Go runtime's (8 bytes to its
+	// netpoller's eventfd, every 2-3 s) and do not count as the state's.
 	settled := func() procIO {
 		last, since := procIO{wchar: -1}, time.Now()
 		testcollector.WaitFor(t, time.Minute, "the state's last write", func() bool {
-			if n := readProcIO(t, col.PID()); n.wchar != last.wchar {
+			if n := readProcIO(t, col.PID()); last.wchar < 0 || n.wchar-last.wchar >= 4096 {
 				last, since = n, time.Now()
 				return false
 			}
